@@ -333,9 +333,13 @@ class Population:
     nodes: tuple[Node, ...] = ()
     push_order: tuple[str, ...] | None = None
     options: StorageOptions = field(default_factory=StorageOptions)
+    compression: CompressionModel = field(default_factory=CompressionModel)
 
     def __post_init__(self) -> None:
         names = [image.name for image in self.images]
+        for image in self.images:
+            if not image.layers:
+                raise ModelError(f"image {image.name!r} has no layers")
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ModelError(f"image {duplicates[0]!r} is defined twice")

@@ -45,7 +45,9 @@ def _split_ustar(name: str) -> bool:
         length -= 1
     i = name.rfind("/", 0, length)
     suffix_len = len(name) - i - 1
-    return not (i <= 0 or suffix_len > USTAR_NAME_BYTES or suffix_len == 0 or i > USTAR_PREFIX_BYTES)
+    return not (
+        i <= 0 or suffix_len > USTAR_NAME_BYTES or suffix_len == 0 or i > USTAR_PREFIX_BYTES
+    )
 
 
 def _needs_pax(value: str, may_split: bool) -> bool:
