@@ -188,8 +188,9 @@ class Layer:
 
 
 def check_layer_entries(entries: Iterable[Entry]) -> tuple[Entry, ...]:
-    """Sort entries canonically and enforce one entry per path (an opaque marker may sit
-    beside its directory's own entry)."""
+    """Sort entries canonically and enforce what a real layer tar can hold: one entry per path
+    (an opaque marker may sit beside its directory's own entry), and nothing below a path the
+    same layer makes a non-directory (a file, link or whiteout has no children)."""
     ordered = tuple(sorted(entries, key=_entry_sort_key))
     seen: dict[str, EntryKind] = {}
     for entry in ordered:
@@ -199,6 +200,16 @@ def check_layer_entries(entries: Iterable[Entry]) -> tuple[Entry, ...]:
         ):
             raise ModelError(f"path {entry.path!r} appears twice in one layer")
         seen[entry.path] = entry.kind
+    leaves_only = {EntryKind.FILE, EntryKind.SYMLINK, EntryKind.HARDLINK, EntryKind.WHITEOUT}
+    for entry in ordered:
+        parent = parent_path(entry.path)
+        while parent:
+            if seen.get(parent) in leaves_only:
+                raise ModelError(
+                    f"path {entry.path!r} lies below {parent!r}, which the same layer makes "
+                    f"a {seen[parent].name.lower()}"
+                )
+            parent = parent_path(parent)
     return ordered
 
 
