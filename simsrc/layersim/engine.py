@@ -515,6 +515,11 @@ def _dive(
     wo = below_row & (kind[np.maximum(key_entry, 0)] == WHITEOUT) & leaf[np.maximum(key_entry, 0)]
     wo_keys = combine(killer[wo], key_entry[wo], arrays.n_entries + 1)
     wo_bytes = arrays.entry_file_bytes[v_entry[wo]]
+    # dive counts 0 for a whiteout whose path the lower view shows as a non-directory, even
+    # if (in a stack no real tar makes) entries below it are visible too
+    over_nondir = minimal & (key_entry < 0) & (kind[v_entry] != DIR)
+    nondir_keys = combine(killer[over_nondir], entry_pre[v_entry[over_nondir]], n_paths)
+    _, nondir_keys = group_ids(nondir_keys)
 
     # leaf occurrences whose path another leaf names lower on the branch
     leaf_entries = np.flatnonzero(leaf)
@@ -545,6 +550,7 @@ def _dive(
         hit = lookup(uniq, combine(chain, entry, arrays.n_entries + 1))
         ok = hit >= 0
         out[ok] = sums[hit[ok]]
+        out[lookup(nondir_keys, combine(chain, entry_pre[entry], n_paths)) >= 0] = 0
         return out
 
     delta_cum = segment_sum(layer_leaf_bytes[trie.layer], np.arange(n_c), n_c)
