@@ -1,0 +1,64 @@
+"""Tests of `layersim.atomic`: whole-file replacement, nothing left behind on failure."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from layersim.atomic import atomic_write_bytes, atomic_write_text
+from layersim.errors import OutputError
+
+
+def test_writes_and_replaces(tmp_path: Path) -> None:
+    """A new file is created and an existing one replaced whole; no temporary file remains."""
+    target = tmp_path / "out.json"
+    atomic_write_text(target, "first\n")
+    assert target.read_text() == "first\n"
+    atomic_write_bytes(target, b"x")
+    assert target.read_bytes() == b"x"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_permissions_follow_the_umask(tmp_path: Path) -> None:
+    """The file gets 0o666 minus the umask, as a plain open() would (not mkstemp's 0o600)."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "f", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o644
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    """A missing directory is an OutputError naming the destination."""
+    target = tmp_path / "no" / "out.json"
+    with pytest.raises(OutputError) as caught:
+        atomic_write_text(target, "x")
+    assert str(caught.value) == f"cannot write {str(target)!r}: No such file or directory"
+
+
+def test_destination_is_a_directory(tmp_path: Path) -> None:
+    """A directory as destination is an OutputError and nothing is written."""
+    with pytest.raises(OutputError) as caught:
+        atomic_write_text(tmp_path, "x")
+    assert str(caught.value) == f"cannot write {str(tmp_path)!r}: Is a directory"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_replace_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the final rename fails, the old file is intact and the temporary file is gone."""
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def refuse(src: str, dst: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OutputError) as caught:
+        atomic_write_text(target, "new")
+    assert str(caught.value) == f"cannot write {str(target)!r}: Permission denied"
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
