@@ -98,3 +98,45 @@ def test_forest_preorder(raw: list[int]) -> None:
         assert depth[a] == len(ancestors(a)) - 1
         for b in range(n):
             assert (tin[a] <= tin[b] < tout[a]) == (a in ancestors(b))
+
+
+@given(st.lists(st.integers(-1, 30), max_size=30))
+def test_preorder_check_agrees_with_forest_preorder(raw: list[int]) -> None:
+    """`preorder_subtree_end` accepts exactly the id orders that are already a preorder, and
+    then gives the same subtree ends as `forest_preorder`."""
+    from layersim.arrays import preorder_subtree_end
+
+    parent = np.array([p if p < i else -1 for i, p in enumerate(raw)], dtype=np.int64)
+    tin, tout, _ = forest_preorder(parent)
+    end = preorder_subtree_end(parent)
+    is_preorder = tin.tolist() == list(range(parent.size))
+    assert (end is not None) == is_preorder
+    if end is not None:
+        assert end.tolist() == tout.tolist()
+
+
+@given(st.lists(st.integers(0, 1000), max_size=40), st.randoms(use_true_random=False))
+def test_preorder_check_on_renumbered_trees(raw: list[int], rnd) -> None:
+    """A forest numbered in its own preorder passes; the same forest with two ids swapped
+    passes only if the swap leaves a preorder (checked against `forest_preorder`)."""
+    from layersim.arrays import preorder_subtree_end
+
+    parent = np.array([(p % i) - 1 if i else -1 for i, p in enumerate(raw)], dtype=np.int64)
+    tin, _, _ = forest_preorder(parent)
+    renumbered = np.full(parent.size, -1, dtype=np.int64)
+    has = parent >= 0
+    renumbered[tin[has]] = tin[parent[has]]
+    end = preorder_subtree_end(renumbered)
+    assert end is not None
+    if parent.size >= 2:
+        i, j = rnd.sample(range(parent.size), 2)
+        perm = np.arange(parent.size)
+        perm[i], perm[j] = j, i
+        swapped = np.full(parent.size, -1, dtype=np.int64)
+        ok = renumbered >= 0
+        swapped[perm[ok.nonzero()[0]]] = perm[renumbered[ok]]
+        t2, _, _ = forest_preorder(swapped)
+        is_pre = t2.tolist() == list(range(parent.size)) and bool(
+            np.all(swapped[swapped >= 0] < np.flatnonzero(swapped >= 0))
+        )
+        assert (preorder_subtree_end(swapped) is not None) == is_pre

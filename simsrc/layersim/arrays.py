@@ -38,6 +38,7 @@ from layersim.model import (
     StorageOptions,
 )
 from layersim.sizes import CompressionModel
+from layersim.sortops import forest_preorder, stable_order
 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
@@ -247,7 +248,7 @@ def from_population(population: Population) -> PopulationArrays:
     def arr(values: list[int] | list[bool], dtype: type = np.int64) -> np.ndarray:
         return np.asarray(values, dtype=dtype)
 
-    return PopulationArrays(
+    arrays = PopulationArrays(
         path_parent=arr(parents),
         content_file_bytes=arr([c[0] for c in content_bytes]),
         content_compressed_bytes=arr([c[1] for c in content_bytes]),
@@ -287,6 +288,7 @@ def from_population(population: Population) -> PopulationArrays:
         image_layer_labels=tuple(image_labels),
         content_classes=tuple(c[2] for c in content_bytes),
     )
+    return canonical(arrays)[0]
 
 
 def path_strings(arrays: PopulationArrays) -> tuple[str, ...]:
@@ -387,3 +389,103 @@ def to_population(arrays: PopulationArrays) -> Population:
         push_order=tuple(arrays.image_names[int(i)] for i in arrays.push_order),
         options=arrays.options,
     )
+
+
+# --------------------------------------------------------------------------- canonical order
+
+
+def path_depth(path_parent: I64) -> I64:
+    """Depth of every path (0 at top level), by pointer chasing (cost: paths x depth)."""
+    depth = np.zeros(path_parent.size, dtype=np.int64)
+    active = np.flatnonzero(path_parent >= 0)
+    cursor = path_parent[active]
+    while active.size:
+        depth[active] += 1
+        cursor = path_parent[cursor]
+        alive = cursor >= 0
+        active, cursor = active[alive], cursor[alive]
+    return depth
+
+
+def preorder_subtree_end(path_parent: I64) -> I64 | None:
+    """If path ids are a preorder of the path tree (each parent before its children, every
+    subtree a contiguous id range), the exclusive end of each path's subtree; else None."""
+    n = path_parent.size
+    ids = np.arange(n, dtype=np.int64)
+    has_parent = path_parent >= 0
+    if np.any(path_parent[has_parent] >= ids[has_parent]):
+        return None
+    depth = path_depth(path_parent)
+    size = np.ones(n, dtype=np.int64)
+    order = stable_order(depth)
+    bounds = np.searchsorted(depth[order], np.arange(int(depth.max(initial=0)) + 2))
+    for d in range(bounds.size - 2, 0, -1):
+        level = order[bounds[d] : bounds[d + 1]]
+        size += np.bincount(path_parent[level], weights=size[level], minlength=n).astype(np.int64)
+    end = ids + size
+    # preorder iff every node's children (in id order) start right after it and each starts
+    # where its previous sibling's subtree ends; likewise the roots, from 0
+    order = stable_order(path_parent + 1)
+    par = path_parent[order]
+    first = np.ones(n, dtype=np.bool_)
+    first[1:] = par[1:] != par[:-1]
+    expected = np.where(first, np.where(par >= 0, par + 1, 0), 0)
+    expected[~first] = end[order[np.flatnonzero(~first) - 1]]
+    if np.any(order != expected):
+        return None
+    return end
+
+
+def _entries_sorted(arrays: PopulationArrays) -> bool:
+    """Whether each layer's entries are sorted by path id (a DIR before its opaque marker)."""
+    path = arrays.entry_path
+    if path.size < 2:
+        return True
+    step = np.diff(path)
+    same_layer = np.ones(path.size - 1, dtype=np.bool_)
+    inner = arrays.layer_offsets[1:-1]
+    same_layer[inner[(inner > 0) & (inner < path.size)] - 1] = False
+    kinds = arrays.entry_kind
+    ok = (step > 0) | ((step == 0) & (kinds[:-1] < kinds[1:]))
+    return bool(np.all(ok | ~same_layer))
+
+
+def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
+    """The arrays with path ids in preorder and each layer's entries sorted by path id, and
+    the subtree end of every path. Returns the input unchanged when it already is (the fast
+    path: `from_population` and the generator produce canonical arrays)."""
+    end = preorder_subtree_end(arrays.path_parent)
+    if end is not None and _entries_sorted(arrays):
+        return arrays, end
+    tin, tout, _ = forest_preorder(arrays.path_parent)
+    n = arrays.n_paths
+    new_parent = np.full(n, -1, dtype=np.int64)
+    has = arrays.path_parent >= 0
+    new_parent[tin[has]] = tin[arrays.path_parent[has]]
+    new_path = tin[arrays.entry_path]
+    layer = csr_rows(arrays.layer_offsets)
+    order = np.lexsort((arrays.entry_kind, new_path, layer))
+    names = None
+    if arrays.path_names is not None:
+        ordered = [""] * n
+        for old, new in enumerate(tin.tolist()):
+            ordered[new] = arrays.path_names[old]
+        names = tuple(ordered)
+    end = np.empty(n, dtype=np.int64)
+    end[tin] = tout
+    import dataclasses
+
+    result = dataclasses.replace(
+        arrays,
+        path_parent=new_parent,
+        entry_path=new_path[order],
+        entry_kind=arrays.entry_kind[order],
+        entry_content=arrays.entry_content[order],
+        entry_file_bytes=arrays.entry_file_bytes[order],
+        entry_tar_bytes=arrays.entry_tar_bytes[order],
+        entry_compressed_bytes=arrays.entry_compressed_bytes[order],
+        modify_path=tin[arrays.modify_path],
+        delete_path=tin[arrays.delete_path],
+        path_names=names,
+    )
+    return result, end

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layersim.arrays import I64, PopulationArrays, csr_offsets, csr_rows, from_population
+from layersim.arrays import (
+    I64,
+    PopulationArrays,
+    canonical,
+    csr_offsets,
+    csr_rows,
+    from_population,
+)
 from layersim.errors import ModelError
 from layersim.metrics import (
     ContainerUsage,
@@ -228,12 +235,20 @@ def _walk_up(
     return node_out, hit_out
 
 
-def _has_lower_twin(trie: ChainTrie, chain: I64, path: I64) -> I64:
+def _lexsort_pair(primary: I64, secondary: I64) -> I64:
+    """A stable order by (primary, secondary) for non-negative keys, as two packed sorts (LSD):
+    much faster than `np.lexsort` where each key fits beside the index bits."""
+    first = stable_order(secondary)
+    second = stable_order(primary[first])
+    return first[second]
+
+
+def _has_lower_twin(trie: ChainTrie, chain: I64, path: I64) -> np.ndarray:
     """Mask: does another occurrence of the same path sit on a strict ancestor chain node?
     Sorted by (path, tin), an ancestor comes earlier and its interval still covers us."""
     if chain.size == 0:
         return np.zeros(0, dtype=np.bool_)
-    order = stable_order(combine(path, trie.tin[chain], trie.size + 1))
+    order = _lexsort_pair(path, trie.tin[chain])
     p = path[order]
     tin = trie.tin[chain[order]]
     tout = trie.tout[chain[order]]
@@ -242,11 +257,11 @@ def _has_lower_twin(trie: ChainTrie, chain: I64, path: I64) -> I64:
     np.not_equal(p[1:], p[:-1], out=group_start[1:])
     # running max of tout over earlier members of the same path group
     big = np.int64(trie.size + 2)
-    group = np.cumsum(group_start)
-    shifted = np.maximum.accumulate(group * big + tout)
+    group = np.cumsum(group_start, dtype=np.int64)
+    running = np.maximum.accumulate(group * big + tout)
     prev = np.empty(order.size, dtype=np.int64)
     prev[0] = -1
-    prev[1:] = shifted[:-1]
+    prev[1:] = running[:-1]
     prev_same = np.where(group_start, -1, prev - group * big)
     out = np.zeros(order.size, dtype=np.bool_)
     out[order] = prev_same > tin
@@ -257,69 +272,94 @@ def _has_lower_twin(trie: ChainTrie, chain: I64, path: I64) -> I64:
 
 
 @dataclass(frozen=True, eq=False)
-class _Paths:
-    pre: I64  # preorder rank of every path id
-    end: I64  # exclusive end of its subtree, in preorder ranks
-    n: int
+class _Layout:
+    """Entry-level facts shared by the image passes (arrays in canonical order)."""
+
+    arrays: PopulationArrays
+    path_end: I64  # exclusive end of each path's subtree (path ids are a preorder)
+    n_paths: int
+    trie: ChainTrie
+    chain_offsets: I64  # CSR: chain nodes whose top is each layer
+    chains: I64
+
+    def layer_of(self, entries: I64) -> I64:
+        """Layer of each entry (entries sorted ascending for speed)."""
+        return np.searchsorted(self.arrays.layer_offsets, entries, side="right") - 1
+
+    def key(self, layer: I64, path: I64) -> I64:
+        return combine(layer, path, self.n_paths)
+
+    def occurrences(self, entries: I64) -> tuple[I64, I64]:
+        """(chain node, entry) for every chain node whose top layer holds each entry."""
+        layer = self.layer_of(entries)
+        reps = np.diff(self.chain_offsets)[layer]
+        return self.chains[ranges(self.chain_offsets[layer], reps)], np.repeat(entries, reps)
 
 
-def _paths(arrays: PopulationArrays) -> _Paths:
-    tin, tout, _ = forest_preorder(arrays.path_parent)
-    return _Paths(pre=tin, end=tout, n=max(arrays.n_paths, 1))
+def _layer_sums(arrays: PopulationArrays, values: I64) -> I64:
+    """Sum of an entry column over each layer (entries are contiguous per layer)."""
+    offsets = arrays.layer_offsets
+    n = offsets.size - 1
+    if values.size == 0 or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    starts = np.minimum(offsets[:-1], values.size - 1)
+    sums = np.add.reduceat(values.astype(np.int64, copy=False), starts)
+    return np.where(np.diff(offsets) > 0, sums, 0)
 
 
-def _leaf_mask(arrays: PopulationArrays, paths: _Paths) -> np.ndarray:
-    """dive's leaves: entries with no other entry of their layer strictly below their path
-    (opaque markers are not nodes: an opaque directory with no DIR entry is a size-0 leaf)."""
-    layer = csr_rows(arrays.layer_offsets)
-    pre = paths.pre[arrays.entry_path]
-    order = stable_order(combine(combine(layer, pre, paths.n), arrays.entry_kind, 8))
-    o_layer, o_pre = layer[order], pre[order]
-    o_end = paths.end[arrays.entry_path[order]]
-    o_kind = arrays.entry_kind[order]
-    n = order.size
+def _leaf_mask(layout: _Layout) -> np.ndarray:
+    """dive's leaves: entries with no other entry of their layer strictly below their path.
+    Only directories (and opaque markers, which stand for their directory) can have any; a DIR
+    and its opaque marker at one path are one node, the DIR."""
+    a = layout.arrays
+    kind, path = a.entry_kind, a.entry_path
+    n = path.size
     leaf = np.ones(n, dtype=np.bool_)
-    if n == 0:
+    dirs = np.flatnonzero((kind == DIR) | (kind == OPAQUE))
+    if dirs.size == 0:
         return leaf
-    # the next entry of the same layer with another path: a child iff inside our subtree
-    same_as_next = np.zeros(n, dtype=np.bool_)
-    same_as_next[:-1] = (o_layer[1:] == o_layer[:-1]) & (o_pre[1:] == o_pre[:-1])
-    # index of the next entry with a different (layer, path)
-    idx = np.arange(n)
-    nxt = np.where(same_as_next, -1, idx + 1)
-    nxt = np.minimum.accumulate(np.where(nxt < 0, n + 1, nxt)[::-1])[::-1]
-    has_next = nxt < n
-    nxt_c = np.minimum(nxt, n - 1)
-    child = has_next & (o_layer[nxt_c] == o_layer) & (o_pre[nxt_c] < o_end)
-    leaf &= ~child
-    # a DIR and its opaque marker at one path: the DIR is the leaf
-    prev_same = np.zeros(n, dtype=np.bool_)
-    prev_same[1:] = same_as_next[:-1]
-    leaf &= ~((o_kind == OPAQUE) & prev_same)
-    out = np.empty(n, dtype=np.bool_)
-    out[order] = leaf
-    return out
+    layer_end = a.layer_offsets[layout.layer_of(dirs) + 1]
+    nxt = dirs + 1
+    # step over the opaque marker beside its DIR
+    twin = (nxt < layer_end) & (path[np.minimum(nxt, n - 1)] == path[dirs])
+    nxt = np.where(twin, nxt + 1, nxt)
+    inside = nxt < layer_end
+    child = inside & (path[np.minimum(nxt, n - 1)] < layout.path_end[path[dirs]])
+    leaf[dirs[child]] = False
+    opaque_beside_dir = (kind[dirs] == OPAQUE) & (dirs > 0)
+    prev = np.maximum(dirs - 1, 0)
+    same_layer = layout.layer_of(prev) == layout.layer_of(dirs)
+    leaf[
+        dirs[opaque_beside_dir & same_layer & (path[prev] == path[dirs]) & (kind[prev] == DIR)]
+    ] = False
+    return leaf
 
 
 def image_table(arrays: PopulationArrays) -> ImageTable:
     """Per-image figures for every image (see `metrics.ImageMetrics` for definitions)."""
     arrays.validate()
-    n_img = arrays.n_images
-    kind = arrays.entry_kind
-    entry_layer = csr_rows(arrays.layer_offsets)
-    disk = entry_disk_bytes(arrays)
-    visible_kind = (kind != WHITEOUT) & (kind != OPAQUE)
-    n_l = arrays.n_layers
+    arrays, path_end = canonical(arrays)
+    n_img, n_l = arrays.n_images, arrays.n_layers
+    kind, path = arrays.entry_kind, arrays.entry_path
+    block = arrays.options.block_bytes
 
-    def per_layer(values: I64) -> I64:
-        return segment_sum(values, entry_layer, n_l)
+    trie = build_chain_trie(arrays)
+    chain_offsets, chains = _chains_by_layer(trie, n_l)
+    layout = _Layout(arrays, path_end, max(arrays.n_paths, 1), trie, chain_offsets, chains)
 
-    vis = visible_kind.astype(np.int64)
-    layer_vis_tar = per_layer(arrays.entry_tar_bytes * vis)
-    layer_vis_comp = per_layer(arrays.entry_compressed_bytes * vis)
-    layer_vis_disk = per_layer(disk)
-    layer_file = per_layer(arrays.entry_file_bytes)
-    layer_disk = layer_vis_disk
+    # ---- per-layer sums; whiteouts and opaque markers are few, so subtract theirs
+    marker = np.flatnonzero(kind >= WHITEOUT)
+    marker_layer = layout.layer_of(marker)
+
+    def visible_sum(values: I64) -> I64:
+        return _layer_sums(arrays, values) - segment_sum(values[marker], marker_layer, n_l)
+
+    layer_vis_tar = visible_sum(arrays.entry_tar_bytes)
+    layer_vis_comp = visible_sum(arrays.entry_compressed_bytes)
+    layer_file = _layer_sums(arrays, arrays.entry_file_bytes)
+    layer_disk = _layer_sums(arrays, -(-arrays.entry_file_bytes // block) * block) + block * (
+        _layer_sums(arrays, (kind == DIR).view(np.int8))
+    )
 
     img_rows = csr_rows(arrays.image_offsets)
     il = arrays.image_layers
@@ -327,79 +367,73 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     def per_image(layer_values: I64) -> I64:
         return segment_sum(layer_values[il], img_rows, n_img)
 
-    trie = build_chain_trie(arrays)
-    paths = _paths(arrays)
-    n_paths = paths.n
-    entry_pre = paths.pre[arrays.entry_path]
-
-    # occurrences: (chain node, entry of its top layer); occurrence id = occ_start[c] + i
-    counts = np.diff(arrays.layer_offsets)[trie.layer]
-    occ_start = csr_offsets(counts)
+    occ_start = csr_offsets(np.diff(arrays.layer_offsets)[trie.layer])
 
     def occurrence(chain: I64, entry: I64) -> I64:
         return occ_start[chain] + entry - arrays.layer_offsets[trie.layer[chain]]
 
-    # per-path occurrence counts decide which entries can be contested at all
+    # ---- which paths can be contested at all: named by two occurrences somewhere
     mult = np.bincount(trie.layer, minlength=n_l).astype(np.int64)
-    path_occ = segment_sum(mult[entry_layer], arrays.entry_path, arrays.n_paths)
-    exact_key = kind != OPAQUE
-    candidate = exact_key & (path_occ[arrays.entry_path] >= 2)
+    path_occ = np.bincount(path, minlength=arrays.n_paths).astype(np.int64)
+    multi = np.flatnonzero(mult > 1)
+    if multi.size:
+        extra = ranges(arrays.layer_offsets[multi], np.diff(arrays.layer_offsets)[multi])
+        reps = np.repeat(mult[multi] - 1, np.diff(arrays.layer_offsets)[multi])
+        path_occ += segment_sum(reps, path[extra], arrays.n_paths)
+    contested = np.flatnonzero(path_occ[path] >= 2)  # ascending entry ids
+    leaf = _leaf_mask(layout)
 
-    # lookup table of exact keys: (layer, path) -> entry
-    ex_entries = np.flatnonzero(exact_key)
-    ex_keys = combine(entry_layer[ex_entries], entry_pre[ex_entries], n_paths)
-    ex_order = stable_order(ex_keys)
-    ex_keys, ex_entries = ex_keys[ex_order], ex_entries[ex_order]
+    # occurrences of contested entries with another occurrence of their path lower on the branch
+    occ_chain, occ_entry = layout.occurrences(contested)
+    twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
+    t_chain, t_entry = occ_chain[twin], occ_entry[twin]
 
     # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
-    cand_entries = np.flatnonzero(candidate)
-    chain_of_layer_offsets, chain_of_layer = _chains_by_layer(trie, n_l)
-    reps = np.diff(chain_of_layer_offsets)[entry_layer[cand_entries]]
-    occ_entry = np.repeat(cand_entries, reps)
-    occ_chain = chain_of_layer[ranges(chain_of_layer_offsets[entry_layer[cand_entries]], reps)]
-    twin = _has_lower_twin(trie, occ_chain, entry_pre[occ_entry])
-    k_chain, k_entry = occ_chain[twin], occ_entry[twin]
-    a_chain, a_hit = _walk_up(trie, k_chain, entry_pre[k_entry], ex_keys, n_paths)
+    exact = contested[kind[contested] != OPAQUE]
+    ex_keys = layout.key(layout.layer_of(exact), path[exact])  # sorted: canonical order
+    k_sel = kind[t_entry] != OPAQUE
+    k_chain, k_entry = t_chain[k_sel], t_entry[k_sel]
+    a_chain, a_hit = _walk_up(trie, k_chain, path[k_entry], ex_keys, layout.n_paths)
     found = a_chain >= 0
-    k_chain, k_entry, a_chain = k_chain[found], k_entry[found], a_chain[found]
-    a_entry = ex_entries[a_hit[found]]
+    k_chain, a_chain = k_chain[found], a_chain[found]
+    a_entry = exact[a_hit[found]]
     live = kind[a_entry] != WHITEOUT
     pair_victim_chain = [a_chain[live]]
     pair_victim_entry = [a_entry[live]]
     pair_killer = [k_chain[live]]
     pair_key = [np.full(int(live.sum()), -1, dtype=np.int64)]  # exact: no below key
 
-    # ---- below kills: a key at q kills lower entries strictly below q
-    below_kind = (kind != DIR) & (paths.end[arrays.entry_path] > entry_pre + 1)
-    b_entries = np.flatnonzero(below_kind)
-    reps = np.diff(chain_of_layer_offsets)[entry_layer[b_entries]]
-    bq_entry = np.repeat(b_entries, reps)
-    bq_chain = chain_of_layer[ranges(chain_of_layer_offsets[entry_layer[b_entries]], reps)]
-    # walk every strict ancestor; gather its layer's entries in the key's preorder range
-    vis_entries = np.flatnonzero(visible_kind)
-    vis_keys = combine(entry_layer[vis_entries], entry_pre[vis_entries], n_paths)
-    vis_order = stable_order(vis_keys)
-    vis_keys, vis_entries = vis_keys[vis_order], vis_entries[vis_order]
-    cursor = trie.parent[bq_chain]
-    query = np.arange(bq_entry.size, dtype=np.int64)
-    while query.size:
-        keep = cursor >= 0
-        query, cursor = query[keep], cursor[keep]
-        if not query.size:
-            break
-        key_entry = bq_entry[query]
-        lo_key = combine(trie.layer[cursor], entry_pre[key_entry] + 1, n_paths)
-        hi_key = combine(trie.layer[cursor], paths.end[arrays.entry_path[key_entry]], n_paths)
-        lo = np.searchsorted(vis_keys, lo_key)
-        hi = np.searchsorted(vis_keys, hi_key)
-        n_hit = hi - lo
-        if n_hit.sum():
-            victims = vis_entries[ranges(lo, n_hit)]
-            pair_victim_chain.append(np.repeat(cursor, n_hit))
-            pair_victim_entry.append(victims)
-            pair_killer.append(np.repeat(bq_chain[query], n_hit))
-            pair_key.append(np.repeat(key_entry, n_hit))
-        cursor = trie.parent[cursor]
+    # ---- below kills: a non-directory, whiteout or opaque marker at q kills lower entries
+    # strictly below q; only entries under such a q can be victims
+    b_entries = np.flatnonzero((kind != DIR) & (path_end[path] > path + 1))
+    if b_entries.size:
+        q = path[b_entries]
+        cover = np.zeros(arrays.n_paths + 1, dtype=np.int64)
+        np.add.at(cover, q + 1, 1)
+        np.add.at(cover, path_end[q], -1)
+        under = np.cumsum(cover[:-1]) > 0
+        vis_entries = np.flatnonzero(under[path] & (kind < WHITEOUT))
+        vis_keys = layout.key(layout.layer_of(vis_entries), path[vis_entries])
+        bq_chain, bq_entry = layout.occurrences(b_entries)
+        cursor = trie.parent[bq_chain]
+        query = np.arange(bq_entry.size, dtype=np.int64)
+        while query.size:
+            keep = cursor >= 0
+            query, cursor = query[keep], cursor[keep]
+            if not query.size:
+                break
+            key_entry = bq_entry[query]
+            lo = np.searchsorted(vis_keys, layout.key(trie.layer[cursor], path[key_entry] + 1))
+            hi = np.searchsorted(
+                vis_keys, layout.key(trie.layer[cursor], path_end[path[key_entry]])
+            )
+            n_hit = hi - lo
+            if n_hit.sum():
+                pair_victim_chain.append(np.repeat(cursor, n_hit))
+                pair_victim_entry.append(vis_entries[ranges(lo, n_hit)])
+                pair_killer.append(np.repeat(bq_chain[query], n_hit))
+                pair_key.append(np.repeat(key_entry, n_hit))
+            cursor = trie.parent[cursor]
 
     v_chain = np.concatenate(pair_victim_chain)
     v_entry = np.concatenate(pair_victim_entry)
@@ -409,26 +443,28 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
 
     # ---- minimal killers per victim: no other killer of it above them on the branch
     minimal = _minimal_killers(trie, victim, killer)
+    unique_pair = minimal & first_occurrence(combine(victim, killer, trie.size + 1))
 
     # ---- hidden bytes charged to the killer node, accumulated down the trie
     def charged(values: I64) -> I64:
-        unique_pair = minimal & first_occurrence(combine(victim, killer, trie.size + 1))
-        delta = segment_sum(values[v_entry] * unique_pair, killer, trie.size)
-        return trie.accumulate(delta)
+        return trie.accumulate(segment_sum(values[v_entry] * unique_pair, killer, trie.size))
 
     hidden_tar = charged(arrays.entry_tar_bytes)
     hidden_comp = charged(arrays.entry_compressed_bytes)
-    hidden_disk = charged(disk)
+    hidden_disk = charged(
+        np.where(kind == DIR, block, -(-arrays.entry_file_bytes // block) * block)
+        if v_entry.size
+        else arrays.entry_file_bytes
+    )
     hidden_file = charged(arrays.entry_file_bytes)
 
     top = trie.image_chain[arrays.image_offsets[1:] - 1]
     flattened_tar = per_image(layer_vis_tar) - hidden_tar[top] + TAR_END_BYTES
     flattened_comp = per_image(layer_vis_comp) - hidden_comp[top] + arrays.blob_overhead_bytes
-    flattened_disk = per_image(layer_vis_disk) - hidden_disk[top]
+    flattened_disk = per_image(layer_disk) - hidden_disk[top]
 
-    # ---- dive
     dive_min, dive_cum, dive_wasted = _dive(
-        arrays, trie, paths, entry_layer, entry_pre, minimal, v_entry, killer, key_entry
+        layout, leaf, layer_file, t_chain, t_entry, minimal, v_entry, killer, key_entry
     )
     first_layer = np.zeros(il.size, dtype=np.bool_)
     first_layer[arrays.image_offsets[:-1]] = True
@@ -473,155 +509,115 @@ def _minimal_killers(trie: ChainTrie, victim: I64, killer: I64) -> np.ndarray:
     same_killer = np.zeros(n, dtype=np.bool_)
     same_killer[1:] = ~group_start[1:] & (k[1:] == k[:-1])
     # running max of tout over earlier *distinct* killers of the same victim
-    group = np.cumsum(group_start).astype(np.int64)
+    group = np.cumsum(group_start, dtype=np.int64)
     big = np.int64(trie.size + 2)
-    contrib = np.where(same_killer, group * big, group * big + tout)
-    running = np.maximum.accumulate(contrib)
+    running = np.maximum.accumulate(np.where(same_killer, group * big, group * big + tout))
     prev = np.empty(n, dtype=np.int64)
     prev[0] = 0
     prev[1:] = running[:-1]
     prev_tout = np.where(group_start, 0, prev - group * big)
-    # a duplicate row of the same killer shares the first row's verdict
     covered = prev_tout > tin
-    first_of_killer = ~same_killer
-    verdict_idx = np.maximum.accumulate(np.where(first_of_killer, np.arange(n), 0))
-    result = ~covered[verdict_idx]
+    # a duplicate row of the same killer shares the first row's verdict
+    verdict = np.maximum.accumulate(np.where(~same_killer, np.arange(n), 0))
     out = np.empty(n, dtype=np.bool_)
-    out[order] = result
+    out[order] = ~covered[verdict]
     return out
 
 
 def _dive(
-    arrays: PopulationArrays,
-    trie: ChainTrie,
-    paths: _Paths,
-    entry_layer: I64,
-    entry_pre: I64,
+    layout: _Layout,
+    leaf: np.ndarray,
+    layer_file: I64,
+    t_chain: I64,
+    t_entry: I64,
     minimal: np.ndarray,
     v_entry: I64,
     killer: I64,
     key_entry: I64,
 ) -> tuple[I64, I64, I64]:
-    """dive's min, cumulative and wasted sums per chain node (accumulated down the trie)."""
-    kind = arrays.entry_kind
-    n_c = trie.size
-    n_paths = paths.n
-    leaf = _leaf_mask(arrays, paths)
-    size = np.where(leaf & (kind != WHITEOUT), arrays.entry_file_bytes, 0).astype(np.int64)
-    layer_leaf_bytes = segment_sum(size, entry_layer, arrays.n_layers)
+    """dive's min, cumulative and wasted sums per chain node (accumulated down the trie).
 
-    # whiteout leaves: the file bytes of what they delete below their path at that node
-    below_row = minimal & (key_entry >= 0)
-    wo = below_row & (kind[np.maximum(key_entry, 0)] == WHITEOUT) & leaf[np.maximum(key_entry, 0)]
-    wo_keys = combine(killer[wo], key_entry[wo], arrays.n_entries + 1)
-    wo_bytes = arrays.entry_file_bytes[v_entry[wo]]
+    Every leaf but a whiteout counts its file bytes, so a layer's leaves sum to its file bytes;
+    a whiteout counts what it deletes below its path (0 over a non-directory). Paths named by
+    two or more leaves on a branch form linked lists, resolved level by level."""
+    a, trie = layout.arrays, layout.trie
+    kind, path = a.entry_kind, a.entry_path
+    n_c = trie.size
+    n_e1 = a.n_entries + 1
+
+    # whiteout sizes, keyed by (chain node, whiteout entry)
+    safe_key = np.maximum(key_entry, 0)
+    wo = minimal & (key_entry >= 0) & (kind[safe_key] == WHITEOUT) & leaf[safe_key]
+    wo_ids, wo_uniq = group_ids(combine(killer[wo], key_entry[wo], n_e1))
+    wo_sums = segment_sum(a.entry_file_bytes[v_entry[wo]], wo_ids, wo_uniq.size)
     # dive counts 0 for a whiteout whose path the lower view shows as a non-directory, even
     # if (in a stack no real tar makes) entries below it are visible too
     over_nondir = minimal & (key_entry < 0) & (kind[v_entry] != DIR)
-    nondir_keys = combine(killer[over_nondir], entry_pre[v_entry[over_nondir]], n_paths)
-    _, nondir_keys = group_ids(nondir_keys)
-
-    # leaf occurrences whose path another leaf names lower on the branch
-    leaf_entries = np.flatnonzero(leaf)
-    mult = np.bincount(trie.layer, minlength=arrays.n_layers).astype(np.int64)
-    path_occ = segment_sum(
-        mult[entry_layer[leaf_entries]], arrays.entry_path[leaf_entries], arrays.n_paths
+    _, nondir_keys = group_ids(
+        combine(killer[over_nondir], path[v_entry[over_nondir]], layout.n_paths)
     )
-    cand = leaf_entries[path_occ[arrays.entry_path[leaf_entries]] >= 2]
-    cl_offsets, cl = _chains_by_layer(trie, arrays.n_layers)
-    reps = np.diff(cl_offsets)[entry_layer[cand]]
-    occ_entry = np.repeat(cand, reps)
-    occ_chain = cl[ranges(cl_offsets[entry_layer[cand]], reps)]
-    twin = _has_lower_twin(trie, occ_chain, entry_pre[occ_entry])
 
-    # every whiteout-leaf occurrence (for its size) and every twinned leaf occurrence
-    wo_leaf = np.flatnonzero(leaf & (kind == WHITEOUT))
-    reps_w = np.diff(cl_offsets)[entry_layer[wo_leaf]]
-    w_entry = np.repeat(wo_leaf, reps_w)
-    w_chain = cl[ranges(cl_offsets[entry_layer[wo_leaf]], reps_w)]
-
-    # sizes of whiteout occurrences
     def whiteout_size(chain: I64, entry: I64) -> I64:
         out = np.zeros(chain.size, dtype=np.int64)
-        if chain.size == 0 or wo_keys.size == 0:
+        if chain.size == 0 or wo_uniq.size == 0:
             return out
-        ids, uniq = group_ids(wo_keys)
-        sums = segment_sum(wo_bytes, ids, uniq.size)
-        hit = lookup(uniq, combine(chain, entry, arrays.n_entries + 1))
+        hit = lookup(wo_uniq, combine(chain, entry, n_e1))
         ok = hit >= 0
-        out[ok] = sums[hit[ok]]
-        out[lookup(nondir_keys, combine(chain, entry_pre[entry], n_paths)) >= 0] = 0
+        out[ok] = wo_sums[hit[ok]]
+        out[lookup(nondir_keys, combine(chain, path[entry], layout.n_paths)) >= 0] = 0
         return out
 
-    delta_cum = segment_sum(layer_leaf_bytes[trie.layer], np.arange(n_c), n_c)
-    w_size = whiteout_size(w_chain, w_entry)
-    delta_cum += segment_sum(w_size, w_chain, n_c)
+    delta_cum = layer_file[trie.layer].copy()
+    w_chain, w_entry = layout.occurrences(np.flatnonzero(kind == WHITEOUT))
+    delta_cum += segment_sum(whiteout_size(w_chain, w_entry), w_chain, n_c)
     delta_min = delta_cum.copy()
     delta_wasted = np.zeros(n_c, dtype=np.int64)
 
-    # linked lists of same-path leaves along branches
-    t_chain, t_entry = occ_chain[twin], occ_entry[twin]
-    if t_chain.size:
-        leaf_keys = combine(entry_layer[leaf_entries], entry_pre[leaf_entries], n_paths)
-        lorder = stable_order(leaf_keys)
-        leaf_keys_sorted, leaf_sorted = leaf_keys[lorder], leaf_entries[lorder]
-        # all occurrences involved: twinned ones and their ancestors, resolved level by level
-        nodes_chain = [t_chain]
-        nodes_entry = [t_entry]
-        frontier_chain, frontier_entry = t_chain, t_entry
-        prev_links: list[tuple[I64, I64]] = []
+    # leaf occurrences with a lower occurrence of their path: follow them down their branch
+    is_leaf = leaf[t_entry]
+    frontier_chain, frontier_entry = t_chain[is_leaf], t_entry[is_leaf]
+    if frontier_chain.size:
+        leaf_entries = np.flatnonzero(leaf)
+        leaf_keys = layout.key(layout.layer_of(leaf_entries), path[leaf_entries])
+        level_chain: list[I64] = [frontier_chain]
+        level_entry: list[I64] = [frontier_entry]
+        links: list[tuple[I64, I64, I64]] = []  # (row of level i, lower chain, lower entry)
         while frontier_chain.size:
-            a_chain, a_hit = _walk_up(
-                trie, frontier_chain, entry_pre[frontier_entry], leaf_keys_sorted, n_paths
+            low_chain, hit = _walk_up(
+                trie, frontier_chain, path[frontier_entry], leaf_keys, layout.n_paths
             )
-            ok = a_chain >= 0
-            a_entry = np.where(ok, leaf_sorted[np.maximum(a_hit, 0)], -1)
-            prev_links.append((a_chain, a_entry))
-            frontier_chain, frontier_entry = a_chain[ok], a_entry[ok]
-            nodes_chain.append(frontier_chain)
-            nodes_entry.append(frontier_entry)
-        all_chain = np.concatenate(nodes_chain)
-        all_entry = np.concatenate(nodes_entry)
-        all_keys = combine(all_chain, all_entry, arrays.n_entries + 1)
+            ok = low_chain >= 0
+            low_entry = leaf_entries[hit[ok]]
+            links.append((np.flatnonzero(ok), low_chain[ok], low_entry))
+            frontier_chain, frontier_entry = low_chain[ok], low_entry
+            level_chain.append(frontier_chain)
+            level_entry.append(frontier_entry)
+        all_keys = combine(np.concatenate(level_chain), np.concatenate(level_entry), n_e1)
         _, uniq = group_ids(all_keys)
-        u_chain = uniq // (arrays.n_entries + 1)
-        u_entry = uniq % (arrays.n_entries + 1)
+        u_chain, u_entry = uniq // n_e1, uniq % n_e1
         n_u = uniq.size
-        # prev pointer per unique occurrence
         prev = np.full(n_u, -1, dtype=np.int64)
-        level_chain = nodes_chain[0]
-        level_entry = nodes_entry[0]
-        for a_chain, a_entry in prev_links:
-            src = lookup(uniq, combine(level_chain, level_entry, arrays.n_entries + 1))
-            ok = a_chain >= 0
-            dst = lookup(uniq, combine(a_chain[ok], a_entry[ok], arrays.n_entries + 1))
-            prev[src[ok]] = dst
-            level_chain, level_entry = a_chain[ok], a_entry[ok]
+        for i, (rows, low_chain, low_entry) in enumerate(links):
+            src = lookup(uniq, combine(level_chain[i][rows], level_entry[i][rows], n_e1))
+            prev[src] = lookup(uniq, combine(low_chain, low_entry, n_e1))
         u_size = np.where(
-            kind[u_entry] == WHITEOUT,
-            whiteout_size(u_chain, u_entry),
-            arrays.entry_file_bytes[u_entry],
+            kind[u_entry] == WHITEOUT, whiteout_size(u_chain, u_entry), a.entry_file_bytes[u_entry]
         ).astype(np.int64)
-        # resolve count/min/first along prev pointers in order of depth
         count = np.ones(n_u, dtype=np.int64)
         low = u_size.copy()
         first = u_size.copy()
-        by_depth = stable_order(trie.depth[u_chain])
-        depth_sorted = trie.depth[u_chain][by_depth]
-        for d in np.unique(depth_sorted).tolist() if depth_sorted.size else []:
-            rows = by_depth[depth_sorted == d]
-            has = prev[rows] >= 0
-            r, p = rows[has], prev[rows[has]]
+        depth = trie.depth[u_chain]
+        for d in range(int(depth.max()) + 1):
+            r = np.flatnonzero((depth == d) & (prev >= 0))
+            p = prev[r]
             count[r] = count[p] + 1
             low[r] = np.minimum(low[p], u_size[r])
             first[r] = first[p]
-        has_prev = prev >= 0
-        r = np.flatnonzero(has_prev)
+        r = np.flatnonzero(prev >= 0)
         p = prev[r]
         # corrections to the defaults (a lone leaf adds its size to min and nothing to waste)
-        min_fix = (low[r] - low[p]) - u_size[r]
+        delta_min += segment_sum((low[r] - low[p]) - u_size[r], u_chain[r], n_c)
         waste = np.where(count[r] == 2, first[r] + u_size[r], u_size[r])
-        delta_min += segment_sum(min_fix, u_chain[r], n_c)
         delta_wasted += segment_sum(waste, u_chain[r], n_c)
     return trie.accumulate(delta_min), trie.accumulate(delta_cum), trie.accumulate(delta_wasted)
 

@@ -116,12 +116,13 @@ def forest_preorder(parent: I64) -> tuple[I64, I64, I64]:
     """
     n = parent.size
     depth = np.zeros(n, dtype=np.int64)
-    cursor = parent.copy()
-    alive = cursor >= 0
-    while alive.any():
-        depth[alive] += 1
-        cursor[alive] = parent[cursor[alive]]
+    active = np.flatnonzero(parent >= 0)
+    cursor = parent[active]
+    while active.size:
+        depth[active] += 1
+        cursor = parent[cursor]
         alive = cursor >= 0
+        active, cursor = active[alive], cursor[alive]
     max_depth = int(depth.max()) if n else 0
     order = stable_order(combine(depth, parent + 1, n + 1)) if n else np.zeros(0, np.int64)
     depth_sorted = depth[order]
@@ -129,7 +130,7 @@ def forest_preorder(parent: I64) -> tuple[I64, I64, I64]:
     size = np.ones(n, dtype=np.int64)
     for d in range(max_depth, 0, -1):
         level = order[bounds[d] : bounds[d + 1]]
-        size += np.bincount(parent[level], weights=size[level], minlength=n).astype(np.int64)
+        np.add.at(size, parent[level], size[level])
     tin = np.zeros(n, dtype=np.int64)
     for d in range(max_depth + 1):
         level = order[bounds[d] : bounds[d + 1]]  # sorted by (parent, id)
