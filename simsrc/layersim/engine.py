@@ -300,10 +300,11 @@ def _layer_sums(arrays: PopulationArrays, values: I64) -> I64:
     """Sum of an entry column over each layer (entries are contiguous per layer)."""
     offsets = arrays.layer_offsets
     n = offsets.size - 1
-    if values.size == 0 or n == 0:
+    if n == 0:
         return np.zeros(n, dtype=np.int64)
-    starts = np.minimum(offsets[:-1], values.size - 1)
-    sums = np.add.reduceat(values.astype(np.int64, copy=False), starts)
+    # a trailing zero keeps every start valid (an empty last layer starts at the end)
+    padded = np.concatenate([values.astype(np.int64, copy=False), np.zeros(1, np.int64)])
+    sums = np.add.reduceat(padded, offsets[:-1])
     return np.where(np.diff(offsets) > 0, sums, 0)
 
 
