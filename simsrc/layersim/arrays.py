@@ -113,6 +113,8 @@ class PopulationArrays:
     layer_labels: tuple[str, ...] | None = None  # one per layer id
     image_layer_labels: tuple[str, ...] | None = None  # parallel to image_layers
     content_classes: tuple[str, ...] | None = None  # one per content id
+    # derived facts computed once per instance (e.g. the canonical-order check)
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_paths(self) -> int:
@@ -454,8 +456,12 @@ def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
     """The arrays with path ids in preorder and each layer's entries sorted by path id, and
     the subtree end of every path. Returns the input unchanged when it already is (the fast
     path: `from_population` and the generator produce canonical arrays)."""
+    cached = arrays.cache.get("path_end")
+    if isinstance(cached, np.ndarray):
+        return arrays, cached
     end = preorder_subtree_end(arrays.path_parent)
     if end is not None and _entries_sorted(arrays):
+        arrays.cache["path_end"] = end
         return arrays, end
     tin, tout, _ = forest_preorder(arrays.path_parent)
     n = arrays.n_paths
@@ -487,5 +493,6 @@ def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
         modify_path=tin[arrays.modify_path],
         delete_path=tin[arrays.delete_path],
         path_names=names,
+        cache={"path_end": end},
     )
     return result, end
