@@ -29,7 +29,7 @@ _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 def parse_digest(text: str) -> str:
     """Return `text` if it is a well-formed `sha256:<64 lowercase hex>` digest, else raise."""
-    if not isinstance(text, str) or not _DIGEST_RE.match(text):
+    if not isinstance(text, str) or not _DIGEST_RE.fullmatch(text):
         raise ModelError(f"not a sha256 digest: {text!r}")
     return text
 

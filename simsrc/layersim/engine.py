@@ -464,8 +464,12 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     flattened_comp = per_image(layer_vis_comp) - hidden_comp[top] + arrays.blob_overhead_bytes
     flattened_disk = per_image(layer_disk) - hidden_disk[top]
 
+    # dive sizes whiteouts on its own stacking, where opaque markers hide nothing
+    by_opaque = (key_entry >= 0) & (kind[np.maximum(key_entry, 0)] == OPAQUE)
+    dive_minimal = np.zeros(victim.size, dtype=np.bool_)
+    dive_minimal[~by_opaque] = _minimal_killers(trie, victim[~by_opaque], killer[~by_opaque])
     dive_min, dive_cum, dive_wasted = _dive(
-        layout, leaf, layer_file, t_chain, t_entry, minimal, v_entry, killer, key_entry
+        layout, leaf, layer_file, t_chain, t_entry, dive_minimal, v_entry, killer, key_entry
     )
     first_layer = np.zeros(il.size, dtype=np.bool_)
     first_layer[arrays.image_offsets[:-1]] = True
@@ -531,7 +535,7 @@ def _dive(
     layer_file: I64,
     t_chain: I64,
     t_entry: I64,
-    minimal: np.ndarray,
+    dive_minimal: np.ndarray,
     v_entry: I64,
     killer: I64,
     key_entry: I64,
@@ -540,8 +544,10 @@ def _dive(
 
     Every leaf but a whiteout counts its file bytes, so a layer's leaves sum to its file bytes;
     a whiteout counts what it deletes below its path (0 over a non-directory). Paths named by
-    two or more leaves on a branch form linked lists, resolved level by level."""
+    two or more leaves on a branch form linked lists, resolved level by level.
+    `dive_minimal` marks the kills that dive's own stacking sees (opaque markers hide nothing)."""
     a, trie = layout.arrays, layout.trie
+    minimal = dive_minimal
     kind, path = a.entry_kind, a.entry_path
     n_c = trie.size
     n_e1 = a.n_entries + 1

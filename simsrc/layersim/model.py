@@ -142,7 +142,7 @@ def make_entry(
         raise ModelError(f"{path}: a regular file needs a content identity")
     content_class = content_class or compression.default_class
     compression.ratio(content_class)  # validates the class
-    header = tar_header_bytes(tar_name(path, kind), link_target)
+    header = tar_header_bytes(tar_name(path, kind), link_target, file_bytes)
     return Entry(
         path=path,
         kind=kind,
@@ -229,7 +229,15 @@ def make_layer(
     ordered = check_layer_entries(entries)
     parts: list[str | int] = ["layer", mtime]
     for e in ordered:
-        parts += [int(e.kind), e.path, e.content or "", e.file_bytes, e.link_target]
+        # the class is part of what the bytes are: one DiffID must mean one compressed size
+        parts += [
+            int(e.kind),
+            e.path,
+            e.content or "",
+            e.file_bytes,
+            e.content_class,
+            e.link_target,
+        ]
     diff_id = DiffID(synthetic_digest(*parts))
     return Layer(
         entries=ordered,
@@ -282,12 +290,21 @@ class StorageDriver(StrEnum):
     BLOCK = "block"  # btrfs/zfs-like: only the changed blocks
 
 
+def _check_bytes(what: str, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ModelError(f"{what} must be a non-negative integer, got {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class FileWrite:
     """A container writes a file of `file_bytes` at `path` (new or replacing a lower one)."""
 
     path: str
     file_bytes: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", normalize_path(self.path))
+        _check_bytes(f"write of {self.path!r}", self.file_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +313,10 @@ class FileModify:
 
     path: str
     changed_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", normalize_path(self.path))
+        _check_bytes(f"change of {self.path!r}", self.changed_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +329,9 @@ class Container:
     writes: tuple[FileWrite, ...] = ()
     modifies: tuple[FileModify, ...] = ()
     deletes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "deletes", tuple(normalize_path(p) for p in self.deletes))
 
 
 @dataclass(frozen=True, slots=True)

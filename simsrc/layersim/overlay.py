@@ -32,11 +32,13 @@ def _drop(view: View, path: str, *, include_self: bool) -> None:
         del view[p]
 
 
-def stack_layer(view: View, layer: Layer, index: int) -> None:
-    """Apply one layer on top of `view`, in place."""
+def stack_layer(view: View, layer: Layer, index: int, *, opaque: bool = True) -> None:
+    """Apply one layer on top of `view`, in place. `opaque=False` stacks as dive does: its
+    trees drop opaque markers, so they hide nothing."""
     for entry in layer.entries:
         if entry.kind is EntryKind.OPAQUE:
-            _drop(view, entry.path, include_self=False)
+            if opaque:
+                _drop(view, entry.path, include_self=False)
         elif entry.kind is EntryKind.WHITEOUT:
             _drop(view, entry.path, include_self=True)
         elif entry.kind is not EntryKind.DIR:

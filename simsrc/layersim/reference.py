@@ -44,7 +44,8 @@ def image_metrics(
     visible = [entry for _, entry in view.values()]
     all_entries = [e for layer in image.layers for e in layer.entries if not e.is_whiteout]
 
-    # dive: per path over the layers whose leaves name it
+    # dive: per path over the layers whose leaves name it; a whiteout is sized against dive's
+    # own stacking of the layers below, in which opaque markers hide nothing
     cumulative: dict[str, int] = {}
     minimum: dict[str, int] = {}
     named: dict[str, int] = {}
@@ -58,7 +59,7 @@ def image_metrics(
             cumulative[leaf.path] = cumulative.get(leaf.path, 0) + size
             minimum[leaf.path] = min(minimum.get(leaf.path, size), size)
             named[leaf.path] = named.get(leaf.path, 0) + 1
-        stack_layer(lower, layer, index)
+        stack_layer(lower, layer, index, opaque=False)
 
     return ImageMetrics(
         name=image.name,

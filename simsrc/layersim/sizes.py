@@ -50,10 +50,13 @@ def _split_ustar(name: str) -> bool:
     )
 
 
-def _needs_pax(value: str, may_split: bool) -> bool:
-    if len(value.encode()) <= USTAR_NAME_BYTES and value.isascii():
-        return False
-    return not (may_split and _split_ustar(value))
+def _too_long(value: str) -> bool:
+    """Go records a PAX value for a name or link target over 100 bytes or not ASCII."""
+    return len(value.encode()) > USTAR_NAME_BYTES or not value.isascii()
+
+
+# USTAR's size field holds 11 octal digits: a file of 8 GiB or more needs a PAX `size` record.
+USTAR_MAX_FILE_BYTES = 8**11 - 1
 
 
 def pax_record_bytes(key: str, value: str) -> int:
@@ -65,22 +68,31 @@ def pax_record_bytes(key: str, value: str) -> int:
     return total
 
 
-def tar_header_bytes(tar_name: str, link_name: str = "") -> int:
-    """Header bytes of one tar entry: 512, plus a PAX header where the name or link target
-    does not fit USTAR (Go's archive/tar tries USTAR first, then PAX)."""
+def tar_header_bytes(tar_name: str, link_name: str = "", file_bytes: int = 0) -> int:
+    """Header bytes of one tar entry as Go's archive/tar writes it: 512, plus a PAX header
+    (512 + its records padded to 512) when USTAR cannot hold the entry: a name that neither
+    fits 100 bytes nor splits into prefix + name, a link target over 100 bytes, a non-ASCII
+    name, or a size of 8 GiB or more. Once PAX is used, Go writes a record for every long
+    value, even a name USTAR could have split."""
+    long_name, long_link = _too_long(tar_name), bool(link_name) and _too_long(link_name)
+    big = file_bytes > USTAR_MAX_FILE_BYTES
+    name_fits = not long_name or (tar_name.isascii() and _split_ustar(tar_name))
+    if name_fits and not long_link and not big:
+        return TAR_BLOCK_BYTES
     records = 0
-    if _needs_pax(tar_name, may_split=True):
+    if long_name:
         records += pax_record_bytes("path", tar_name)
-    if link_name and _needs_pax(link_name, may_split=False):
+    if long_link:
         records += pax_record_bytes("linkpath", link_name)
-    if records:
-        return TAR_BLOCK_BYTES + TAR_BLOCK_BYTES + pad_to_block(records, TAR_BLOCK_BYTES)
-    return TAR_BLOCK_BYTES
+    if big:
+        records += pax_record_bytes("size", str(file_bytes))
+    return TAR_BLOCK_BYTES + TAR_BLOCK_BYTES + pad_to_block(records, TAR_BLOCK_BYTES)
 
 
 def tar_entry_bytes(tar_name: str, file_bytes: int, link_name: str = "") -> int:
     """Tar bytes of one entry: its header(s) and its data padded to 512."""
-    return tar_header_bytes(tar_name, link_name) + pad_to_block(file_bytes, TAR_BLOCK_BYTES)
+    header = tar_header_bytes(tar_name, link_name, file_bytes)
+    return header + pad_to_block(file_bytes, TAR_BLOCK_BYTES)
 
 
 def disk_file_bytes(file_bytes: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
