@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from layersim.arrays import (
     I64,
@@ -81,6 +82,7 @@ class ImageTable:
     dive_user_bytes: I64
     flattened_key: I64  # equal iff the exports are the same blob (the top chain node)
     image_chain: I64  # chain node of every image layer position (parallel to image_layers)
+    layer_disk_bytes: I64  # per layer id: extracted disk bytes (`Layer.disk_bytes`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -489,6 +491,7 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
         dive_user_bytes=user,
         flattened_key=top,
         image_chain=trie.image_chain,
+        layer_disk_bytes=layer_disk,
     )
 
 
@@ -632,112 +635,308 @@ def _dive(
 # --------------------------------------------------------------------------- registry
 
 
-def push_sequence(arrays: PopulationArrays, push_order: I64, images: ImageTable) -> PushTable:
-    """Push images in order to an empty registry (DESIGN.md §7): per layer blob, skip if the
-    repository has it, mount if another repository has it, else upload."""
+# --------------------------------------------------------------------------- timelines
+#
+# A store changes over epochs: images arrive (push, pull) and leave (garbage collection). Each
+# arrival is a row with the epoch it arrives (`start`) and the last epoch at which it is still
+# there when the next arrivals come (`until`: an image removed by the garbage collection at the
+# end of epoch g is still present for arrivals during epoch g). An object (a blob, a ChainID,
+# an export) is present for a row iff an earlier row of the same store holds it with
+# `until >= start`. A single sequence into an empty store is the case start = until = 0.
+
+
+def _covered(group: I64, start: I64, until: I64) -> np.ndarray:
+    """Per row (rows in arrival order): does an earlier row of the same group have
+    `until >= start` of this row? One sort by group; a running max within groups."""
+    n = group.size
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    order = stable_order(group)
+    g = group[order]
+    group_start = np.empty(n, dtype=np.bool_)
+    group_start[0] = True
+    np.not_equal(g[1:], g[:-1], out=group_start[1:])
+    # shift `until` to be >= 0 and offset each group above all earlier ones
+    u = until[order] - min(int(until.min()), int(start.min())) + 1
+    s = start[order] - min(int(until.min()), int(start.min())) + 1
+    big = np.int64(int(max(u.max(), s.max())) + 2)
+    rank = np.cumsum(group_start, dtype=np.int64)
+    running = np.maximum.accumulate(rank * big + u)
+    prev = np.empty(n, dtype=np.int64)
+    prev[0] = 0
+    prev[1:] = running[:-1]
+    prev_until = np.where(group_start, -1, prev - rank * big)
+    out = np.empty(n, dtype=np.bool_)
+    out[order] = prev_until >= s
+    return out
+
+
+def _expand_images(arrays: PopulationArrays, image_ids: I64) -> tuple[I64, I64, I64]:
+    """Layer rows of a sequence of images: (row offsets per image, sequence index per row,
+    index into `image_layers` per row)."""
+    counts = np.diff(arrays.image_offsets)[image_ids]
+    offsets = csr_offsets(counts)
+    return offsets, csr_rows(offsets), ranges(arrays.image_offsets[image_ids], counts)
+
+
+def _as_epochs(values: I64 | None, n: int) -> I64:
+    return np.zeros(n, dtype=np.int64) if values is None else np.asarray(values, dtype=np.int64)
+
+
+def push_timeline(
+    arrays: PopulationArrays,
+    push_order: I64,
+    images: ImageTable,
+    start: I64 | None = None,
+    until: I64 | None = None,
+) -> PushTable:
+    """Pushes to one registry over time (DESIGN.md §7): push `k` of image `push_order[k]` at
+    epoch `start[k]`, its manifest kept until the registry's garbage collection after epoch
+    `until[k]`. Per layer blob: skip if this repository holds it, mount if another repository
+    does, else upload (compressed bytes). Default: one sequence into an empty registry."""
     push_order = np.asarray(push_order, dtype=np.int64)
     n_push = push_order.size
-    counts = np.diff(arrays.image_offsets)[push_order]
-    row_offsets = csr_offsets(counts)
-    row_push = csr_rows(row_offsets)
-    rows = ranges(arrays.image_offsets[push_order], counts)
-    blob = arrays.layer_blob[arrays.image_layers[rows]]
+    start, until = _as_epochs(start, n_push), _as_epochs(until, n_push)
+    offsets, row_push, rows = _expand_images(arrays, push_order)
+    layer = arrays.image_layers[rows]
+    blob = arrays.layer_blob[layer]
     repo = arrays.image_repository[push_order][row_push]
     n_blob = int(arrays.layer_blob.max()) + 1 if arrays.layer_blob.size else 1
-    new_blob = first_occurrence(blob)
-    new_in_repo = first_occurrence(combine(repo, blob, n_blob))
-    outcome = np.where(new_blob, 0, np.where(new_in_repo, 2, 1)).astype(np.int64)
-    compressed = arrays.layer_compressed_bytes[arrays.image_layers[rows]]
-    uploaded = segment_sum(compressed * new_blob, row_push, n_push)
-    up_layers = segment_sum(new_blob.astype(np.int64), row_push, n_push)
-    mounted = segment_sum((outcome == 2).astype(np.int64), row_push, n_push)
-    new_export = first_occurrence(images.flattened_key[push_order])
+    s, u = start[row_push], until[row_push]
+    present = _covered(blob, s, u)
+    in_repo = _covered(combine(repo, blob, n_blob), s, u)
+    upload = ~present
+    outcome = np.where(upload, 0, np.where(in_repo, 1, 2)).astype(np.int64)
+    up_layers = segment_sum(upload, row_push, n_push)
+    export_present = _covered(images.flattened_key[push_order], start, until)
     return PushTable(
         image=push_order,
-        uploaded_bytes=uploaded,
+        uploaded_bytes=segment_sum(arrays.layer_compressed_bytes[layer] * upload, row_push, n_push),
         uploaded_layers=up_layers,
-        skipped_layers=counts - up_layers,
-        mounted_layers=mounted,
-        flattened_uploaded_bytes=images.flattened_compressed_bytes[push_order] * new_export,
-        row_offsets=row_offsets,
+        skipped_layers=np.diff(offsets) - up_layers,
+        mounted_layers=segment_sum(outcome == 2, row_push, n_push),
+        flattened_uploaded_bytes=images.flattened_compressed_bytes[push_order] * ~export_present,
+        row_offsets=offsets,
         layer_outcome=outcome,
     )
 
 
-def _distinct(ids: I64) -> I64:
-    return ids[first_occurrence(ids)]
+def push_sequence(arrays: PopulationArrays, push_order: I64, images: ImageTable) -> PushTable:
+    """Push images in order to an empty registry: `push_timeline` within one epoch."""
+    return push_timeline(arrays, push_order, images)
 
 
-def _distinct_layers_of(arrays: PopulationArrays, image_ids: I64) -> I64:
-    counts = np.diff(arrays.image_offsets)[image_ids]
-    rows = ranges(arrays.image_offsets[image_ids], counts)
-    return _distinct(arrays.image_layers[rows])
-
-
-def _distinct_contents(arrays: PopulationArrays, layer_ids: I64) -> I64:
-    counts = np.diff(arrays.layer_offsets)[layer_ids]
-    content = arrays.entry_content[ranges(arrays.layer_offsets[layer_ids], counts)]
-    return _distinct(content[content >= 0])
-
-
-def registry_stored(arrays: PopulationArrays, image_ids: I64, images: ImageTable) -> StoredBytes:
-    """Compressed bytes a registry holding these images stores under each strategy."""
-    image_ids = _distinct(np.asarray(image_ids, dtype=np.int64))
-    layers = _distinct_layers_of(arrays, image_ids)
-    blobs_first = first_occurrence(arrays.layer_blob[layers])
-    exports = first_occurrence(images.flattened_key[image_ids])
-    contents = _distinct_contents(arrays, layers)
-    return StoredBytes(
-        logical=int(images.layered_compressed_bytes[image_ids].sum()),
-        flattened=int(images.flattened_compressed_bytes[image_ids][exports].sum()),
-        layer=int(arrays.layer_compressed_bytes[layers][blobs_first].sum()),
-        file=int(arrays.content_compressed_bytes[contents].sum()),
-    )
-
-
-# --------------------------------------------------------------------------- nodes
-
-
-def pull_sequences(
-    arrays: PopulationArrays, node_offsets: I64, node_images: I64, images: ImageTable
+def pull_timeline(
+    arrays: PopulationArrays,
+    node_offsets: I64,
+    node_images: I64,
+    images: ImageTable,
+    start: I64 | None = None,
+    until: I64 | None = None,
 ) -> PullTable:
-    """Pull images in order onto empty nodes (DESIGN.md §7): per layer, skip if the node has
-    its ChainID; else download its blob (unless kept from before) and extract it."""
+    """Pulls onto nodes over time (DESIGN.md §7): per node (CSR `node_offsets`), pull `k` of
+    image `node_images[k]` at epoch `start[k]`, the image kept until the node's garbage
+    collection after epoch `until[k]`. Per layer: skip if the node holds its ChainID; else
+    download its blob (unless the node keeps blobs and holds this one) and extract it."""
     keep = arrays.options.keep_compressed_blobs
-    pull_node = csr_rows(node_offsets)
+    node_images = np.asarray(node_images, dtype=np.int64)
     n_pull = node_images.size
-    counts = np.diff(arrays.image_offsets)[node_images]
-    row_offsets = csr_offsets(counts)
-    row_pull = csr_rows(row_offsets)
-    rows = ranges(arrays.image_offsets[node_images], counts)
+    start, until = _as_epochs(start, n_pull), _as_epochs(until, n_pull)
+    pull_node = csr_rows(node_offsets)
+    offsets, row_pull, rows = _expand_images(arrays, node_images)
     row_node = pull_node[row_pull]
+    s, u = start[row_pull], until[row_pull]
     chain = images.image_chain[rows]
     layer = arrays.image_layers[rows]
-    blob = arrays.layer_blob[layer]
     n_chain = int(images.image_chain.max()) + 1 if images.image_chain.size else 1
-    n_blob = int(arrays.layer_blob.max()) + 1 if arrays.layer_blob.size else 1
-    new_chain = first_occurrence(combine(row_node, chain, n_chain))
+    new_chain = ~_covered(combine(row_node, chain, n_chain), s, u)
+    download = new_chain
     if keep:
-        new_blob = first_occurrence(combine(row_node, blob, n_blob))
-        download = new_chain & new_blob
-    else:
-        download = new_chain
+        n_blob = int(arrays.layer_blob.max()) + 1 if arrays.layer_blob.size else 1
+        download = new_chain & ~_covered(combine(row_node, arrays.layer_blob[layer], n_blob), s, u)
     outcome = np.where(download, 0, np.where(new_chain, 2, 1)).astype(np.int64)
-    disk = layer_disk_bytes(arrays)
-    new_export = first_occurrence(combine(pull_node, images.flattened_key[node_images], n_chain))
-    down_layers = segment_sum(download.astype(np.int64), row_pull, n_pull)
+    export_present = _covered(
+        combine(pull_node, images.flattened_key[node_images], n_chain), start, until
+    )
+    down_layers = segment_sum(download, row_pull, n_pull)
     return PullTable(
         node=pull_node,
         image=node_images,
         downloaded_bytes=segment_sum(
             arrays.layer_compressed_bytes[layer] * download, row_pull, n_pull
         ),
-        extracted_disk_bytes=segment_sum(disk[layer] * new_chain, row_pull, n_pull),
+        extracted_disk_bytes=segment_sum(
+            images.layer_disk_bytes[layer] * new_chain, row_pull, n_pull
+        ),
         downloaded_layers=down_layers,
-        skipped_layers=counts - down_layers,
-        flattened_downloaded_bytes=images.flattened_compressed_bytes[node_images] * new_export,
-        row_offsets=row_offsets,
+        skipped_layers=np.diff(offsets) - down_layers,
+        flattened_downloaded_bytes=images.flattened_compressed_bytes[node_images] * ~export_present,
+        row_offsets=offsets,
         layer_outcome=outcome,
+    )
+
+
+def pull_sequences(
+    arrays: PopulationArrays, node_offsets: I64, node_images: I64, images: ImageTable
+) -> PullTable:
+    """Pull images in order onto empty nodes: `pull_timeline` within one epoch."""
+    return pull_timeline(arrays, node_offsets, node_images, images)
+
+
+@dataclass(frozen=True, eq=False)
+class StoredTimeline:
+    """Stored bytes per holder (row) and epoch (column) under each strategy."""
+
+    logical: npt.NDArray[np.int64]
+    flattened: npt.NDArray[np.int64]
+    layer: npt.NDArray[np.int64]
+    file: npt.NDArray[np.int64]
+
+
+def _interval_runs(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I64, I64, I64] | None:
+    """Merge the intervals of each (holder, key) (row: held at the end of epochs
+    start..end-1): the first row of every merged run in the rows' original order, the run's
+    start and end, and the sort order used. None when there are no live rows."""
+    if holder.size == 0:
+        return None
+    n_key = int(key.max()) + 1
+    horizon = int(start.max()) + 1
+    order = stable_order(combine(combine(holder, key, n_key), start, horizon))
+    g = combine(holder[order], key[order], n_key)
+    s, e = start[order], end[order]
+    n = g.size
+    group_start = np.empty(n, dtype=np.bool_)
+    group_start[0] = True
+    np.not_equal(g[1:], g[:-1], out=group_start[1:])
+    # a row opens a new run unless an earlier row of its group is still held when it starts
+    big = np.int64(int(e.max()) + 2)
+    rank = np.cumsum(group_start, dtype=np.int64)
+    running = np.maximum.accumulate(rank * big + e)
+    prev = np.empty(n, dtype=np.int64)
+    prev[0] = 0
+    prev[1:] = running[:-1]
+    opens = group_start | ((prev - rank * big) < s)
+    first = np.flatnonzero(opens)
+    run_end = np.maximum.reduceat(e, first)
+    return order[first], s[first], run_end, order
+
+
+def _held_bytes(
+    holder: I64, key: I64, start: I64, end: I64, unit: I64, n_holders: int, n_epochs: int
+) -> npt.NDArray[np.int64]:
+    """Bytes held per holder and epoch when each distinct (holder, key) costs `unit` while any
+    of its rows holds it (row: held at the end of epochs start..end-1)."""
+    live = end > start
+    runs = _interval_runs(holder[live], key[live], start[live], end[live])
+    if runs is None:
+        return np.zeros((n_holders, n_epochs), dtype=np.int64)
+    first, s, e, _ = runs
+    h, c = holder[live][first], unit[live][first]
+    width = n_epochs + 1
+    delta = segment_sum(
+        np.concatenate([c, -c]),
+        np.concatenate([h * width + s, h * width + np.minimum(e, n_epochs)]),
+        n_holders * width,
+    )
+    return np.cumsum(delta.reshape(n_holders, width), axis=1)[:, :n_epochs]
+
+
+def stored_timeline(
+    arrays: PopulationArrays,
+    images: ImageTable,
+    holder: I64,
+    image_ids: I64,
+    start: I64,
+    end: I64,
+    n_holders: int,
+    n_epochs: int,
+    *,
+    registry: bool,
+) -> StoredTimeline:
+    """What each store holds at the end of every epoch, under each strategy (`metrics`): store
+    `holder[k]` holds image `image_ids[k]` at the end of epochs `start[k]..end[k]-1`.
+
+    A registry (`registry=True`) counts compressed bytes and keys layers by blob digest; a node
+    counts disk bytes and keys layers by ChainID (plus each kept blob's compressed bytes where
+    `keep_compressed_blobs`)."""
+    holder = np.asarray(holder, dtype=np.int64)
+    image_ids = np.asarray(image_ids, dtype=np.int64)
+    start = np.asarray(start, dtype=np.int64)
+    end = np.asarray(end, dtype=np.int64)
+    keep = arrays.options.keep_compressed_blobs and not registry
+    block = arrays.options.block_bytes
+
+    def held(key: I64, unit: I64, h: I64 = holder, s: I64 = start, e: I64 = end) -> I64:
+        return _held_bytes(h, key, s, e, unit, n_holders, n_epochs)
+
+    if registry:
+        logical = held(image_ids, images.layered_compressed_bytes[image_ids])
+        flattened = held(
+            images.flattened_key[image_ids], images.flattened_compressed_bytes[image_ids]
+        )
+    else:
+        logical = held(
+            image_ids,
+            images.layered_disk_bytes[image_ids]
+            + (images.layered_compressed_bytes[image_ids] if keep else 0),
+        )
+        flattened = held(
+            images.flattened_key[image_ids],
+            images.flattened_disk_bytes[image_ids]
+            + (images.flattened_compressed_bytes[image_ids] if keep else 0),
+        )
+    _, row_image, rows = _expand_images(arrays, image_ids)
+    h, s, e = holder[row_image], start[row_image], end[row_image]
+    layer = arrays.image_layers[rows]
+    blob = arrays.layer_blob[layer]
+    if registry:
+        layer_bytes = held(blob, arrays.layer_compressed_bytes[layer], h, s, e)
+    else:
+        layer_bytes = held(images.image_chain[rows], images.layer_disk_bytes[layer], h, s, e)
+        if keep:
+            layer_bytes = layer_bytes + held(blob, arrays.layer_compressed_bytes[layer], h, s, e)
+
+    # file: merge each (holder, layer)'s intervals first, then spread them over its contents
+    lh, ll, ls, le = _merged_intervals(h, layer, s, e)
+    counts = np.diff(arrays.layer_offsets)[ll]
+    entry = ranges(arrays.layer_offsets[ll], counts)
+    content = arrays.entry_content[entry]
+    is_file = content >= 0
+    eh = np.repeat(lh, counts)[is_file]
+    es = np.repeat(ls, counts)[is_file]
+    ee = np.repeat(le, counts)[is_file]
+    content = content[is_file]
+    if registry:
+        unit = arrays.content_compressed_bytes[content]
+    else:
+        unit = -(-arrays.content_file_bytes[content] // block) * block
+    file_bytes = held(content, unit, eh, es, ee)
+    return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+
+
+def _merged_intervals(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I64, I64, I64]:
+    """The disjoint intervals of each (holder, key): (holder, key, start, end) per interval."""
+    live = end > start
+    holder, key, start, end = holder[live], key[live], start[live], end[live]
+    runs = _interval_runs(holder, key, start, end)
+    if runs is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    first, s, e, _ = runs
+    return holder[first], key[first], s, e
+
+
+def registry_stored(arrays: PopulationArrays, image_ids: I64, images: ImageTable) -> StoredBytes:
+    """Compressed bytes a registry holding these images stores under each strategy."""
+    image_ids = np.asarray(image_ids, dtype=np.int64)
+    n = image_ids.size
+    zeros, ones = np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+    t = stored_timeline(arrays, images, zeros, image_ids, zeros, ones, 1, 1, registry=True)
+    return StoredBytes(
+        logical=int(t.logical[0, 0]),
+        flattened=int(t.flattened[0, 0]),
+        layer=int(t.layer[0, 0]),
+        file=int(t.file[0, 0]),
     )
 
 
@@ -745,54 +944,14 @@ def node_stored(
     arrays: PopulationArrays, node_offsets: I64, node_images: I64, images: ImageTable
 ) -> StoredTable:
     """Disk bytes each node stores under each strategy (see `metrics` for the definitions)."""
-    keep = arrays.options.keep_compressed_blobs
-    block = arrays.options.block_bytes
     n_nodes = node_offsets.size - 1
-    pull_node = csr_rows(node_offsets)
-    n_img = max(arrays.n_images, 1)
-    distinct_pull = first_occurrence(combine(pull_node, node_images, n_img))
-    nodes, imgs = pull_node[distinct_pull], node_images[distinct_pull]
-    logical = images.layered_disk_bytes[imgs] + (
-        images.layered_compressed_bytes[imgs] if keep else 0
+    holder = csr_rows(node_offsets)
+    zeros, ones = np.zeros(holder.size, dtype=np.int64), np.ones(holder.size, dtype=np.int64)
+    t = stored_timeline(
+        arrays, images, holder, node_images, zeros, ones, n_nodes, 1, registry=False
     )
-    n_chain = int(images.image_chain.max()) + 1 if images.image_chain.size else 1
-    exp_first = first_occurrence(combine(nodes, images.flattened_key[imgs], n_chain))
-    flat = images.flattened_disk_bytes[imgs] + (
-        images.flattened_compressed_bytes[imgs] if keep else 0
-    )
-
-    counts = np.diff(arrays.image_offsets)[imgs]
-    rows = ranges(arrays.image_offsets[imgs], counts)
-    row_node = np.repeat(nodes, counts)
-    chain = images.image_chain[rows]
-    layer = arrays.image_layers[rows]
-    chain_first = first_occurrence(combine(row_node, chain, n_chain))
-    disk = layer_disk_bytes(arrays)
-    layer_bytes = segment_sum(disk[layer] * chain_first, row_node, n_nodes)
-    if keep:
-        n_blob = int(arrays.layer_blob.max()) + 1 if arrays.layer_blob.size else 1
-        blob_first = first_occurrence(combine(row_node, arrays.layer_blob[layer], n_blob))
-        layer_bytes += segment_sum(
-            arrays.layer_compressed_bytes[layer] * blob_first, row_node, n_nodes
-        )
-    # distinct (node, layer) -> their file contents -> distinct (node, content)
-    n_l = max(arrays.n_layers, 1)
-    nl_first = first_occurrence(combine(row_node, layer, n_l))
-    nl_node, nl_layer = row_node[nl_first], layer[nl_first]
-    e_counts = np.diff(arrays.layer_offsets)[nl_layer]
-    e_rows = ranges(arrays.layer_offsets[nl_layer], e_counts)
-    e_node = np.repeat(nl_node, e_counts)
-    content = arrays.entry_content[e_rows]
-    has = content >= 0
-    e_node, content = e_node[has], content[has]
-    n_content = max(arrays.content_file_bytes.size, 1)
-    c_first = first_occurrence(combine(e_node, content, n_content))
-    c_bytes = -(-arrays.content_file_bytes[content] // block) * block
     return StoredTable(
-        logical=segment_sum(logical, nodes, n_nodes),
-        flattened=segment_sum(flat * exp_first, nodes, n_nodes),
-        layer=layer_bytes,
-        file=segment_sum(c_bytes * c_first, e_node, n_nodes),
+        logical=t.logical[:, 0], flattened=t.flattened[:, 0], layer=t.layer[:, 0], file=t.file[:, 0]
     )
 
 
@@ -822,7 +981,7 @@ def disk_usage(
     node_chain = combine(row_node, chain, n_chain)
     ids, uniq = group_ids(node_chain)
     refs = np.bincount(ids, minlength=uniq.size)
-    disk = layer_disk_bytes(arrays)[layer]
+    disk = images.layer_disk_bytes[layer]
     size = segment_sum(disk, row_of, n_rows)
     shared = segment_sum(disk * (refs[ids] > 1), row_of, n_rows)
     return DiskUsageTable(node=nodes, image=imgs, size_bytes=size, shared_bytes=shared)
@@ -831,55 +990,61 @@ def disk_usage(
 # --------------------------------------------------------------------------- containers
 
 
-class _Overlay:
-    """Point lookups in an image's merged view (for containers' copy-ups and deletes)."""
+def visible_entries(arrays: PopulationArrays, image_ids: I64, path_ids: I64) -> I64:
+    """For each (image, path) query, the entry the image's merged view shows there, or -1.
 
-    def __init__(self, arrays: PopulationArrays) -> None:
-        self.arrays = arrays
-        entry_layer = csr_rows(arrays.layer_offsets)
-        n_paths = max(arrays.n_paths, 1)
-        self.n_paths = n_paths
-        keys = combine(entry_layer, arrays.entry_path, n_paths)
-        opaque = arrays.entry_kind == OPAQUE
-        # two tables: entries by (layer, path) without opaque markers, and opaque markers
-        self.keys, self.entries = self._table(keys[~opaque], np.flatnonzero(~opaque))
-        self.okeys, self.oentries = self._table(keys[opaque], np.flatnonzero(opaque))
+    Walks each image's layers from the top, all queries at once: the first layer with an entry
+    at the path decides (a whiteout: absent), unless a layer above it kills the path first (an
+    opaque marker or a non-directory at one of its ancestors)."""
+    image_ids = np.asarray(image_ids, dtype=np.int64)
+    path_ids = np.asarray(path_ids, dtype=np.int64)
+    n_q = image_ids.size
+    out = np.full(n_q, -1, dtype=np.int64)
+    if n_q == 0:
+        return out
+    arrays, _ = canonical(arrays)
+    n_paths = max(arrays.n_paths, 1)
+    parent = arrays.path_parent
+    # the ancestors of every queried path (-1 padded), and only the entries that can matter
+    ancestors = [parent[path_ids]]
+    while np.any(ancestors[-1] >= 0):
+        last = ancestors[-1]
+        ancestors.append(np.where(last >= 0, parent[np.maximum(last, 0)], -1))
+    anc = np.stack(ancestors[:-1], axis=1) if len(ancestors) > 1 else np.full((n_q, 0), -1)
+    relevant = np.zeros(n_paths, dtype=np.bool_)
+    relevant[path_ids] = True
+    relevant[anc[anc >= 0]] = True
+    sub = np.flatnonzero(relevant[arrays.entry_path])
+    sub_layer = np.searchsorted(arrays.layer_offsets, sub, side="right") - 1
+    opaque = arrays.entry_kind[sub] == OPAQUE
+    keys = combine(sub_layer, arrays.entry_path[sub], n_paths)
+    table, table_entry = keys[~opaque], sub[~opaque]  # ascending: canonical order
+    opaque_table = keys[opaque]
 
-    @staticmethod
-    def _table(keys: I64, entries: I64) -> tuple[I64, I64]:
-        order = stable_order(keys)
-        return keys[order], entries[order]
-
-    def _find(self, layer: int, path: int) -> int:
-        i = int(np.searchsorted(self.keys, layer * self.n_paths + path))
-        if i < self.keys.size and self.keys[i] == layer * self.n_paths + path:
-            return int(self.entries[i])
-        return -1
-
-    def _opaque(self, layer: int, path: int) -> bool:
-        i = int(np.searchsorted(self.okeys, layer * self.n_paths + path))
-        return bool(i < self.okeys.size and self.okeys[i] == layer * self.n_paths + path)
-
-    def visible(self, image: int, path: int) -> int:
-        """The entry the image's merged view shows at `path`, or -1."""
-        a = self.arrays
-        layers = a.image_layers[a.image_offsets[image] : a.image_offsets[image + 1]].tolist()
-        ancestors = []
-        p = int(a.path_parent[path])
-        while p >= 0:
-            ancestors.append(p)
-            p = int(a.path_parent[p])
-        for layer in reversed(layers):
-            hit = self._find(layer, path)
-            if hit >= 0:
-                return -1 if a.entry_kind[hit] == WHITEOUT else hit
-            for anc in ancestors:
-                if self._opaque(layer, anc):
-                    return -1
-                h = self._find(layer, anc)
-                if h >= 0 and a.entry_kind[h] != DIR:
-                    return -1
-        return -1
+    position = arrays.image_offsets[image_ids + 1] - 1
+    active = np.arange(n_q, dtype=np.int64)
+    while active.size:
+        layer = arrays.image_layers[position[active]]
+        hit = lookup(table, combine(layer, path_ids[active], n_paths))
+        found = hit >= 0
+        entry = table_entry[np.maximum(hit, 0)]
+        decided = found.copy()
+        out[active[found]] = np.where(arrays.entry_kind[entry[found]] == WHITEOUT, -1, entry[found])
+        # a kill at an ancestor in this layer hides the path (only where not decided above)
+        a = anc[active]
+        has = a >= 0
+        rows, cols = np.nonzero(has & ~found[:, None])
+        if rows.size:
+            k = combine(layer[rows], a[rows, cols], n_paths)
+            h = lookup(table, k)
+            nondir = (h >= 0) & (arrays.entry_kind[table_entry[np.maximum(h, 0)]] != DIR)
+            killed = nondir | (lookup(opaque_table, k) >= 0)
+            decided[np.unique(rows[killed])] = True
+        position[active] -= 1
+        floor = arrays.image_offsets[image_ids[active]]
+        keep = ~decided & (position[active] >= floor)
+        active = active[keep]
+    return out
 
 
 def container_bytes(arrays: PopulationArrays) -> I64:
@@ -889,44 +1054,38 @@ def container_bytes(arrays: PopulationArrays) -> I64:
     written = segment_sum(
         -(-arrays.write_file_bytes // block) * block, csr_rows(arrays.write_offsets), n
     )
-    if arrays.modify_path.size == 0 and arrays.delete_path.size == 0:
-        return written
-    overlay = _Overlay(arrays)
     names = arrays.path_names
-    extra = np.zeros(n, dtype=np.int64)
 
-    def label(p: int) -> str:
-        return names[p] if names is not None else f"path #{p}"
+    def fail(k: int, path: int, what: str) -> None:
+        label = names[path] if names is not None else f"path #{path}"
+        image = arrays.image_names[int(arrays.container_image[k])]
+        raise ModelError(
+            f"container {arrays.container_names[k]!r} {what} {label!r}, "
+            + ("which is not a file of" if what == "modifies" else "which")
+            + f" image {image!r}"
+            + ("" if what == "modifies" else " does not have")
+        )
 
-    for k in range(n):
-        image = int(arrays.container_image[k])
-        image_name = arrays.image_names[image]
-        m0, m1 = int(arrays.modify_offsets[k]), int(arrays.modify_offsets[k + 1])
-        for p, changed in zip(
-            arrays.modify_path[m0:m1].tolist(),
-            arrays.modify_changed_bytes[m0:m1].tolist(),
-            strict=True,
-        ):
-            hit = overlay.visible(image, p)
-            if hit < 0 or arrays.entry_kind[hit] != FILE:
-                raise ModelError(
-                    f"container {arrays.container_names[k]!r} modifies {label(p)!r}, "
-                    f"which is not a file of image {image_name!r}"
-                )
-            whole = -(-int(arrays.entry_file_bytes[hit]) // block) * block
-            if arrays.options.driver is StorageDriver.OVERLAY2:
-                extra[k] += whole
-            else:
-                change = block if changed < 0 else changed
-                extra[k] += min(-(-change // block) * block, whole)
-        d0, d1 = int(arrays.delete_offsets[k]), int(arrays.delete_offsets[k + 1])
-        for p in arrays.delete_path[d0:d1].tolist():
-            if overlay.visible(image, p) < 0:
-                raise ModelError(
-                    f"container {arrays.container_names[k]!r} deletes {label(p)!r}, "
-                    f"which image {image_name!r} does not have"
-                )
-    return written + extra
+    d_owner = csr_rows(arrays.delete_offsets)
+    if d_owner.size:
+        shown = visible_entries(arrays, arrays.container_image[d_owner], arrays.delete_path)
+        bad = np.flatnonzero(shown < 0)
+        if bad.size:
+            fail(int(d_owner[bad[0]]), int(arrays.delete_path[bad[0]]), "deletes")
+    m_owner = csr_rows(arrays.modify_offsets)
+    if m_owner.size == 0:
+        return written
+    lower = visible_entries(arrays, arrays.container_image[m_owner], arrays.modify_path)
+    bad = np.flatnonzero((lower < 0) | (arrays.entry_kind[np.maximum(lower, 0)] != FILE))
+    if bad.size:
+        fail(int(m_owner[bad[0]]), int(arrays.modify_path[bad[0]]), "modifies")
+    whole = -(-arrays.entry_file_bytes[lower] // block) * block
+    if arrays.options.driver is StorageDriver.OVERLAY2:
+        copied = whole
+    else:
+        changed = np.where(arrays.modify_changed_bytes < 0, block, arrays.modify_changed_bytes)
+        copied = np.minimum(-(-changed // block) * block, whole)
+    return written + segment_sum(copied, m_owner, n)
 
 
 # --------------------------------------------------------------------------- objects

@@ -32,7 +32,7 @@ from layersim import engine
 from layersim.arrays import I64, PopulationArrays, csr_offsets, csr_rows
 from layersim.config import ExperimentConfig, TransferConfig, config_to_dict
 from layersim.generator import BASE_PRESETS, Fleet, ImageKind
-from layersim.metrics import StoredBytes
+from layersim.metrics import STRATEGIES
 from layersim.model import EntryKind
 from layersim.sortops import ranges
 
@@ -378,7 +378,11 @@ def state_arrays(fleet: Fleet, epoch: int) -> PopulationArrays:
 
 
 def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult:
-    """Replay `fleet` epoch by epoch and collect every table of `SimulationResult`."""
+    """Replay `fleet` epoch by epoch and collect every table of `SimulationResult`.
+
+    Pushes, pulls and stored bytes come from the engine's timelines: one pass each over
+    every arrival of the whole horizon (a store holds an image from the epoch it arrives to the
+    garbage collection that drops it), not one recomputation of every store per epoch."""
     report = progress or (lambda stage, fraction: None)
     cfg = fleet.config
     a = fleet.arrays
@@ -388,43 +392,92 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     images = engine.image_table(a)
     writable = engine.container_bytes(a)
     epoch_bounds = np.searchsorted(fleet.image_epoch, np.arange(T + 1))
-    pull_node_all = csr_rows(a.node_offsets)
-    pulled_epoch = fleet.image_epoch[a.node_images]
     sample = measured_nodes(a.n_nodes, cfg.nodes.stats_sample)
-    storage_epochs = {t for t in range(T) if t % cfg.time.storage_every == 0} | {T - 1}
+    storage_epochs = sorted({t for t in range(T) if t % cfg.time.storage_every == 0} | {T - 1})
 
+    # 1. every push of the horizon: image i at its build epoch, kept to its registry gc
+    report("simulate: pushes", 0.2)
+    push_order = np.asarray(a.push_order, dtype=np.int64)
+    pushes = engine.push_timeline(
+        a,
+        push_order,
+        images,
+        start=fleet.image_epoch[push_order],
+        until=fleet.image_registry_gc_epoch[push_order],
+    )
+    push_epoch = fleet.image_epoch[push_order]
+
+    # 2. every rollout pull of the horizon, onto nodes that keep images to their node gc
+    report("simulate: pulls", 0.4)
+    pull_images = a.node_images
+    pull_epoch = fleet.image_epoch[pull_images]
+    pulls = engine.pull_timeline(
+        a,
+        a.node_offsets,
+        pull_images,
+        images,
+        start=pull_epoch,
+        until=fleet.image_node_gc_epoch[pull_images],
+    )
+
+    # 3-4. stored bytes at the end of every epoch, after garbage collection
+    report("simulate: storage", 0.6)
+    everything = np.arange(a.n_images, dtype=np.int64)
+    registry_held = engine.stored_timeline(
+        a,
+        images,
+        np.zeros(a.n_images, dtype=np.int64),
+        everything,
+        fleet.image_epoch,
+        fleet.image_registry_gc_epoch,
+        1,
+        T,
+        registry=True,
+    )
+    registry_count = _held_counts(fleet.image_epoch, fleet.image_registry_gc_epoch, T)
+    pull_node = csr_rows(a.node_offsets)
+    position = np.full(a.n_nodes, -1, dtype=np.int64)
+    position[sample] = np.arange(sample.size)
+    measured = position[pull_node] >= 0
+    node_start = pull_epoch[measured]
+    node_end = fleet.image_node_gc_epoch[pull_images[measured]]
+    nodes_held = engine.stored_timeline(
+        a,
+        images,
+        position[pull_node[measured]],
+        pull_images[measured],
+        node_start,
+        node_end,
+        sample.size,
+        T,
+        registry=False,
+    )
+    node_count = _held_counts(node_start, node_end, T)
+
+    report("simulate: epochs", 0.8)
     registry_rows: list[RegistryEpoch] = []
     node_rows: list[NodeEpoch] = []
     transfer_rows: list[TransferEpoch] = []
     container_rows: list[ContainerEpoch] = []
     cumulative = np.zeros(4, dtype=np.int64)
     cold_share = 0.0
+    pushed_at = np.searchsorted(push_epoch, np.arange(T + 1)) if _sorted(push_epoch) else None
     for t in range(T):
-        report("simulate: epochs", t / T)
         lo, hi = int(epoch_bounds[t]), int(epoch_bounds[t + 1])
-        new = np.arange(lo, hi, dtype=np.int64)
-        kinds = fleet.image_kind[new]
-
-        # 1. push the new images to the registry as it was at the end of t-1
-        kept = np.flatnonzero(
-            (fleet.image_epoch[:lo] <= t - 1) & (fleet.image_registry_gc_epoch[:lo] >= t)
+        kinds = fleet.image_kind[lo:hi]
+        p = (
+            slice(int(pushed_at[t]), int(pushed_at[t + 1]))
+            if pushed_at is not None
+            else np.flatnonzero(push_epoch == t)
         )
-        pushes = engine.push_sequence(a, np.concatenate([kept, new]), images)
-        p = slice(kept.size, None)
-
-        # 2. the rollout: every node running a rebuilt app pulls the new version
-        has_new = np.zeros(a.n_nodes, dtype=np.bool_)
-        has_new[pull_node_all[pulled_epoch == t]] = True
-        pulling = np.flatnonzero(has_new)
-        offsets, seq = _select_nodes(a, _node_mask(fleet, t, before=True), pulling)
-        pulls = engine.pull_sequences(a, offsets, seq, images)
-        fresh = fleet.image_epoch[pulls.image] == t
-        node_of = pulls.node[fresh]
-        blobs = np.bincount(node_of, weights=pulls.downloaded_layers[fresh], minlength=pulling.size)
-        dl = np.bincount(node_of, weights=pulls.downloaded_bytes[fresh], minlength=pulling.size)
+        fresh = np.flatnonzero(pull_epoch == t)
+        node_ids, node_of = np.unique(pulls.node[fresh], return_inverse=True)
+        n_pulling = node_ids.size
+        blobs = np.bincount(node_of, weights=pulls.downloaded_layers[fresh], minlength=n_pulling)
+        dl = np.bincount(node_of, weights=pulls.downloaded_bytes[fresh], minlength=n_pulling)
         flat_dl = pulls.flattened_downloaded_bytes[fresh]
-        flat_blobs = np.bincount(node_of, weights=flat_dl > 0, minlength=pulling.size)
-        flat_bytes = np.bincount(node_of, weights=flat_dl, minlength=pulling.size)
+        flat_blobs = np.bincount(node_of, weights=flat_dl > 0, minlength=n_pulling)
+        flat_bytes = np.bincount(node_of, weights=flat_dl, minlength=n_pulling)
         node_seconds = pull_seconds(blobs, dl, transfer)
         flat_seconds = pull_seconds(flat_blobs, flat_bytes, transfer)
         image_seconds = pull_seconds(
@@ -432,10 +485,10 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
         )
         flat_image_seconds = pull_seconds((flat_dl > 0).astype(np.int64), flat_dl, transfer)
         if t == 0:  # nodes start empty: each node's first pull is a cold pull
-            first = np.zeros(pulls.node.size, dtype=np.bool_)
-            first[offsets[:-1][np.diff(offsets) > 0]] = True
+            firsts = a.node_offsets[:-1][np.diff(a.node_offsets) > 0]
+            firsts = firsts[pull_epoch[firsts] == 0]
             cold = pull_seconds(
-                pulls.downloaded_layers[first], pulls.downloaded_bytes[first], transfer
+                pulls.downloaded_layers[firsts], pulls.downloaded_bytes[firsts], transfer
             )
             cold_share = _mean(startup_pull_share(cold, transfer))
 
@@ -455,8 +508,8 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
                 push_uploaded_layers=int(pushes.uploaded_layers[p].sum()),
                 push_skipped_layers=int(pushes.skipped_layers[p].sum()),
                 push_mounted_layers=int(pushes.mounted_layers[p].sum()),
-                pulls=int(fresh.sum()),
-                nodes_pulling=int(pulling.size),
+                pulls=int(fresh.size),
+                nodes_pulling=int(n_pulling),
                 pull_downloaded_bytes=pulled,
                 pull_flattened_downloaded_bytes=pulled_flat,
                 pull_downloaded_layers=int(pulls.downloaded_layers[fresh].sum()),
@@ -477,13 +530,6 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
                 cumulative_pull_flattened_bytes=int(cumulative[3]),
             )
         )
-
-        # 3-4. the state at the end of t, after garbage collection
-        if t in storage_epochs:
-            held = _held_by_registry(fleet, t)
-            stored = engine.registry_stored(a, held, images)
-            registry_rows.append(RegistryEpoch(t, int(held.size), *_stored(stored)))
-            node_rows.append(_node_epoch(fleet, t, sample, images))
         alive = (fleet.container_start_epoch <= t) & (fleet.container_remove_epoch > t)
         running = alive & (fleet.container_stop_epoch > t)
         stopped = alive & ~running
@@ -496,6 +542,16 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
                 stopped_writable_bytes=int(writable[stopped].sum()),
             )
         )
+
+    for t in storage_epochs:
+        registry_rows.append(
+            RegistryEpoch(
+                t,
+                int(registry_count[t]),
+                *(int(getattr(registry_held, s)[0, t]) for s in STRATEGIES),
+            )
+        )
+        node_rows.append(_node_epoch(nodes_held, t, int(node_count[t]), a.n_nodes))
 
     report("simulate: summaries", 1.0)
     final = _held_by_registry(fleet, T - 1)
@@ -517,41 +573,46 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     )
 
 
+def _sorted(values: np.ndarray) -> bool:
+    return bool(values.size < 2 or np.all(values[1:] >= values[:-1]))
+
+
+def _held_counts(start: I64, end: I64, epochs: int) -> I64:
+    """How many rows are held at the end of each epoch (row: held at start..end-1)."""
+    delta = np.bincount(np.minimum(start, epochs), minlength=epochs + 1) - np.bincount(
+        np.minimum(end, epochs), minlength=epochs + 1
+    )
+    return np.cumsum(delta)[:epochs]
+
+
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def _stored(stored: StoredBytes) -> tuple[int, int, int, int]:
-    return stored.logical, stored.flattened, stored.layer, stored.file
-
-
-def _node_epoch(fleet: Fleet, epoch: int, nodes: I64, images: engine.ImageTable) -> NodeEpoch:
-    a = fleet.arrays
-    offsets, held = _select_nodes(a, _node_mask(fleet, epoch), nodes)
-    table = engine.node_stored(a, offsets, held, images)
-    totals = [
-        sampled_total(getattr(table, s), a.n_nodes)
-        for s in ("logical", "flattened", "layer", "file")
-    ]
+def _node_epoch(held: engine.StoredTimeline, epoch: int, images: int, n_nodes: int) -> NodeEpoch:
+    """The measured nodes at the end of `epoch` (totals estimated when they are a sample)."""
+    columns = {s: getattr(held, s)[:, epoch] for s in STRATEGIES}
+    measured = columns["layer"].size
+    totals = {s: sampled_total(columns[s], n_nodes) for s in STRATEGIES}
     return NodeEpoch(
         epoch=epoch,
-        nodes_measured=int(nodes.size),
-        estimated=bool(nodes.size < a.n_nodes),
-        images=int(held.size),
-        logical_bytes=totals[0][0],
-        flattened_bytes=totals[1][0],
-        layer_bytes=totals[2][0],
-        file_bytes=totals[3][0],
-        logical_ci95=totals[0][1],
-        flattened_ci95=totals[1][1],
-        layer_ci95=totals[2][1],
-        file_ci95=totals[3][1],
-        layer_bytes_p50=int(nearest_rank(table.layer, 0.5)),
-        layer_bytes_p95=int(nearest_rank(table.layer, 0.95)),
-        layer_bytes_max=int(nearest_rank(table.layer, 1.0)),
-        flattened_bytes_p50=int(nearest_rank(table.flattened, 0.5)),
-        flattened_bytes_p95=int(nearest_rank(table.flattened, 0.95)),
-        flattened_bytes_max=int(nearest_rank(table.flattened, 1.0)),
+        nodes_measured=int(measured),
+        estimated=bool(measured < n_nodes),
+        images=images,
+        logical_bytes=totals["logical"][0],
+        flattened_bytes=totals["flattened"][0],
+        layer_bytes=totals["layer"][0],
+        file_bytes=totals["file"][0],
+        logical_ci95=totals["logical"][1],
+        flattened_ci95=totals["flattened"][1],
+        layer_ci95=totals["layer"][1],
+        file_ci95=totals["file"][1],
+        layer_bytes_p50=int(nearest_rank(columns["layer"], 0.5)),
+        layer_bytes_p95=int(nearest_rank(columns["layer"], 0.95)),
+        layer_bytes_max=int(nearest_rank(columns["layer"], 1.0)),
+        flattened_bytes_p50=int(nearest_rank(columns["flattened"], 0.5)),
+        flattened_bytes_p95=int(nearest_rank(columns["flattened"], 0.95)),
+        flattened_bytes_max=int(nearest_rank(columns["flattened"], 1.0)),
     )
 
 
