@@ -72,11 +72,21 @@ def segment_sum(values: I64, segments: I64, n_segments: int) -> I64:
     """Exact int64 sums of `values` grouped by `segments` (ids in [0, n_segments))."""
     if values.size == 0:
         return np.zeros(n_segments, dtype=np.int64)
-    if int(np.abs(values).sum()) < _EXACT_FLOAT_LIMIT:
+    values = np.asarray(values)
+    if values.dtype == np.bool_:
+        values = values.view(np.int8)
+    if segments.size > 1 and bool(np.all(segments[1:] >= segments[:-1])):
+        # sorted segments: exact integer reduction over runs, no float detour
+        starts = np.flatnonzero(np.concatenate(([True], segments[1:] != segments[:-1])))
+        out = np.zeros(n_segments, dtype=np.int64)
+        out[segments[starts]] = np.add.reduceat(values.astype(np.int64, copy=False), starts)
+        return out
+    bound = max(abs(int(values.max())), abs(int(values.min()))) * values.size
+    if bound < _EXACT_FLOAT_LIMIT:
         sums = np.bincount(segments, weights=values, minlength=n_segments)
         return np.rint(sums).astype(np.int64)
     out = np.zeros(n_segments, dtype=np.int64)
-    np.add.at(out, segments, values)
+    np.add.at(out, segments, values.astype(np.int64, copy=False))
     return out
 
 
