@@ -302,12 +302,12 @@ def _layer_sums(arrays: PopulationArrays, values: I64) -> I64:
     """Sum of an entry column over each layer (entries are contiguous per layer)."""
     offsets = arrays.layer_offsets
     n = offsets.size - 1
-    if n == 0:
-        return np.zeros(n, dtype=np.int64)
-    # a trailing zero keeps every start valid (an empty last layer starts at the end)
-    padded = np.concatenate([values.astype(np.int64, copy=False), np.zeros(1, np.int64)])
-    sums = np.add.reduceat(padded, offsets[:-1])
-    return np.where(np.diff(offsets) > 0, sums, 0)
+    out = np.zeros(n, dtype=np.int64)
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if nonempty.size:
+        # starts of non-empty layers increase strictly; empty ones lie between and add nothing
+        out[nonempty] = np.add.reduceat(values, offsets[nonempty], dtype=np.int64)
+    return out
 
 
 def _leaf_mask(layout: _Layout) -> np.ndarray:
@@ -360,9 +360,12 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     layer_vis_tar = visible_sum(arrays.entry_tar_bytes)
     layer_vis_comp = visible_sum(arrays.entry_compressed_bytes)
     layer_file = _layer_sums(arrays, arrays.entry_file_bytes)
-    layer_disk = _layer_sums(arrays, -(-arrays.entry_file_bytes // block) * block) + block * (
-        _layer_sums(arrays, (kind == DIR).view(np.int8))
+    blocks = arrays.entry_file_bytes + (block - 1)
+    blocks //= block
+    layer_disk = block * (
+        _layer_sums(arrays, blocks) + _layer_sums(arrays, (kind == DIR).view(np.int8))
     )
+    del blocks
 
     img_rows = csr_rows(arrays.image_offsets)
     il = arrays.image_layers
@@ -383,7 +386,20 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
         extra = ranges(arrays.layer_offsets[multi], np.diff(arrays.layer_offsets)[multi])
         reps = np.repeat(mult[multi] - 1, np.diff(arrays.layer_offsets)[multi])
         path_occ += segment_sum(reps, path[extra], arrays.n_paths)
-    contested = np.flatnonzero(path_occ[path] >= 2)  # ascending entry ids
+    # two occurrences on one branch sit at two depths: a path seen at one depth only (a base
+    # file, an app's own code across its versions) cannot be contested
+    depth_lo = np.full(n_l, np.iinfo(np.int16).max, dtype=np.int16)
+    depth_hi = np.zeros(n_l, dtype=np.int16)
+    np.minimum.at(depth_lo, trie.layer, trie.depth.astype(np.int16))
+    np.maximum.at(depth_hi, trie.layer, trie.depth.astype(np.int16))
+    counts = np.diff(arrays.layer_offsets)
+    path_lo = np.full(arrays.n_paths, np.iinfo(np.int16).max, dtype=np.int16)
+    path_hi = np.zeros(arrays.n_paths, dtype=np.int16)
+    np.minimum.at(path_lo, path, np.repeat(depth_lo, counts))
+    np.maximum.at(path_hi, path, np.repeat(depth_hi, counts))
+    maybe = (path_occ >= 2) & (path_hi > path_lo)
+    del path_occ, path_lo, path_hi
+    contested = np.flatnonzero(maybe[path])  # ascending entry ids
     leaf = _leaf_mask(layout)
 
     # occurrences of contested entries with another occurrence of their path lower on the branch
@@ -898,6 +914,13 @@ def stored_timeline(
 
     # file: merge each (holder, layer)'s intervals first, then spread them over its contents
     lh, ll, ls, le = _merged_intervals(h, layer, s, e)
+    if n_holders == 1 and n_epochs <= _EPOCH_BITS:
+        return StoredTimeline(
+            logical=logical,
+            flattened=flattened,
+            layer=layer_bytes,
+            file=_one_store_file_bytes(arrays, ll, ls, le, n_epochs, registry=registry),
+        )
     counts = np.diff(arrays.layer_offsets)[ll]
     entry = ranges(arrays.layer_offsets[ll], counts)
     content = arrays.entry_content[entry]
@@ -912,6 +935,47 @@ def stored_timeline(
         unit = -(-arrays.content_file_bytes[content] // block) * block
     file_bytes = held(content, unit, eh, es, ee)
     return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+
+
+_EPOCH_BITS = 64
+_ENTRY_CHUNK = 1 << 22
+
+
+def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
+    """Bit t set for every epoch t in start..end-1 (end <= 64)."""
+    one = np.uint64(1)
+    full = np.where(end >= _EPOCH_BITS, ~np.uint64(0), (one << end.astype(np.uint64)) - one)
+    return (full & ~((one << start.astype(np.uint64)) - one)).astype(np.uint64)
+
+
+def _one_store_file_bytes(
+    arrays: PopulationArrays, layer: I64, start: I64, end: I64, n_epochs: int, *, registry: bool
+) -> npt.NDArray[np.int64]:
+    """File-strategy bytes of one store over (at most 64) epochs without sorting its entries:
+    each layer's held epochs as a bit mask, OR-ed into each of its contents, entries streamed
+    in chunks. Same figure as `_held_bytes` on (content) rows; used where one store holds
+    every layer (a registry), whose entries would otherwise be one very large sort."""
+    layer_mask = np.zeros(max(arrays.n_layers, 1), dtype=np.uint64)
+    np.bitwise_or.at(layer_mask, layer, _epoch_masks(start, end))
+    content_mask = np.zeros(arrays.content_file_bytes.size, dtype=np.uint64)
+    offsets = arrays.layer_offsets
+    for lo in range(0, arrays.n_entries, _ENTRY_CHUNK):
+        hi = min(lo + _ENTRY_CHUNK, arrays.n_entries)
+        entry_layer = np.searchsorted(offsets, np.arange(lo, hi), side="right") - 1
+        mask = layer_mask[entry_layer]
+        content = arrays.entry_content[lo:hi]
+        held = (content >= 0) & (mask != 0)
+        np.bitwise_or.at(content_mask, content[held], mask[held])
+    if registry:
+        unit = arrays.content_compressed_bytes
+    else:
+        block = arrays.options.block_bytes
+        unit = -(-arrays.content_file_bytes // block) * block
+    out = np.zeros((1, n_epochs), dtype=np.int64)
+    for t in range(n_epochs):
+        bit = ((content_mask >> np.uint64(t)) & np.uint64(1)).astype(np.bool_)
+        out[0, t] = int(unit[bit].sum())
+    return out
 
 
 def _merged_intervals(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I64, I64, I64]:
