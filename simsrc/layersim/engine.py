@@ -22,6 +22,7 @@ dive's per-path figures follow the same scheme on each layer's leaves.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -402,10 +403,9 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     contested = np.flatnonzero(maybe[path])  # ascending entry ids
     leaf = _leaf_mask(layout)
 
-    # occurrences of contested entries with another occurrence of their path lower on the branch
-    occ_chain, occ_entry = layout.occurrences(contested)
-    twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
-    t_chain, t_entry = occ_chain[twin], occ_entry[twin]
+    # occurrences of contested entries with another occurrence of their path lower on the
+    # branch; paths are independent, so this runs over ranges of path ids to bound memory
+    t_chain, t_entry = _twinned(layout, contested)
 
     # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
     exact = contested[kind[contested] != OPAQUE]
@@ -509,6 +509,29 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
         image_chain=trie.image_chain,
         layer_disk_bytes=layer_disk,
     )
+
+
+_TWIN_CHUNK = 1 << 23
+
+
+def _twinned(layout: _Layout, contested: I64) -> tuple[I64, I64]:
+    """(chain node, entry) of every occurrence of a contested entry that has another
+    occurrence of its path on a strict ancestor chain node."""
+    path = layout.arrays.entry_path
+    pieces = max(1, -(-contested.size // _TWIN_CHUNK))
+    bounds = np.linspace(0, layout.n_paths, pieces + 1).astype(np.int64)
+    contested_path = path[contested]
+    chains: list[I64] = []
+    entries: list[I64] = []
+    for lo, hi in itertools.pairwise(bounds):
+        part = (
+            contested if pieces == 1 else contested[(contested_path >= lo) & (contested_path < hi)]
+        )
+        occ_chain, occ_entry = layout.occurrences(part)
+        twin = _has_lower_twin(layout.trie, occ_chain, path[occ_entry])
+        chains.append(occ_chain[twin])
+        entries.append(occ_entry[twin])
+    return np.concatenate(chains), np.concatenate(entries)
 
 
 def _chains_by_layer(trie: ChainTrie, n_layers: int) -> tuple[I64, I64]:
