@@ -1195,104 +1195,101 @@ def _check_container_paths(population: Population) -> None:
                 seen.add(path)
 
 
+def _split_layers(
+    names: list[str], outcome: list[int], kept: int
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Layer labels by outcome: (those with outcome 0, all others, those with outcome `kept`)."""
+    moved, other, special = [], [], []
+    for name, o in zip(names, outcome, strict=True):
+        if o == 0:
+            moved.append(name)
+        else:
+            other.append(name)
+            if o == kept:
+                special.append(name)
+    return tuple(moved), tuple(other), tuple(special)
+
+
+def _rows_by(owner: I64, n: int) -> list[list[int]]:
+    """Row indices grouped by owner id (rows in order within each group)."""
+    groups: list[list[int]] = [[] for _ in range(n)]
+    for row, who in enumerate(np.asarray(owner).tolist()):
+        groups[who].append(row)
+    return groups
+
+
 def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
     """All figures as `metrics` objects (for populations small enough to list per layer)."""
     images = image_table(arrays)
-    labels = arrays.image_layer_labels or tuple(f"layer{int(lid)}" for lid in arrays.image_layers)
+    labels = list(arrays.image_layer_labels or (f"layer{int(lid)}" for lid in arrays.image_layers))
     names = arrays.image_names
-
-    def layer_labels(image: int) -> tuple[str, ...]:
-        lo, hi = int(arrays.image_offsets[image]), int(arrays.image_offsets[image + 1])
-        return tuple(labels[lo:hi])
-
-    image_metrics = tuple(
-        ImageMetrics(
-            name=names[i],
-            layers=layer_labels(i),
-            layered_tar_bytes=int(images.layered_tar_bytes[i]),
-            layered_compressed_bytes=int(images.layered_compressed_bytes[i]),
-            layered_disk_bytes=int(images.layered_disk_bytes[i]),
-            flattened_tar_bytes=int(images.flattened_tar_bytes[i]),
-            flattened_compressed_bytes=int(images.flattened_compressed_bytes[i]),
-            flattened_disk_bytes=int(images.flattened_disk_bytes[i]),
-            shadowed_file_bytes=int(images.shadowed_file_bytes[i]),
-            dive_min_bytes=int(images.dive_min_bytes[i]),
-            dive_cumulative_bytes=int(images.dive_cumulative_bytes[i]),
-            dive_wasted_bytes=int(images.dive_wasted_bytes[i]),
-            dive_user_bytes=int(images.dive_user_bytes[i]),
+    bounds = arrays.image_offsets.tolist()
+    per_image = [labels[bounds[i] : bounds[i + 1]] for i in range(arrays.n_images)]
+    columns = {
+        f: getattr(images, f).tolist()
+        for f in (
+            "layered_tar_bytes",
+            "layered_compressed_bytes",
+            "layered_disk_bytes",
+            "flattened_tar_bytes",
+            "flattened_compressed_bytes",
+            "flattened_disk_bytes",
+            "shadowed_file_bytes",
+            "dive_min_bytes",
+            "dive_cumulative_bytes",
+            "dive_wasted_bytes",
+            "dive_user_bytes",
         )
+    }
+    image_metrics = tuple(
+        ImageMetrics(names[i], tuple(per_image[i]), *(columns[f][i] for f in columns))
         for i in range(arrays.n_images)
     )
 
     pushes = push_sequence(arrays, arrays.push_order, images)
+    outcome = pushes.layer_outcome.tolist()
+    row_bounds = pushes.row_offsets.tolist()
+    uploaded = pushes.uploaded_bytes.tolist()
+    flat_up = pushes.flattened_uploaded_bytes.tolist()
     push_records = []
     for s, image in enumerate(pushes.image.tolist()):
-        lo, hi = int(pushes.row_offsets[s]), int(pushes.row_offsets[s + 1])
-        outcome = pushes.layer_outcome[lo:hi].tolist()
-        layer_names = layer_labels(image)
-        push_records.append(
-            PushRecord(
-                image=names[image],
-                uploaded_bytes=int(pushes.uploaded_bytes[s]),
-                uploaded_layers=tuple(
-                    n for n, o in zip(layer_names, outcome, strict=True) if o == 0
-                ),
-                skipped_layers=tuple(
-                    n for n, o in zip(layer_names, outcome, strict=True) if o != 0
-                ),
-                mounted_layers=tuple(
-                    n for n, o in zip(layer_names, outcome, strict=True) if o == 2
-                ),
-                flattened_uploaded_bytes=int(pushes.flattened_uploaded_bytes[s]),
-            )
+        up, skipped, mounted = _split_layers(
+            per_image[image], outcome[row_bounds[s] : row_bounds[s + 1]], 2
         )
+        push_records.append(PushRecord(names[image], uploaded[s], up, skipped, mounted, flat_up[s]))
     registry = registry_stored(arrays, arrays.push_order, images)
 
     pulls = pull_sequences(arrays, arrays.node_offsets, arrays.node_images, images)
     stored = node_stored(arrays, arrays.node_offsets, arrays.node_images, images)
     usage = disk_usage(arrays, arrays.node_offsets, arrays.node_images, images)
-    writable = container_bytes(arrays)
+    writable = container_bytes(arrays).tolist()
+    n_nodes = arrays.n_nodes
+    pull_outcome = pulls.layer_outcome.tolist()
+    pull_bounds = pulls.row_offsets.tolist()
+    pull_image = pulls.image.tolist()
+    downloaded = pulls.downloaded_bytes.tolist()
+    extracted = pulls.extracted_disk_bytes.tolist()
+    flat_down = pulls.flattened_downloaded_bytes.tolist()
+    usage_image, usage_size, usage_shared = (
+        usage.image.tolist(),
+        usage.size_bytes.tolist(),
+        usage.shared_bytes.tolist(),
+    )
+    c_image, c_running = arrays.container_image.tolist(), arrays.container_running.tolist()
+    pulls_of = _rows_by(pulls.node, n_nodes)
+    usage_of = _rows_by(usage.node, n_nodes)
+    containers_of = _rows_by(arrays.container_node, n_nodes)
     nodes = []
     for n, node_name in enumerate(arrays.node_names):
         pull_records = []
-        for s in np.flatnonzero(pulls.node == n).tolist():
-            image = int(pulls.image[s])
-            lo, hi = int(pulls.row_offsets[s]), int(pulls.row_offsets[s + 1])
-            outcome = pulls.layer_outcome[lo:hi].tolist()
-            layer_names = layer_labels(image)
+        for s in pulls_of[n]:
+            image = pull_image[s]
+            down, skipped, _ = _split_layers(
+                per_image[image], pull_outcome[pull_bounds[s] : pull_bounds[s + 1]], -1
+            )
             pull_records.append(
-                PullRecord(
-                    image=names[image],
-                    downloaded_bytes=int(pulls.downloaded_bytes[s]),
-                    extracted_disk_bytes=int(pulls.extracted_disk_bytes[s]),
-                    downloaded_layers=tuple(
-                        x for x, o in zip(layer_names, outcome, strict=True) if o == 0
-                    ),
-                    skipped_layers=tuple(
-                        x for x, o in zip(layer_names, outcome, strict=True) if o != 0
-                    ),
-                    flattened_downloaded_bytes=int(pulls.flattened_downloaded_bytes[s]),
-                )
+                PullRecord(names[image], downloaded[s], extracted[s], down, skipped, flat_down[s])
             )
-        rows = np.flatnonzero(usage.node == n).tolist()
-        disk_rows = tuple(
-            ImageDiskUsage(
-                image=names[int(usage.image[r])],
-                size_bytes=int(usage.size_bytes[r]),
-                shared_bytes=int(usage.shared_bytes[r]),
-                unique_bytes=int(usage.size_bytes[r] - usage.shared_bytes[r]),
-            )
-            for r in rows
-        )
-        containers = tuple(
-            ContainerUsage(
-                name=arrays.container_names[k],
-                image=names[int(arrays.container_image[k])],
-                state="running" if arrays.container_running[k] else "stopped",
-                writable_bytes=int(writable[k]),
-            )
-            for k in np.flatnonzero(arrays.container_node == n).tolist()
-        )
         nodes.append(
             NodeMetrics(
                 name=node_name,
@@ -1303,8 +1300,24 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
                     file=int(stored.file[n]),
                 ),
                 pulls=tuple(pull_records),
-                images=disk_rows,
-                containers=containers,
+                images=tuple(
+                    ImageDiskUsage(
+                        names[usage_image[r]],
+                        usage_size[r],
+                        usage_shared[r],
+                        usage_size[r] - usage_shared[r],
+                    )
+                    for r in usage_of[n]
+                ),
+                containers=tuple(
+                    ContainerUsage(
+                        arrays.container_names[k],
+                        names[c_image[k]],
+                        "running" if c_running[k] else "stopped",
+                        writable[k],
+                    )
+                    for k in containers_of[n]
+                ),
             )
         )
     return PopulationMetrics(
