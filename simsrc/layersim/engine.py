@@ -284,10 +284,11 @@ class _Layout:
     trie: ChainTrie
     chain_offsets: I64  # CSR: chain nodes whose top is each layer
     chains: I64
+    entry_layer: npt.NDArray[np.int32]  # layer of every entry
 
     def layer_of(self, entries: I64) -> I64:
-        """Layer of each entry (entries sorted ascending for speed)."""
-        return np.searchsorted(self.arrays.layer_offsets, entries, side="right") - 1
+        """Layer of each entry."""
+        return self.entry_layer[entries].astype(np.int64)
 
     def key(self, layer: I64, path: I64) -> I64:
         return combine(layer, path, self.n_paths)
@@ -349,7 +350,12 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
 
     trie = build_chain_trie(arrays)
     chain_offsets, chains = _chains_by_layer(trie, n_l)
-    layout = _Layout(arrays, path_end, max(arrays.n_paths, 1), trie, chain_offsets, chains)
+    entry_layer = np.repeat(
+        np.arange(n_l, dtype=np.int32), np.diff(arrays.layer_offsets).astype(np.int64)
+    )
+    layout = _Layout(
+        arrays, path_end, max(arrays.n_paths, 1), trie, chain_offsets, chains, entry_layer
+    )
 
     # ---- per-layer sums; whiteouts and opaque markers are few, so subtract theirs
     marker = np.flatnonzero(kind >= WHITEOUT)
@@ -517,21 +523,64 @@ _TWIN_CHUNK = 1 << 23
 def _twinned(layout: _Layout, contested: I64) -> tuple[I64, I64]:
     """(chain node, entry) of every occurrence of a contested entry that has another
     occurrence of its path on a strict ancestor chain node."""
+    trie = layout.trie
     path = layout.arrays.entry_path
+    tin_bits = max(1, int(trie.size).bit_length())
+    path_bits = max(1, int(layout.n_paths).bit_length())
+    if tin_bits + path_bits > 62:  # pragma: no cover - beyond any population that fits memory
+        occ_chain, occ_entry = layout.occurrences(contested)
+        twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
+        return occ_chain[twin], occ_entry[twin]
+    chain_at = np.empty(trie.size, dtype=np.int64)
+    chain_at[trie.tin] = np.arange(trie.size, dtype=np.int64)
     pieces = max(1, -(-contested.size // _TWIN_CHUNK))
     bounds = np.linspace(0, layout.n_paths, pieces + 1).astype(np.int64)
     contested_path = path[contested]
     chains: list[I64] = []
-    entries: list[I64] = []
+    paths: list[I64] = []
     for lo, hi in itertools.pairwise(bounds):
         part = (
             contested if pieces == 1 else contested[(contested_path >= lo) & (contested_path < hi)]
         )
-        occ_chain, occ_entry = layout.occurrences(part)
-        twin = _has_lower_twin(layout.trie, occ_chain, path[occ_entry])
-        chains.append(occ_chain[twin])
-        entries.append(occ_entry[twin])
-    return np.concatenate(chains), np.concatenate(entries)
+        # one packed value per occurrence, (path, tin): a plain sort groups paths and orders
+        # each group by preorder, where an ancestor comes first and its interval covers us
+        layer = layout.layer_of(part)
+        reps = np.diff(layout.chain_offsets)[layer]
+        occ_chain = layout.chains[ranges(layout.chain_offsets[layer], reps)]
+        packed = np.repeat(path[part], reps) << tin_bits
+        packed |= trie.tin[occ_chain]
+        del occ_chain, layer, reps
+        packed.sort()
+        p = packed >> tin_bits
+        chain = chain_at[packed & ((1 << tin_bits) - 1)]
+        del packed
+        twin = _covered_by_earlier(p, trie.tin[chain], trie.tout[chain])
+        chains.append(chain[twin])
+        paths.append(p[twin])
+    t_chain = np.concatenate(chains)
+    t_path = np.concatenate(paths)
+    # the entry of each twinned occurrence: its top layer's entry at that path
+    keys = layout.key(layout.layer_of(contested), path[contested])  # ascending
+    hit = lookup(keys, layout.key(trie.layer[t_chain], t_path))
+    return t_chain, contested[hit]
+
+
+def _covered_by_earlier(group: I64, tin: I64, tout: I64) -> np.ndarray:
+    """Rows sorted by (group, tin): is the row inside the interval of an earlier row of its
+    group (a running max of tout within groups)?"""
+    n = group.size
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    group_start = np.empty(n, dtype=np.bool_)
+    group_start[0] = True
+    np.not_equal(group[1:], group[:-1], out=group_start[1:])
+    big = np.int64(int(tout.max()) + 2)
+    rank = np.cumsum(group_start, dtype=np.int64)
+    running = np.maximum.accumulate(rank * big + tout)
+    prev = np.empty(n, dtype=np.int64)
+    prev[0] = -1
+    prev[1:] = running[:-1]
+    return ~group_start & ((prev - rank * big) > tin)
 
 
 def _chains_by_layer(trie: ChainTrie, n_layers: int) -> tuple[I64, I64]:
@@ -937,12 +986,14 @@ def stored_timeline(
 
     # file: merge each (holder, layer)'s intervals first, then spread them over its contents
     lh, ll, ls, le = _merged_intervals(h, layer, s, e)
-    if n_holders == 1 and n_epochs <= _EPOCH_BITS:
+    if n_epochs <= _EPOCH_BITS:
         return StoredTimeline(
             logical=logical,
             flattened=flattened,
             layer=layer_bytes,
-            file=_one_store_file_bytes(arrays, ll, ls, le, n_epochs, registry=registry),
+            file=_file_bytes_by_holder(
+                arrays, lh, ll, ls, le, n_holders, n_epochs, registry=registry
+            ),
         )
     counts = np.diff(arrays.layer_offsets)[ll]
     entry = ranges(arrays.layer_offsets[ll], counts)
@@ -971,33 +1022,70 @@ def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
     return (full & ~((one << start.astype(np.uint64)) - one)).astype(np.uint64)
 
 
-def _one_store_file_bytes(
-    arrays: PopulationArrays, layer: I64, start: I64, end: I64, n_epochs: int, *, registry: bool
+def _file_bytes_by_holder(
+    arrays: PopulationArrays,
+    holder: I64,
+    layer: I64,
+    start: I64,
+    end: I64,
+    n_holders: int,
+    n_epochs: int,
+    *,
+    registry: bool,
 ) -> npt.NDArray[np.int64]:
-    """File-strategy bytes of one store over (at most 64) epochs without sorting its entries:
-    each layer's held epochs as a bit mask, OR-ed into each of its contents, entries streamed
-    in chunks. Same figure as `_held_bytes` on (content) rows; used where one store holds
-    every layer (a registry), whose entries would otherwise be one very large sort."""
-    layer_mask = np.zeros(max(arrays.n_layers, 1), dtype=np.uint64)
-    np.bitwise_or.at(layer_mask, layer, _epoch_masks(start, end))
-    content_mask = np.zeros(arrays.content_file_bytes.size, dtype=np.uint64)
-    offsets = arrays.layer_offsets
-    for lo in range(0, arrays.n_entries, _ENTRY_CHUNK):
-        hi = min(lo + _ENTRY_CHUNK, arrays.n_entries)
-        entry_layer = np.searchsorted(offsets, np.arange(lo, hi), side="right") - 1
-        mask = layer_mask[entry_layer]
-        content = arrays.entry_content[lo:hi]
-        held = (content >= 0) & (mask != 0)
-        np.bitwise_or.at(content_mask, content[held], mask[held])
+    """File-strategy bytes per holder over (at most 64) epochs without sorting entries: one
+    holder at a time, each held layer's epochs as a bit mask OR-ed into its contents in a
+    scratch array indexed by content id (entries streamed in chunks), then each distinct
+    content counted once per epoch it is held. Same figure as `_held_bytes` on (holder,
+    content) rows, in memory O(contents) instead of O(rows)."""
     if registry:
         unit = arrays.content_compressed_bytes
     else:
         block = arrays.options.block_bytes
         unit = -(-arrays.content_file_bytes // block) * block
-    out = np.zeros((1, n_epochs), dtype=np.int64)
-    for t in range(n_epochs):
-        bit = ((content_mask >> np.uint64(t)) & np.uint64(1)).astype(np.bool_)
-        out[0, t] = int(unit[bit].sum())
+    n_content = arrays.content_file_bytes.size
+    scratch = np.zeros(n_content, dtype=np.uint64)
+    claim = np.full(n_content, -1, dtype=np.int64)
+    out = np.zeros((n_holders, n_epochs), dtype=np.int64)
+    masks = _epoch_masks(start, end)
+    order = stable_order(holder)
+    bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
+    offsets = arrays.layer_offsets
+    counts = np.diff(offsets)
+    epochs = np.arange(n_epochs, dtype=np.uint64)
+    for h in range(n_holders):
+        rows = order[bounds[h] : bounds[h + 1]]
+        if rows.size == 0:
+            continue
+        touched: list[I64] = []
+        # chunks of this holder's layers, about _ENTRY_CHUNK entries each
+        cum = np.cumsum(counts[layer[rows]])
+        cuts = np.searchsorted(cum, np.arange(_ENTRY_CHUNK, int(cum[-1]), _ENTRY_CHUNK))
+        for part in np.split(rows, cuts + 1 if cuts.size else []):
+            if part.size == 0:
+                continue
+            n = counts[layer[part]]
+            content = arrays.entry_content[ranges(offsets[layer[part]], n)]
+            mask = np.repeat(masks[part], n)
+            keep = content >= 0
+            content, mask = content[keep], mask[keep]
+            np.bitwise_or.at(scratch, content, mask)
+            touched.append(content)
+        seen = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
+        # one representative per distinct content
+        np.maximum.at(claim, seen, np.arange(seen.size, dtype=np.int64))
+        distinct = seen[claim[seen] == np.arange(seen.size)]
+        if distinct.size:
+            # contents share few distinct masks (unions of a few intervals): sum per mask
+            bits = scratch[distinct]
+            ordered = np.sort(bits)
+            first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+            masks_u = ordered[first]
+            per_mask = segment_sum(unit[distinct], np.searchsorted(masks_u, bits), masks_u.size)
+            held = ((masks_u[:, None] >> epochs[None, :]) & np.uint64(1)).astype(np.int64)
+            out[h] = per_mask @ held
+        scratch[seen] = 0
+        claim[seen] = -1
     return out
 
 
