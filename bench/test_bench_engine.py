@@ -1,0 +1,87 @@
+"""The engine on a hub-shaped population of a few million entries: overlay resolution, storage
+accounting, transfers, containers, the whole evaluation, and its floor (one `numpy.sort` over
+every entry's key) in the same run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import workloads
+from layersim import engine
+from layersim.arrays import PopulationArrays
+
+
+def test_image_table(timed, engine_population: PopulationArrays) -> None:
+    """Overlay resolution: every per-image figure; layered sums and invariants hold."""
+    images = timed(
+        lambda: engine.image_table(engine_population),
+        workloads.population_info(engine_population),
+    )
+    workloads.check_image_table(engine_population, images)
+
+
+def test_storage_accounting(timed, engine_population, engine_images) -> None:
+    """Registry and node storage under every strategy; file <= layer <= logical."""
+    a = engine_population
+
+    def account():
+        return (
+            engine.registry_stored(a, a.push_order, engine_images),
+            engine.node_stored(a, a.node_offsets, a.node_images, engine_images),
+            engine.disk_usage(a, a.node_offsets, a.node_images, engine_images),
+        )
+
+    registry, stored, usage = timed(account, workloads.population_info(a))
+    assert registry.file <= registry.layer <= registry.logical
+    assert registry.layer == int(a.layer_compressed_bytes.sum())  # every layer is pushed
+    assert np.all(stored.file <= stored.layer) and np.all(stored.layer <= stored.logical)
+    assert np.all(usage.shared_bytes <= usage.size_bytes)
+
+
+def test_transfers(timed, engine_population, engine_images) -> None:
+    """Pushes to the registry and rollouts (pulls in rollout order) to every node."""
+    a = engine_population
+
+    def transfer():
+        return (
+            engine.push_sequence(a, a.push_order, engine_images),
+            engine.pull_sequences(a, a.node_offsets, a.node_images, engine_images),
+        )
+
+    pushes, pulls = timed(transfer, workloads.population_info(a))
+    assert int(pushes.uploaded_bytes.sum()) == int(a.layer_compressed_bytes.sum())
+    assert int(pushes.uploaded_layers.sum()) == a.n_layers
+    assert pulls.image.size == a.node_images.size
+    assert np.all(pulls.downloaded_layers + pulls.skipped_layers == np.diff(pulls.row_offsets))
+
+
+def test_container_bytes(timed, engine_population) -> None:
+    """Writable layers of every container (writes, copy-ups, deletes)."""
+    a = engine_population
+    writable = timed(lambda: engine.container_bytes(a), workloads.population_info(a), fast=True)
+    block = a.options.block_bytes
+    written = np.bincount(
+        np.repeat(np.arange(len(a.container_names)), np.diff(a.write_offsets)),
+        -(-a.write_file_bytes // block) * block,
+        len(a.container_names),
+    ).astype(np.int64)
+    assert np.all(writable >= written)
+
+
+def test_engine_evaluate(timed, engine_population) -> None:
+    """The whole evaluation of the population (the engine side of the floor ratio)."""
+    tables = timed(
+        lambda: workloads.evaluate_tables(engine_population),
+        workloads.population_info(engine_population),
+    )
+    workloads.check_tables(engine_population, tables)
+
+
+def test_floor_sort(timed, engine_population) -> None:
+    """The floor: one `numpy.sort` of every entry's (path, content) key as int64."""
+    keys = workloads.floor_keys(engine_population)
+    ordered = timed(
+        lambda: workloads.floor_sort(keys), workloads.population_info(engine_population), fast=True
+    )
+    assert ordered.size == engine_population.n_entries
+    assert np.all(ordered[1:] >= ordered[:-1])

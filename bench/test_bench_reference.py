@@ -1,0 +1,56 @@
+"""The engine against the reference implementation on a 10,000-image population, in the same
+run, with the same answers (`PopulationMetrics` equal field for field)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import workloads
+from layersim import engine, reference
+from layersim.arrays import PopulationArrays
+from layersim.metrics import PopulationMetrics
+from layersim.model import Population
+
+
+@pytest.fixture(scope="module")
+def engine_answer(reference_arrays: PopulationArrays) -> PopulationMetrics:
+    return engine.metrics_from_arrays(reference_arrays)
+
+
+def test_engine_metrics_10k(timed, reference_arrays, engine_answer) -> None:
+    """Engine, arrays to `PopulationMetrics` (the side compared with the reference)."""
+    metrics = timed(
+        lambda: engine.metrics_from_arrays(reference_arrays),
+        workloads.population_info(reference_arrays),
+    )
+    assert metrics == engine_answer
+
+
+def test_engine_tables_10k(timed, reference_arrays) -> None:
+    """Engine, arrays only (no result objects): how much of the above is the conversion."""
+    tables = timed(
+        lambda: workloads.evaluate_tables(reference_arrays),
+        workloads.population_info(reference_arrays),
+    )
+    workloads.check_tables(reference_arrays, tables)
+
+
+def test_engine_objects_10k(timed, reference_objects: Population, engine_answer) -> None:
+    """Engine from objects (`engine.evaluate`: interning into arrays included)."""
+    metrics = timed(
+        lambda: engine.evaluate(reference_objects), {"images": len(reference_objects.images)}
+    )
+    assert metrics == engine_answer
+
+
+def test_reference_10k(timed, reference_objects: Population, engine_answer) -> None:
+    """The reference implementation (one round: it takes about a minute); same answers."""
+    metrics = timed(
+        lambda: reference.evaluate(reference_objects),
+        {"images": len(reference_objects.images)},
+        n_rounds=1,
+    )
+    assert metrics.images == engine_answer.images
+    assert metrics.registry_stored_bytes == engine_answer.registry_stored_bytes
+    assert metrics.pushes == engine_answer.pushes
+    assert metrics.nodes == engine_answer.nodes
