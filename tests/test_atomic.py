@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from layersim.atomic import atomic_write_bytes, atomic_write_text
+from layersim.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
 from layersim.errors import OutputError
 
 
@@ -62,3 +62,70 @@ def test_failed_replace_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
     assert str(caught.value) == f"cannot write {str(target)!r}: Permission denied"
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+# --------------------------------------------------------------------------- whole folders
+
+
+def test_directory_appears_whole(tmp_path: Path) -> None:
+    """The folder is built beside the target and renamed into place; missing parents are
+    created; nothing else is left."""
+    target = tmp_path / "a" / "out"
+    with atomic_directory(target) as folder:
+        assert folder.parent == target.parent
+        assert folder.name.startswith("out.tmp-")
+        (folder / "t.csv").write_text("x\n")
+        assert not target.exists()
+    assert (target / "t.csv").read_text() == "x\n"
+    assert [p.name for p in target.parent.iterdir()] == ["out"]
+
+
+def test_directory_refuses_existing_without_replace(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old").write_text("old")
+    with pytest.raises(OutputError, match="--force"), atomic_directory(target):
+        pytest.fail("the block must not run")
+    assert (target / "old").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_directory_replace_swaps_whole(tmp_path: Path) -> None:
+    """With replace, the old folder is gone and the new one complete; no sibling remains."""
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old").write_text("old")
+    with atomic_directory(target, replace=True) as folder:
+        (folder / "new").write_text("new")
+        assert (target / "old").exists()  # the old one stays until the new one is complete
+    assert [p.name for p in target.iterdir()] == ["new"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_directory_error_leaves_nothing(tmp_path: Path, error: type[BaseException]) -> None:
+    """An error or an interrupt inside the block removes the temporary folder and leaves an
+    existing target as it was."""
+    target = tmp_path / "out"
+    with pytest.raises(error), atomic_directory(target) as folder:
+        (folder / "half.csv").write_text("a,b\n1,")
+        raise error()
+    assert list(tmp_path.iterdir()) == []
+    target.mkdir()
+    (target / "old").write_text("old")
+    with pytest.raises(error), atomic_directory(target, replace=True) as folder:
+        (folder / "half.csv").write_text("a,b\n1,")
+        raise error()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert [p.name for p in target.iterdir()] == ["old"]
+
+
+def test_directory_target_appearing_meanwhile_is_refused(tmp_path: Path) -> None:
+    """A target created while the block ran is not overwritten without replace."""
+    target = tmp_path / "out"
+    with pytest.raises(OutputError), atomic_directory(target) as folder:
+        (folder / "x").write_text("x")
+        target.mkdir()
+        (target / "theirs").write_text("theirs")
+    assert [p.name for p in target.iterdir()] == ["theirs"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -257,3 +257,19 @@ def test_bad_scenario_key_type(tmp_path):
     """The file's `scenario` key must be a string."""
     path = _write(tmp_path, "scenario = 3\n")
     assert _error(path) == "scenario: must be a one-line string, got 3"
+
+
+def test_calibration_keys_default_to_the_presets():
+    """The keys `layersim calibrate` writes default to the presets' behaviour: scales 1, one
+    code layer, compression ratio 0 (the preset's); a ratio must be 0 or within the classes'."""
+    config = load_config()
+    assert (config.bases.bytes_scale, config.runtimes.bytes_scale) == (1.0, 1.0)
+    assert (config.bases.compression_ratio, config.runtimes.compression_ratio) == (0.0, 0.0)
+    assert (config.packages.file_bytes_scale, config.apps.code_layers) == (1.0, 1)
+    assert load_config(overrides=["bases.compression_ratio=2.5"]).bases.compression_ratio == 2.5
+    assert load_config(overrides=["runtimes.compression_ratio=1"]).runtimes.compression_ratio == 1
+    for bad in ("0.5", "4.5", "-1", "true"):
+        message = _error(overrides=[f"bases.compression_ratio={bad}"])
+        assert message.startswith("bases.compression_ratio: must be 0 (the preset's) or a number")
+    assert _error(overrides=["apps.code_layers=0"]).startswith("apps.code_layers: must be")
+    assert _error(overrides=["bases.bytes_scale=0"]).startswith("bases.bytes_scale: must be")

@@ -368,3 +368,75 @@ def test_any_seed_gives_valid_canonical_arrays(seed, waste, reproducible, placem
     a.validate()
     assert canonical(a)[0] is a
     assert engine.container_bytes(a).size == len(a.container_names)
+
+
+# --------------------------------------------------------------------------- calibration keys
+
+
+def test_code_layers_split_the_code_files():
+    """With `apps.code_layers` = 3 every app image ends with three code layers that split the
+    app's code files (each holds some, no path twice), the first carrying the archive's
+    whiteout; the arrays stay valid and canonical and the engine agrees with the reference."""
+    fleet = tiny_fleet("apps.code_layers=3", "apps.code_files=8.0")
+    a = fleet.arrays
+    a.validate()
+    assert canonical(a)[0] is a
+    for i in np.flatnonzero(fleet.image_kind == ImageKind.APP).tolist():
+        layers = a.image_layers[a.image_offsets[i] : a.image_offsets[i + 1]].tolist()
+        assert [int(fleet.layer_kind[x]) for x in layers[-3:]] == [LayerKind.CODE] * 3
+        assert all(fleet.layer_kind[x] != LayerKind.CODE for x in layers[:-3])
+        seen: set[int] = set()
+        for x in layers[-3:]:
+            kinds = a.entry_kind[a.layer_offsets[x] : a.layer_offsets[x + 1]]
+            files = set(
+                a.entry_path[a.layer_offsets[x] : a.layer_offsets[x + 1]][kinds == EntryKind.FILE]
+            )
+            assert files and not seen & files
+            seen |= files
+        first = a.entry_kind[a.layer_offsets[layers[-3]] : a.layer_offsets[layers[-3] + 1]]
+        assert (EntryKind.WHITEOUT in first) == bool(fleet.app_waste[fleet.image_owner[i]])
+    assert any(label.endswith("/code3") for label in a.layer_labels)
+    expected = reference.evaluate(to_population(a))
+    assert engine.metrics_from_arrays(a).registry_stored_bytes == expected.registry_stored_bytes
+
+
+def _file_bytes(fleet: Fleet, layers: np.ndarray) -> int:
+    a = fleet.arrays
+    return sum(
+        int(a.entry_file_bytes[a.layer_offsets[x] : a.layer_offsets[x + 1]].sum())
+        for x in layers.tolist()
+    )
+
+
+def _first_image_layers(fleet: Fleet, kind: ImageKind) -> np.ndarray:
+    a = fleet.arrays
+    i = int(np.flatnonzero(fleet.image_kind == kind)[0])
+    return a.image_layers[a.image_offsets[i] : a.image_offsets[i + 1]]
+
+
+def test_size_scales_and_compression_ratio():
+    """`bases.bytes_scale` scales a base's file bytes and `bases.compression_ratio` sets how it
+    compresses; `runtimes.bytes_scale` scales the runtime layers and `packages.file_bytes_scale`
+    the package files (the draws are the same, so the sizes scale but for rounding down)."""
+    plain = tiny_fleet()
+    scaled = tiny_fleet(
+        "bases.bytes_scale=0.25",
+        "bases.compression_ratio=3.0",
+        "runtimes.bytes_scale=0.5",
+        "packages.file_bytes_scale=0.1",
+    )
+    base = _first_image_layers(scaled, ImageKind.BASE)
+    base_bytes = _file_bytes(scaled, base)
+    assert base_bytes == pytest.approx(
+        _file_bytes(plain, _first_image_layers(plain, ImageKind.BASE)) * 0.25, rel=0.01
+    )
+    assert base_bytes / scaled.arrays.layer_compressed_bytes[base[0]] == pytest.approx(
+        3.0, rel=0.05
+    )
+    runtime = _first_image_layers(scaled, ImageKind.RUNTIME)[1:]
+    assert _file_bytes(scaled, runtime) == pytest.approx(
+        _file_bytes(plain, _first_image_layers(plain, ImageKind.RUNTIME)[1:]) * 0.5, rel=0.01
+    )
+    deps_plain = _file_bytes(plain, np.flatnonzero(plain.layer_kind == LayerKind.DEPS))
+    deps_scaled = _file_bytes(scaled, np.flatnonzero(scaled.layer_kind == LayerKind.DEPS))
+    assert deps_scaled == pytest.approx(deps_plain * 0.1, rel=0.02)

@@ -11,6 +11,7 @@ from layersim.overlay import (
     dive_leaves,
     hidden_entries,
     is_below,
+    merged_files,
     merged_view,
     subtree_file_bytes,
     visible_entries,
@@ -236,3 +237,27 @@ def test_hidden_and_visible_partition_the_entries(image: Image) -> None:
         (i, x.path, int(x.kind)) for i, x in hidden_entries(image.layers)
     )
     assert sorted(split) == everything
+
+
+@given(images())
+def test_merged_files_agree_with_merged_view(image: Image) -> None:
+    """The one-pass `merged_files` shows the regular files `merged_view` shows, and each
+    layer's hidden file bytes are those of its files `hidden_entries` lists."""
+    files, hidden = merged_files(image.layers)
+    view = merged_view(image.layers)
+    assert files == {p: x for p, (_, x) in view.items() if x.kind is F}
+    expected = [0] * len(image.layers)
+    for i, x in hidden_entries(image.layers):
+        if x.kind is F:
+            expected[i] += x.file_bytes
+    assert hidden == expected
+
+
+def test_merged_files_worked_example() -> None:
+    """A whiteout, an opaque directory and a file replaced by a directory each hide a lower
+    file; the hidden bytes go to the layer that held the file."""
+    lower = L(f("a/x", 10), f("b/y", 20), f("c", 30), f("keep", 1))
+    upper = L(e("a/x", W), e("b", OP), e("c", D), f("b/z", 5))
+    files, hidden = merged_files([lower, upper])
+    assert set(files) == {"keep", "b/z"}
+    assert hidden == [60, 0]

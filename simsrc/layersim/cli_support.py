@@ -7,7 +7,12 @@
   overwrite an input of the command.
 - `emit_document(doc, as_json=..., out=..., render=...)`: the `--json` / `--out` / tables
   convention of report commands.
-- `JsonFlag`, `OutFile`: option aliases with one spelling and help text across commands.
+- `JsonFlag`, `OutFile`: option aliases with one spelling and help text across commands; the
+  experiment options of `run` and `sweep` (`ConfigOption`, `SetOption`, `SeedOption`,
+  `OutDir`, `ForceFlag`, `QuietFlag`) likewise.
+- `progress_bar(quiet=...)`: a rich progress bar on stderr fed by the core's progress callback;
+  `bytes_progress_bar(description, quiet=...)` the same for a `(done_bytes, total_bytes)`
+  callback (the image readers').
 """
 
 from __future__ import annotations
@@ -20,6 +25,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from layersim.atomic import atomic_write_text
 from layersim.errors import LayersimError, OutputError
@@ -38,6 +52,50 @@ OutFile = Annotated[
         metavar="FILE",
         help="Also write the JSON document to FILE (atomically: a reader never sees half a file).",
     ),
+]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Experiment TOML file (its keys override the scenario's; see docs/run.md).",
+        show_default=False,
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override one config key, e.g. --set apps.count=50 (repeatable; applied last).",
+        show_default=False,
+    ),
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        help="Seed of the run's random generator (default: the config's).",
+        show_default=False,
+    ),
+]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        metavar="DIR",
+        help="Output folder, written whole or not at all (default: ./layersim-results/NAME).",
+        show_default=False,
+    ),
+]
+ForceFlag = Annotated[
+    bool,
+    typer.Option("--force", help="Replace the output folder if it exists."),
+]
+QuietFlag = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress bar and no tables (errors still print)."),
 ]
 
 
@@ -118,3 +176,66 @@ def emit_document(
         typer.echo(text, nl=False)
     else:
         render(doc, stdout_console())
+
+
+Callback = Callable[[str, float], None]
+
+
+@contextmanager
+def progress_bar(*, quiet: bool) -> Iterator[Callback]:
+    """A `(stage, fraction)` callback for the core that drives a rich progress bar on stderr
+    (stdout stays clean for tables and `--json`); with `quiet`, a callback that does nothing.
+    The bar shows the current stage and how far it is; it disappears when the block ends."""
+    if quiet or not stderr_is_terminal():  # no bar (and no blank lines) in logs and pipes
+        yield lambda stage, fraction: None
+        return
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting", total=1.0)
+
+        def update(stage: str, fraction: float) -> None:
+            progress.update(task, description=stage, completed=fraction)
+
+        yield update
+
+
+BytesCallback = Callable[[int, int], None]
+
+
+@contextmanager
+def bytes_progress_bar(description: str, *, quiet: bool) -> Iterator[BytesCallback]:
+    """A `(done_bytes, total_bytes)` callback (the readers' `progress`) that drives a rich bar
+    of bytes and bytes per second on stderr; with `quiet`, or when stderr is not a terminal (a
+    log, a pipe: where a bar is noise), a callback that does nothing. The bar disappears when
+    the block ends."""
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr, where progress bars go, is a terminal."""
+    return Console(stderr=True).is_terminal

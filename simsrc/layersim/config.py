@@ -30,6 +30,7 @@ from typing import Any
 
 from layersim.errors import ConfigError
 from layersim.model import StorageDriver
+from layersim.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
 
 DEFAULT_SCENARIO = "company"
 
@@ -133,6 +134,22 @@ def _power_of_two(value: Any) -> int:
     return value
 
 
+# The data compression ratios a generated layer can have: its files' content classes mix
+# between the least and the most compressible class of `sizes` (generator.class_mix_for_ratio).
+MIN_CLASS_RATIO = min(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
+MAX_CLASS_RATIO = max(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
+
+
+def _preset_or_ratio(value: Any) -> float:
+    what = f"0 (the preset's) or a number from {MIN_CLASS_RATIO:g} to {MAX_CLASS_RATIO:g}"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"must be {what}")
+    number = float(value)
+    if number != 0.0 and not MIN_CLASS_RATIO <= number <= MAX_CLASS_RATIO:
+        raise ValueError(f"must be {what}")
+    return number
+
+
 def _option(check: Callable[[Any], Any], doc: str) -> dict[str, Any]:
     return {"check": check, "doc": doc}
 
@@ -175,6 +192,17 @@ class BasesConfig:
     )
     # Multiplies the preset file counts (assumptions, see generator); bytes stay calibrated.
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
+    # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate` to fit the
+    # base layers of analyzed images.
+    bytes_scale: float = field(
+        default=1.0, metadata=_option(POSITIVE, "file bytes multiplier of every base family")
+    )
+    # 0: each family's preset (ANCHORS "Real images": on-disk / compressed, 2.2x to 2.6x). Set
+    # by `layersim calibrate` from the base layers of analyzed images.
+    compression_ratio: float = field(
+        default=0.0,
+        metadata=_option(_preset_or_ratio, "file bytes per compressed byte (0: preset)"),
+    )
 
 
 @dataclass(frozen=True)
@@ -196,6 +224,16 @@ class RuntimesConfig:
     )
     # Multiplies the preset file counts (assumptions, see generator); bytes stay calibrated.
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
+    # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate`.
+    bytes_scale: float = field(
+        default=1.0, metadata=_option(POSITIVE, "file bytes multiplier of every runtime layer")
+    )
+    # 0: each family's preset (python, node: 2.72, from ANCHORS "Real images"; jvm: 2.0,
+    # assumption). Set by `layersim calibrate`.
+    compression_ratio: float = field(
+        default=0.0,
+        metadata=_option(_preset_or_ratio, "file bytes per compressed byte (0: preset)"),
+    )
 
 
 @dataclass(frozen=True)
@@ -221,6 +259,11 @@ class PackagesConfig:
     # Assumption: a new package version changes half of its files.
     rewrite_fraction: float = field(
         default=0.5, metadata=_option(PROBABILITY, "share of files a release rewrites")
+    )
+    # 1.0: the ecosystems' preset median file sizes (assumptions, see generator). Set by
+    # `layersim calibrate` to fit the dependency layers of analyzed images.
+    file_bytes_scale: float = field(
+        default=1.0, metadata=_option(POSITIVE, "package file size multiplier")
     )
 
 
@@ -271,6 +314,11 @@ class AppsConfig:
     # Assumption: source files are a few KB.
     code_file_bytes: int = field(
         default=8192, metadata=_option(POSITIVE_INT, "median bytes of a code file")
+    )
+    # Assumption: one `COPY` of the code. More: the code files split in order over this many
+    # layers (Dockerfile steps); `layersim calibrate` fits it to the analyzed images' layers.
+    code_layers: int = field(
+        default=1, metadata=_option(POSITIVE_INT, "layers the code files are split over")
     )
     # Assumption: a rebuild changes a fifth of the code files (at least one).
     code_change_fraction: float = field(

@@ -27,3 +27,7 @@ class ImageFormatError(LayersimError):
 
 class OutputError(LayersimError):
     """An output location cannot be written."""
+
+
+class RunError(LayersimError):
+    """An experiment run could not complete (e.g. a sweep's worker process died)."""

@@ -7,7 +7,8 @@ registry and the nodes drop it, when each container starts, stops and is removed
 
 The model, in the order things are built:
 
-- **Base families** (alpine-, debian-, ubuntu-like; sizes from ANCHORS "Real images"): one layer
+- **Base families** (alpine-, debian-, ubuntu-like; sizes from ANCHORS "Real images", scaled by
+  `bases.bytes_scale`, compressibility overridable by `bases.compression_ratio`): one layer
   per version. Version 0 at epoch 0, then a patch release every `bases.release_every` epochs
   (random phase per family). Each release rewrites `bases.rewrite_fraction` of the files (new
   contents, same paths and sizes) and is a new tar: a new DiffID, mostly the same file contents.
@@ -21,8 +22,9 @@ The model, in the order things are built:
   parent version, a tail stays behind), a rebuild cadence, then per build: dependency layers
   (a system-packages layer and/or the runtime's ecosystem layer: a fixed set of packages at the
   versions of the last dependency refresh), the add-then-delete archive (with some probability:
-  an archive added in one layer, a whiteout for it in the code layer), and the code layer
-  (unique contents; each rebuild changes a share of its files). A build makes new layers
+  an archive added in one layer, a whiteout for it in the (first) code layer), and the code
+  layer(s) (unique contents split in order over `apps.code_layers` layers; each rebuild changes
+  a share of each one's files, at least one). A build makes new layers
   (new tars) unless the app's builds are reproducible: then an unchanged dependency layer is
   the *same* layer (same DiffID; on a newer parent it is still another ChainID), shared by
   every app that resolved the same packages at the same versions.
@@ -700,8 +702,10 @@ class _Generator:
             n_files = max(1, round(preset.files * cfg.file_scale))
             tree = int(self.trees.new(1, len(self.base_releases[f]), cfg.rewrite_fraction, True)[0])
             self.base_tree[f] = tree
-            mix = class_mix_for_ratio(preset.file_bytes / preset.compressed_bytes)
-            self._calibrated_tree(tree, preset.roots, n_files, preset.file_bytes, mix, sigma=2.0)
+            ratio = cfg.compression_ratio or preset.file_bytes / preset.compressed_bytes
+            file_bytes = max(1, round(preset.file_bytes * cfg.bytes_scale))
+            mix = class_mix_for_ratio(ratio)
+            self._calibrated_tree(tree, preset.roots, n_files, file_bytes, mix, sigma=2.0)
 
     def _calibrated_tree(
         self,
@@ -744,10 +748,12 @@ class _Generator:
                 n_layers, len(self.runtime_releases[r]), cfg.rewrite_fraction, True
             )
             self.runtime_trees.append(trees)
-            mix = class_mix_for_ratio(preset.ratio)
+            mix = class_mix_for_ratio(cfg.compression_ratio or preset.ratio)
             for i in range(n_layers):
                 n_files = max(1, round(preset.layer_files[i] * cfg.file_scale))
-                file_bytes = max(1, round(preset.layer_compressed_bytes[i] * preset.ratio))
+                file_bytes = max(
+                    1, round(preset.layer_compressed_bytes[i] * preset.ratio * cfg.bytes_scale)
+                )
                 root = f"{preset.root}{i}"
                 self._calibrated_tree(int(trees[i]), [(root, 1.0)], n_files, file_bytes, mix, 1.5)
 
@@ -784,7 +790,10 @@ class _Generator:
         n_files = 1 + rng.poisson(mean - 1.0)
         eco_of_file = np.repeat(np.repeat(np.arange(n_eco), P), n_files)
         n_total = int(n_files.sum())
-        medians = np.array([ECOSYSTEMS[e].file_bytes_median for e in self.ecosystems])
+        medians = (
+            np.array([ECOSYSTEMS[e].file_bytes_median for e in self.ecosystems])
+            * cfg.file_bytes_scale
+        )
         sigmas = np.array([ECOSYSTEMS[e].file_bytes_sigma for e in self.ecosystems])
         sizes = np.floor(
             medians[eco_of_file] * np.exp(sigmas[eco_of_file] * rng.standard_normal(n_total))
@@ -891,8 +900,9 @@ class _Generator:
 
     def code_and_waste_trees(self) -> None:
         cfg, rng = self.config.apps, self.rng
-        A = cfg.count
-        n_code = np.maximum(1, np.round(cfg.code_files * np.exp(0.5 * rng.standard_normal(A))))
+        A, C = cfg.count, cfg.code_layers
+        # at least one code file per code layer
+        n_code = np.maximum(C, np.round(cfg.code_files * np.exp(0.5 * rng.standard_normal(A))))
         n_code = n_code.astype(np.int64)
         self.app_code_files = n_code
         # one pool of code paths shared by every app (apps all keep their code in app/src)
@@ -903,17 +913,32 @@ class _Generator:
         )
         self.code_pool_files = pool_files
         n_pool_groups = int(pool_dirs.size - (-(-pool_n // FILES_PER_DIR)))
-        self.code_tree = self.trees.new(A, self.app_builds, cfg.code_change_fraction, True)
-        # directories an app's code uses: its leaves, and their groups if the pool has them
-        n_leaves = -(-n_code // FILES_PER_DIR)
-        n_groups = np.where(n_pool_groups > 0, -(-n_leaves // DIRS_PER_GROUP), 0)
+        # one tree per (app, code layer), app-major: the code files of an app split in order
+        # into `C` blocks, block c = files [ceil(c n / C), ceil((c + 1) n / C))
+        self.code_tree = self.trees.new(
+            A * C, np.repeat(self.app_builds, C), cfg.code_change_fraction, True
+        )
+        block_app = np.repeat(np.arange(A, dtype=np.int64), C)
+        block = np.tile(np.arange(C, dtype=np.int64), A)
+        first_file = -(-block * n_code[block_app] // C)
+        last_file = -(-(block + 1) * n_code[block_app] // C) - 1
+        # directories a block uses: the leaves holding its files, and their groups if the pool
+        # has them
+        first_leaf, last_leaf = first_file // FILES_PER_DIR, last_file // FILES_PER_DIR
+        n_leaves = last_leaf - first_leaf + 1
+        first_group = first_leaf // DIRS_PER_GROUP
+        n_groups = np.where(n_pool_groups > 0, last_leaf // DIRS_PER_GROUP - first_group + 1, 0)
         for d in chain:
-            self.trees.entries(self.code_tree, np.full(A, d), EntryKind.DIR)
+            self.trees.entries(self.code_tree, np.full(A * C, d), EntryKind.DIR)
         g_tree = np.repeat(self.code_tree, n_groups)
-        self.trees.entries(g_tree, pool_dirs[_local_index(n_groups)], EntryKind.DIR)
+        g_dir = np.repeat(first_group, n_groups) + _local_index(n_groups)
+        self.trees.entries(g_tree, pool_dirs[g_dir], EntryKind.DIR)
         l_tree = np.repeat(self.code_tree, n_leaves)
-        self.trees.entries(l_tree, pool_dirs[n_pool_groups + _local_index(n_leaves)], EntryKind.DIR)
-        f_tree = np.repeat(self.code_tree, n_code)
+        l_dir = n_pool_groups + np.repeat(first_leaf, n_leaves) + _local_index(n_leaves)
+        self.trees.entries(l_tree, pool_dirs[l_dir], EntryKind.DIR)
+        file_app = np.repeat(np.arange(A, dtype=np.int64), n_code)
+        file_block = _local_index(n_code) * C // n_code[file_app]
+        f_tree = self.code_tree[file_app * C + file_block]
         sizes = _lognormal_bytes(rng, f_tree.size, cfg.code_file_bytes, 1.2)
         classes = _draw_classes(rng, f_tree.size, _CODE_CLASS_MIX)
         self.trees.entries(f_tree, pool_files[_local_index(n_code)], EntryKind.FILE, sizes, classes)
@@ -1038,15 +1063,20 @@ class _Generator:
             w_app,
             self.build_k[b_waste],
         )
-        # code instances: the app's code tree at the build's version (+ the whiteout)
+        # code instances, `C` per build: the app's code trees at the build's version (the first
+        # one with the whiteout of the archive)
+        C = self.config.apps.code_layers
         has_w = self.app_waste[self.build_app]
-        nseg = 1 + has_w.astype(np.int64)
+        ci_build = np.repeat(np.arange(n_builds, dtype=np.int64), C)
+        ci_block = np.tile(np.arange(C, dtype=np.int64), n_builds)
+        ci_app = self.build_app[ci_build]
+        nseg = 1 + (has_w[ci_build] & (ci_block == 0)).astype(np.int64)
         c_first = csr_offsets(nseg)[:-1]
         c_tree = np.full(int(nseg.sum()), self.whiteout_tree, np.int64)
         c_version = np.zeros_like(c_tree)
-        c_tree[c_first] = self.code_tree[self.build_app]
-        c_version[c_first] = self.build_k
-        code_inst = add(c_tree, c_version, nseg, LayerKind.CODE, self.build_app, self.build_k)
+        c_tree[c_first] = self.code_tree[ci_app * C + ci_block]
+        c_version[c_first] = self.build_k[ci_build]
+        code_inst = add(c_tree, c_version, nseg, LayerKind.CODE, ci_app, self.build_k[ci_build])
         rep = np.concatenate(
             [rep, np.arange(rep.size, sum(x.size for x in inst_nseg), dtype=np.int64)]
         )
@@ -1066,14 +1096,14 @@ class _Generator:
         self.rep = rep
 
         # own layers of every build, in stack order: deps (slot order), waste, code
-        own_count = np.bincount(self.sb_build, minlength=n_builds) + has_w + 1
+        own_count = np.bincount(self.sb_build, minlength=n_builds) + has_w + C
         own_offsets = csr_offsets(own_count)
         own = np.empty(int(own_offsets[-1]), np.int64)
         n_dep = np.bincount(self.sb_build, minlength=n_builds)
         # sb pairs are build-major already
         own[own_offsets[self.sb_build] + _local_index(n_dep)] = rep[dep_inst]
         own[own_offsets[b_waste] + n_dep[b_waste]] = rep[waste_inst]
-        own[own_offsets[1:] - 1] = rep[code_inst]
+        own[np.repeat(own_offsets[1:] - C, C) + ci_block] = rep[code_inst]
         self.own_offsets, self.own_layers = own_offsets, own
 
     def tree_versions_so_far(self) -> I64:
@@ -1405,6 +1435,10 @@ class _Generator:
                 tree_label[tree] = f"layer{i}"
         for e, tree in enumerate(self.prefix_tree.tolist()):
             tree_label[tree] = f"deps-{self.ecosystems[e]}"
+        n_code = self.config.apps.code_layers
+        if n_code > 1:  # code1, code2, ...; a single code layer keeps the label `code`
+            for i, tree in enumerate(self.code_tree.tolist()):
+                tree_label[tree] = f"code{i % n_code + 1}"
         inst = self.layer_inst
         first_tree = self.seg_tree[self.inst_seg_offsets[:-1][inst]].tolist()
         labels = []
@@ -1424,7 +1458,7 @@ class _Generator:
             elif kind == LayerKind.WASTE:
                 labels.append(f"{_app_name(owner)}:b{version}/fetch")
             else:
-                labels.append(f"{_app_name(owner)}:b{version}/code")
+                labels.append(f"{_app_name(owner)}:b{version}/{tree_label.get(tree, 'code')}")
         return tuple(labels)
 
     # ---------------------------------------------------------------- all together

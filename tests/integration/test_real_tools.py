@@ -564,3 +564,53 @@ def test_pushes_agree_with_the_registry(
     # the second tag of app1 finds every blob already in its repository
     assert records["app1:2"].uploaded_layers == records["app1:2"].mounted_layers == ()
     assert records["squashed:1"].mounted_layers == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# the CLI on the same images
+
+
+def test_analyze_command_agrees_with_the_registry(
+    built: Built, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`layersim analyze` of the OCI layouts, through the CLI's JSON: per push, the bytes the
+    registry received are `uploaded_bytes`, and the blobs it received and mounted are the
+    uploaded and mounted layers (the layer names map to blob digests in `analysis`)."""
+    from typer.testing import CliRunner
+
+    from layersim.cli import app
+
+    paths = [str(built.oci[name]) for name in IMAGES]
+    result = CliRunner().invoke(app, ["analyze", *paths, "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [p["image"] for p in doc["registry"]["pushes"]] == list(PUSHES)
+    for push in doc["registry"]["pushes"]:
+        layers = doc["analysis"]["images"][push["image"]]["layers"]
+        blob = {layer["name"]: layer["blob_digest"] for layer in layers}
+        seen, _ = pushes[push["image"]]
+        received = {d: n for d, n in seen.uploaded.items() if d in blob.values()}
+        assert push["uploaded_bytes"] == sum(received.values()), push["image"]
+        assert {blob[n] for n in push["uploaded_layers"]} == set(received)
+        assert {blob[n] for n in push["mounted_layers"]} == seen.mounted & set(blob.values())
+    app1 = doc["registry"]["pushes"][1]
+    assert app1["image"] == "app1:1" and app1["uploaded_bytes"] > 0
+    assert len(app1["mounted_layers"]) == 1  # the busybox base, mounted from base
+
+
+def test_calibrate_command_on_real_images(built: Built, tmp_path: Path) -> None:
+    """`layersim calibrate` of the buildah-built images writes a file `load_config` accepts:
+    the apps sit on the busybox base (no runtime), one of them deletes what it added."""
+    from typer.testing import CliRunner
+
+    from layersim.cli import app
+    from layersim.config import load_config
+
+    target = tmp_path / "fit.toml"
+    paths = [str(built.oci[name]) for name in IMAGES]
+    result = CliRunner().invoke(app, ["calibrate", *paths, "-o", str(target), "--quiet"])
+    assert result.exit_code == 0, result.output
+    config = load_config(target)
+    assert config.runtimes.families == ()
+    assert 0 < config.apps.waste_probability < 1
+    print("\n" + target.read_text())

@@ -4,6 +4,8 @@ This layer may import rich; the core (model, engine, metrics, ...) never does. I
 figures that `layersim.metrics` defines and computes no size of its own.
 
 - `evaluation`: the report of `layersim evaluate` (`metrics_to_json`, `render_evaluation`).
+- `analysis`: the report of `layersim analyze` (the evaluate document plus `analysis`).
+- `calibration`: what `layersim calibrate` prints (the file is `calibrate.Calibration`'s).
 - `json_text`: the one way a report document is serialized, so every output is byte-stable.
 """
 

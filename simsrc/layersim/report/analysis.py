@@ -1,0 +1,130 @@
+"""The report of `layersim analyze`: the evaluate document of real images, plus what they are.
+
+`analysis_to_json` is `evaluation.metrics_to_json` (every key of `layersim evaluate`, same
+meaning, same order) with two differences, both documented in docs/analyze.md:
+
+- `source` is the list of paths read, as given (evaluate's is its one spec path);
+- a top-level `analysis` object, before `units`, describes the images as read:
+  - `paths`: the paths, as given; `platform`: the `--platform` asked for, or null;
+  - `images.NAME`, in the order read:
+    - `repository`: the repository part of the name (a push mounts a blob from another one);
+    - `layer_count`: layers, base first;
+    - `file_count`, `file_bytes`: regular files of the merged view, and their file bytes;
+    - `layers[]`, base first: `name` (the layer name the other keys use: the first 12 hex
+      digits of the DiffID), `diff_id`, `blob_digest`, `stored_uncompressed` (the blob is the
+      tar itself: blob digest = DiffID, as docker-archives store layers), `tar_bytes`,
+      `compressed_bytes` (the stored blob), `entries` (tar entries that became model entries),
+      `files` and `file_bytes` (its regular files).
+
+`units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
+and a table of every image's layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from layersim.metrics import PopulationMetrics
+from layersim.model import EntryKind, Image, Layer, Population
+from layersim.overlay import merged_files
+from layersim.report.evaluation import (
+    COMPRESSED,
+    FILE,
+    TAR,
+    evaluation_tables,
+    metrics_to_json,
+)
+
+ANALYSIS_UNITS: Mapping[str, str] = {
+    "analysis.images.*.file_bytes": FILE,
+    "analysis.images.*.layers[].tar_bytes": TAR,
+    "analysis.images.*.layers[].compressed_bytes": COMPRESSED,
+    "analysis.images.*.layers[].file_bytes": FILE,
+}
+
+
+def _layer(layer: Layer) -> dict[str, Any]:
+    files = [e for e in layer.entries if e.kind is EntryKind.FILE]
+    return {
+        "name": layer.label,
+        "diff_id": layer.diff_id,
+        "blob_digest": layer.blob_digest,
+        "stored_uncompressed": layer.blob_digest == layer.diff_id,
+        "tar_bytes": layer.tar_bytes,
+        "compressed_bytes": layer.compressed_bytes,
+        "entries": len(layer.entries),
+        "files": len(files),
+        "file_bytes": sum(e.file_bytes for e in files),
+    }
+
+
+def _image(image: Image) -> dict[str, Any]:
+    files, _ = merged_files(image.layers)
+    return {
+        "repository": image.repository,
+        "layer_count": len(image.layers),
+        "file_count": len(files),
+        "file_bytes": sum(e.file_bytes for e in files.values()),
+        "layers": [_layer(layer) for layer in image.layers],
+    }
+
+
+def analysis_to_json(
+    population: Population,
+    metrics: PopulationMetrics,
+    *,
+    paths: Sequence[str],
+    platform: str | None,
+) -> dict[str, Any]:
+    """The JSON document of `layersim analyze` (keys in the module docstring)."""
+    doc = metrics_to_json(population, metrics, source=", ".join(paths))
+    doc["source"] = list(paths)
+    units = doc.pop("units")
+    doc["analysis"] = {
+        "paths": list(paths),
+        "platform": platform,
+        "images": {image.name: _image(image) for image in population.images},
+    }
+    doc["units"] = {**units, **ANALYSIS_UNITS}
+    return doc
+
+
+def layer_table(doc: Mapping[str, Any]) -> Table:
+    """Every image's layers, base first: regular files, tar bytes, compressed bytes of the
+    stored blob (marked `(tar)` when stored uncompressed) and their ratio. Names are shown as
+    written, never read as markup; no cell is elided."""
+    table = Table(
+        title="Layers (tar bytes; compressed bytes of the stored blob)", title_justify="left"
+    )
+    for index, header in enumerate(
+        ("image", "#", "layer", "blob digest", "files", "tar", "compressed", "ratio")
+    ):
+        table.add_column(header, justify="left" if index < 4 else "right", overflow="fold")
+    for name, image in doc["analysis"]["images"].items():
+        for k, layer in enumerate(image["layers"]):
+            compressed = layer["compressed_bytes"]
+            ratio = layer["tar_bytes"] / compressed if compressed else 1.0
+            table.add_row(
+                Text(name if k == 0 else ""),
+                str(k),
+                Text(layer["name"]),
+                Text(layer["blob_digest"][:19]),
+                f"{layer['files']:,}",
+                f"{layer['tar_bytes']:,}",
+                f"{compressed:,}" + (" (tar)" if layer["stored_uncompressed"] else ""),
+                f"{ratio:.2f}x",
+            )
+    return table
+
+
+def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
+    """Print the tables of an analyze document on `console`."""
+    console.print(Text.assemble(("layersim analyze ", "bold"), " ".join(doc["source"])))
+    for table in [*evaluation_tables(doc), layer_table(doc)]:
+        console.print()
+        console.print(table)

@@ -1,0 +1,184 @@
+"""Tables of figures as byte-stable CSV and as Markdown: the one place cells are formatted.
+
+A `Table` is a name (its file is `<name>.csv`), a title, one sentence saying what it shows and in
+which unit, typed `Column`s and rows of plain values. Every column's kind fixes how a cell is
+written, so that the same figures always give the same bytes:
+
+- `int`: an exact integer (byte counts, counts), written as digits;
+- `fraction`: a share or a saving, 6 decimals (`0.951234`);
+- `ratio`: a dedup or compression ratio, 4 decimals;
+- `seconds`: a time, 3 decimals;
+- `decimal`: any other real figure, 4 decimals;
+- `bool`: `true` / `false`;
+- `text`: as is.
+
+`None` is an empty cell (a figure that does not apply to the row). The CSV has one header row of
+column names, which carry the unit (`_compressed_bytes`, `_disk_bytes`, `_file_bytes`,
+`_seconds`); `Column.unit` repeats it for the docs and the Markdown header.
+
+Markdown shows byte counts in decimal units (`881.18 GB`) and fractions as percentages; the CSV
+keeps the exact values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SEE_UNIT = "see the row's unit"
+KINDS = ("int", "fraction", "ratio", "seconds", "decimal", "bool", "text")
+_DECIMALS = {"fraction": 6, "ratio": 4, "seconds": 3, "decimal": 4}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its CSV name, its kind (how cells are written) and its unit in words."""
+
+    name: str
+    kind: str
+    unit: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r}")
+
+    @property
+    def is_bytes(self) -> bool:
+        """An integer column of byte counts: `bytes` is a word of its name."""
+        return self.kind == "int" and "bytes" in self.name.split("_")
+
+    @property
+    def unit_per_row(self) -> bool:
+        """The row's `unit` cell says what this column counts (`unit` is `SEE_UNIT`)."""
+        return self.unit == SEE_UNIT
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named table of figures (`name`.csv) with a title and what it means."""
+
+    name: str
+    title: str
+    meaning: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            if len(row) != len(self.columns):
+                raise ValueError(f"{self.name}: row of {len(row)} cells for {len(self.columns)}")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    def column(self, name: str) -> list[Any]:
+        """The values of one column."""
+        index = [c.name for c in self.columns].index(name)
+        return [row[index] for row in self.rows]
+
+    def to_csv(self) -> str:
+        """The table as CSV text: a header row, then one line per row, `\\n` line ends."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([c.name for c in self.columns])
+        for row in self.rows:
+            writer.writerow([csv_cell(c, v) for c, v in zip(self.columns, row, strict=True)])
+        return buffer.getvalue()
+
+    def to_markdown(self) -> str:
+        """The table as a Markdown table (human units; text cells escaped)."""
+        header = [markdown_header(c) for c in self.columns]
+        align = ["---" if c.kind in ("text", "bool") else "---:" for c in self.columns]
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+        for row in self.rows:
+            lines.append("| " + " | ".join(self.display_row(row)) + " |")
+        return "\n".join(lines) + "\n"
+
+    def display_row(self, row: Sequence[Any]) -> list[str]:
+        """A row's cells for people (Markdown, the console): an integer cell is a byte count,
+        shown in decimal units, if `bytes` is a word of its column name, or its column's unit
+        is the row's and the row's `unit` cell names bytes."""
+        names = [c.name for c in self.columns]
+        unit = row[names.index("unit")] if "unit" in names else None
+        row_bytes = isinstance(unit, str) and unit.endswith("bytes")
+        return [
+            human_bytes(int(v))
+            if v is not None and c.kind == "int" and c.unit_per_row and row_bytes
+            else markdown_cell(c, v)
+            for c, v in zip(self.columns, row, strict=True)
+        ]
+
+
+def csv_cell(column: Column, value: Any) -> str:
+    """One CSV cell, formatted by the column's kind (module docstring)."""
+    if value is None:
+        return ""
+    kind = column.kind
+    if kind == "int":
+        if isinstance(value, bool) or int(value) != value:
+            raise ValueError(f"{column.name}: not an integer: {value!r}")
+        return str(int(value))
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "text":
+        return str(value)
+    return f"{float(value):.{_DECIMALS[kind]}f}"
+
+
+def human_bytes(n: int) -> str:
+    """A byte count in decimal units with 2 decimals (`881.18 GB`); below 1 kB, exact."""
+    value = float(n)
+    if abs(value) < 1000:
+        return f"{int(n)} B"
+    for unit in ("kB", "MB", "GB", "TB", "PB"):
+        value /= 1000
+        if abs(value) < 1000 or unit == "PB":
+            return f"{value:,.2f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def percent(fraction: float) -> str:
+    """A fraction as a percentage with one decimal (`95.1%`)."""
+    return f"{fraction * 100:.1f}%"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_header(column: Column) -> str:
+    return _escape(column.name)
+
+
+def markdown_cell(column: Column, value: Any) -> str:
+    """One Markdown cell: bytes in decimal units, fractions as percentages, counts with thousands
+    separators, the rest as in the CSV."""
+    if value is None:
+        return ""
+    if column.is_bytes:
+        return human_bytes(int(value))
+    if column.kind == "int":
+        return f"{int(value):,}"
+    if column.kind == "bool":
+        return "yes" if value else "no"
+    if column.kind == "fraction":
+        return percent(float(value))
+    if column.kind == "ratio":
+        return f"{float(value):.2f}x"
+    if column.kind == "text":
+        return _escape(str(value))
+    return csv_cell(column, value)
+
+
+def columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
+    """Columns from (name, kind, unit) triples."""
+    return tuple(Column(name, kind, unit) for name, kind, unit in specs)
+
+
+def units_of(tables: Sequence[Table]) -> dict[str, dict[str, str]]:
+    """`{table name: {column name: unit}}` for the docs and summary.json."""
+    return {t.name: {c.name: c.unit for c in t.columns} for t in tables}
