@@ -414,7 +414,10 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     t_chain, t_entry = _twinned(layout, contested)
 
     # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
-    exact = contested[kind[contested] != OPAQUE]
+    # (the nearest lower occurrence shares the path: only entries at twinned paths matter)
+    twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
+    twin_path[path[t_entry]] = True
+    exact = np.flatnonzero(twin_path[path] & (kind != OPAQUE))
     ex_keys = layout.key(layout.layer_of(exact), path[exact])  # sorted: canonical order
     k_sel = kind[t_entry] != OPAQUE
     k_chain, k_entry = t_chain[k_sel], t_entry[k_sel]
@@ -560,9 +563,13 @@ def _twinned(layout: _Layout, contested: I64) -> tuple[I64, I64]:
     t_chain = np.concatenate(chains)
     t_path = np.concatenate(paths)
     # the entry of each twinned occurrence: its top layer's entry at that path
-    keys = layout.key(layout.layer_of(contested), path[contested])  # ascending
+    # only entries at twinned paths can matter from here on
+    twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
+    twin_path[t_path] = True
+    at_twin = contested[twin_path[path[contested]]]
+    keys = layout.key(layout.layer_of(at_twin), path[at_twin])  # ascending
     hit = lookup(keys, layout.key(trie.layer[t_chain], t_path))
-    return t_chain, contested[hit]
+    return t_chain, at_twin[hit]
 
 
 def _covered_by_earlier(group: I64, tin: I64, tout: I64) -> np.ndarray:
@@ -675,7 +682,9 @@ def _dive(
     is_leaf = leaf[t_entry]
     frontier_chain, frontier_entry = t_chain[is_leaf], t_entry[is_leaf]
     if frontier_chain.size:
-        leaf_entries = np.flatnonzero(leaf)
+        twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
+        twin_path[path[frontier_entry]] = True
+        leaf_entries = np.flatnonzero(leaf & twin_path[path])
         leaf_keys = layout.key(layout.layer_of(leaf_entries), path[leaf_entries])
         level_chain: list[I64] = [frontier_chain]
         level_entry: list[I64] = [frontier_entry]
