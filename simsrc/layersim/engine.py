@@ -23,7 +23,9 @@ dive's per-path figures follow the same scheme on each layer's leaves.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -300,15 +302,28 @@ class _Layout:
         return self.chains[ranges(self.chain_offsets[layer], reps)], np.repeat(entries, reps)
 
 
-def _layer_sums(arrays: PopulationArrays, values: I64) -> I64:
-    """Sum of an entry column over each layer (entries are contiguous per layer)."""
+def _layer_sums(
+    arrays: PopulationArrays,
+    values: npt.NDArray[Any],
+    transform: Callable[[npt.NDArray[Any]], npt.NDArray[Any]] | None = None,
+) -> I64:
+    """Sum of an entry column (optionally transformed) over each layer. Entries are contiguous
+    per layer; they are taken in chunks of whole layers so that a transform's temporary stays
+    small."""
     offsets = arrays.layer_offsets
-    n = offsets.size - 1
-    out = np.zeros(n, dtype=np.int64)
+    out = np.zeros(offsets.size - 1, dtype=np.int64)
     nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if nonempty.size:
+    if nonempty.size == 0:
+        return out
+    starts = offsets[nonempty]
+    # chunk boundaries: indices into `nonempty`, each chunk about _ENTRY_CHUNK entries
+    cuts = np.searchsorted(starts, np.arange(_ENTRY_CHUNK, int(offsets[-1]), _ENTRY_CHUNK))
+    bounds = np.unique(np.concatenate(([0], cuts, [nonempty.size])))
+    for a, b in itertools.pairwise(bounds.tolist()):
+        lo, hi = int(starts[a]), int(offsets[nonempty[b - 1] + 1])
+        chunk = values[lo:hi] if transform is None else transform(values[lo:hi])
         # starts of non-empty layers increase strictly; empty ones lie between and add nothing
-        out[nonempty] = np.add.reduceat(values, offsets[nonempty], dtype=np.int64)
+        out[nonempty[a:b]] = np.add.reduceat(chunk, starts[a:b] - lo, dtype=np.int64)
     return out
 
 
@@ -367,12 +382,10 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     layer_vis_tar = visible_sum(arrays.entry_tar_bytes)
     layer_vis_comp = visible_sum(arrays.entry_compressed_bytes)
     layer_file = _layer_sums(arrays, arrays.entry_file_bytes)
-    blocks = arrays.entry_file_bytes + (block - 1)
-    blocks //= block
     layer_disk = block * (
-        _layer_sums(arrays, blocks) + _layer_sums(arrays, (kind == DIR).view(np.int8))
+        _layer_sums(arrays, arrays.entry_file_bytes, lambda b: (b + (block - 1)) // block)
+        + _layer_sums(arrays, kind, lambda k: k == DIR)
     )
-    del blocks
 
     img_rows = csr_rows(arrays.image_offsets)
     il = arrays.image_layers
@@ -406,12 +419,13 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     np.maximum.at(path_hi, path, np.repeat(depth_hi, counts))
     maybe = (path_occ >= 2) & (path_hi > path_lo)
     del path_occ, path_lo, path_hi
-    contested = np.flatnonzero(maybe[path])  # ascending entry ids
+    entries_per_path = np.bincount(path, minlength=arrays.n_paths)
     leaf = _leaf_mask(layout)
 
     # occurrences of contested entries with another occurrence of their path lower on the
     # branch; paths are independent, so this runs over ranges of path ids to bound memory
-    t_chain, t_entry = _twinned(layout, contested)
+    t_chain, t_entry = _twinned(layout, maybe, entries_per_path)
+    del maybe, entries_per_path
 
     # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
     # (the nearest lower occurrence shares the path: only entries at twinned paths matter)
@@ -523,28 +537,34 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
 _TWIN_CHUNK = 1 << 23
 
 
-def _twinned(layout: _Layout, contested: I64) -> tuple[I64, I64]:
-    """(chain node, entry) of every occurrence of a contested entry that has another
-    occurrence of its path on a strict ancestor chain node."""
+def _twinned(layout: _Layout, maybe: np.ndarray, path_entries: I64) -> tuple[I64, I64]:
+    """(chain node, entry) of every occurrence, at a path `maybe` marks, that has another
+    occurrence of its path on a strict ancestor chain node. Runs over ranges of path ids
+    (`path_entries`: entries per path, to balance them) so that memory stays bounded."""
     trie = layout.trie
     path = layout.arrays.entry_path
     tin_bits = max(1, int(trie.size).bit_length())
     path_bits = max(1, int(layout.n_paths).bit_length())
-    if tin_bits + path_bits > 62:  # pragma: no cover - beyond any population that fits memory
-        occ_chain, occ_entry = layout.occurrences(contested)
-        twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
-        return occ_chain[twin], occ_entry[twin]
+    weight = np.cumsum(np.where(maybe, path_entries, 0))
+    total = int(weight[-1]) if weight.size else 0
+    pieces = max(1, -(-total // _TWIN_CHUNK))
+    bounds = np.searchsorted(weight, np.arange(1, pieces) * (total / pieces))
+    bounds = np.concatenate(([0], bounds, [layout.n_paths])).astype(np.int64)
     chain_at = np.empty(trie.size, dtype=np.int64)
     chain_at[trie.tin] = np.arange(trie.size, dtype=np.int64)
-    pieces = max(1, -(-contested.size // _TWIN_CHUNK))
-    bounds = np.linspace(0, layout.n_paths, pieces + 1).astype(np.int64)
-    contested_path = path[contested]
     chains: list[I64] = []
     paths: list[I64] = []
     for lo, hi in itertools.pairwise(bounds):
-        part = (
-            contested if pieces == 1 else contested[(contested_path >= lo) & (contested_path < hi)]
-        )
+        in_range = np.zeros(layout.n_paths, dtype=np.bool_)
+        in_range[lo:hi] = maybe[lo:hi]
+        part = np.flatnonzero(in_range[path])
+        del in_range
+        if tin_bits + path_bits > 62:  # pragma: no cover - beyond any population in memory
+            occ_chain, occ_entry = layout.occurrences(part)
+            twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
+            chains.append(occ_chain[twin])
+            paths.append(path[occ_entry[twin]])
+            continue
         # one packed value per occurrence, (path, tin): a plain sort groups paths and orders
         # each group by preorder, where an ancestor comes first and its interval covers us
         layer = layout.layer_of(part)
@@ -552,7 +572,7 @@ def _twinned(layout: _Layout, contested: I64) -> tuple[I64, I64]:
         occ_chain = layout.chains[ranges(layout.chain_offsets[layer], reps)]
         packed = np.repeat(path[part], reps) << tin_bits
         packed |= trie.tin[occ_chain]
-        del occ_chain, layer, reps
+        del occ_chain, layer, reps, part
         packed.sort()
         p = packed >> tin_bits
         chain = chain_at[packed & ((1 << tin_bits) - 1)]
@@ -562,11 +582,11 @@ def _twinned(layout: _Layout, contested: I64) -> tuple[I64, I64]:
         paths.append(p[twin])
     t_chain = np.concatenate(chains)
     t_path = np.concatenate(paths)
-    # the entry of each twinned occurrence: its top layer's entry at that path
-    # only entries at twinned paths can matter from here on
+    # the entry of each twinned occurrence: its top layer's entry at that path (only entries
+    # at twinned paths can matter from here on)
     twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
     twin_path[t_path] = True
-    at_twin = contested[twin_path[path[contested]]]
+    at_twin = np.flatnonzero(twin_path[path])
     keys = layout.key(layout.layer_of(at_twin), path[at_twin])  # ascending
     hit = lookup(keys, layout.key(trie.layer[t_chain], t_path))
     return t_chain, at_twin[hit]
