@@ -549,13 +549,13 @@ def _twinned(layout: _Layout, maybe: np.ndarray, path_entries: I64) -> tuple[I64
     total = int(weight[-1]) if weight.size else 0
     pieces = max(1, -(-total // _TWIN_CHUNK))
     bounds = np.searchsorted(weight, np.arange(1, pieces) * (total / pieces))
-    bounds = np.concatenate(([0], bounds, [layout.n_paths])).astype(np.int64)
+    bounds = np.concatenate(([0], bounds, [maybe.size])).astype(np.int64)
     chain_at = np.empty(trie.size, dtype=np.int64)
     chain_at[trie.tin] = np.arange(trie.size, dtype=np.int64)
     chains: list[I64] = []
     paths: list[I64] = []
     for lo, hi in itertools.pairwise(bounds):
-        in_range = np.zeros(layout.n_paths, dtype=np.bool_)
+        in_range = np.zeros(maybe.size, dtype=np.bool_)
         in_range[lo:hi] = maybe[lo:hi]
         part = np.flatnonzero(in_range[path])
         del in_range
