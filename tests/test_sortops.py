@@ -140,3 +140,19 @@ def test_preorder_check_on_renumbered_trees(raw: list[int], rnd) -> None:
             np.all(swapped[swapped >= 0] < np.flatnonzero(swapped >= 0))
         )
         assert (preorder_subtree_end(swapped) is not None) == is_pre
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50)), max_size=40))
+def test_running_max_before(rows: list[tuple[int, int]]) -> None:
+    """Within runs of equal group keys, the max of the values of the earlier rows (-1 for a
+    run's first row), against a plain loop."""
+    from layersim.sortops import run_starts, running_max_before
+
+    rows = sorted(rows, key=lambda r: r[0])
+    groups = np.array([g for g, _ in rows], dtype=np.int64)
+    values = np.array([v for _, v in rows], dtype=np.int64)
+    expected = []
+    for i, (g, _) in enumerate(rows):
+        earlier = [v for h, v in rows[:i] if h == g]
+        expected.append(max(earlier) if earlier else -1)
+    assert running_max_before(run_starts(groups), values).tolist() == expected

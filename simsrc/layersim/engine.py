@@ -58,6 +58,8 @@ from layersim.sortops import (
     group_ids,
     lookup,
     ranges,
+    run_starts,
+    running_max_before,
     segment_sum,
     stable_order,
 )
@@ -254,22 +256,8 @@ def _has_lower_twin(trie: ChainTrie, chain: I64, path: I64) -> np.ndarray:
     if chain.size == 0:
         return np.zeros(0, dtype=np.bool_)
     order = _lexsort_pair(path, trie.tin[chain])
-    p = path[order]
-    tin = trie.tin[chain[order]]
-    tout = trie.tout[chain[order]]
-    group_start = np.empty(order.size, dtype=np.bool_)
-    group_start[0] = True
-    np.not_equal(p[1:], p[:-1], out=group_start[1:])
-    # running max of tout over earlier members of the same path group
-    big = np.int64(trie.size + 2)
-    group = np.cumsum(group_start, dtype=np.int64)
-    running = np.maximum.accumulate(group * big + tout)
-    prev = np.empty(order.size, dtype=np.int64)
-    prev[0] = -1
-    prev[1:] = running[:-1]
-    prev_same = np.where(group_start, -1, prev - group * big)
     out = np.zeros(order.size, dtype=np.bool_)
-    out[order] = prev_same > tin
+    out[order] = _covered_by_earlier(path[order], trie.tin[chain[order]], trie.tout[chain[order]])
     return out
 
 
@@ -594,20 +582,8 @@ def _twinned(layout: _Layout, maybe: np.ndarray, path_entries: I64) -> tuple[I64
 
 def _covered_by_earlier(group: I64, tin: I64, tout: I64) -> np.ndarray:
     """Rows sorted by (group, tin): is the row inside the interval of an earlier row of its
-    group (a running max of tout within groups)?"""
-    n = group.size
-    if n == 0:
-        return np.zeros(0, dtype=np.bool_)
-    group_start = np.empty(n, dtype=np.bool_)
-    group_start[0] = True
-    np.not_equal(group[1:], group[:-1], out=group_start[1:])
-    big = np.int64(int(tout.max()) + 2)
-    rank = np.cumsum(group_start, dtype=np.int64)
-    running = np.maximum.accumulate(rank * big + tout)
-    prev = np.empty(n, dtype=np.int64)
-    prev[0] = -1
-    prev[1:] = running[:-1]
-    return ~group_start & ((prev - rank * big) > tin)
+    group?"""
+    return running_max_before(run_starts(group), tout) > tin
 
 
 def _chains_by_layer(trie: ChainTrie, n_layers: int) -> tuple[I64, I64]:
@@ -626,20 +602,11 @@ def _minimal_killers(trie: ChainTrie, victim: I64, killer: I64) -> np.ndarray:
     k = killer[order]
     tin = trie.tin[k]
     tout = trie.tout[k]
-    group_start = np.empty(n, dtype=np.bool_)
-    group_start[0] = True
-    np.not_equal(v[1:], v[:-1], out=group_start[1:])
+    group_start = run_starts(v)
     same_killer = np.zeros(n, dtype=np.bool_)
     same_killer[1:] = ~group_start[1:] & (k[1:] == k[:-1])
-    # running max of tout over earlier *distinct* killers of the same victim
-    group = np.cumsum(group_start, dtype=np.int64)
-    big = np.int64(trie.size + 2)
-    running = np.maximum.accumulate(np.where(same_killer, group * big, group * big + tout))
-    prev = np.empty(n, dtype=np.int64)
-    prev[0] = 0
-    prev[1:] = running[:-1]
-    prev_tout = np.where(group_start, 0, prev - group * big)
-    covered = prev_tout > tin
+    # the widest interval among earlier *distinct* killers of the same victim
+    covered = running_max_before(group_start, np.where(same_killer, 0, tout)) > tin
     # a duplicate row of the same killer shares the first row's verdict
     verdict = np.maximum.accumulate(np.where(~same_killer, np.arange(n), 0))
     out = np.empty(n, dtype=np.bool_)
@@ -765,26 +732,13 @@ def _dive(
 def _covered(group: I64, start: I64, until: I64) -> np.ndarray:
     """Per row (rows in arrival order): does an earlier row of the same group have
     `until >= start` of this row? One sort by group; a running max within groups."""
-    n = group.size
-    if n == 0:
+    if group.size == 0:
         return np.zeros(0, dtype=np.bool_)
     order = stable_order(group)
-    g = group[order]
-    group_start = np.empty(n, dtype=np.bool_)
-    group_start[0] = True
-    np.not_equal(g[1:], g[:-1], out=group_start[1:])
-    # shift `until` to be >= 0 and offset each group above all earlier ones
-    u = until[order] - min(int(until.min()), int(start.min())) + 1
-    s = start[order] - min(int(until.min()), int(start.min())) + 1
-    big = np.int64(int(max(u.max(), s.max())) + 2)
-    rank = np.cumsum(group_start, dtype=np.int64)
-    running = np.maximum.accumulate(rank * big + u)
-    prev = np.empty(n, dtype=np.int64)
-    prev[0] = 0
-    prev[1:] = running[:-1]
-    prev_until = np.where(group_start, -1, prev - rank * big)
-    out = np.empty(n, dtype=np.bool_)
-    out[order] = prev_until >= s
+    low = min(int(until.min()), int(start.min()))  # shift epochs to be >= 0
+    before = running_max_before(run_starts(group[order]), until[order] - low)
+    out = np.empty(group.size, dtype=np.bool_)
+    out[order] = before >= start[order] - low
     return out
 
 
@@ -921,18 +875,8 @@ def _interval_runs(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I6
     order = stable_order(combine(combine(holder, key, n_key), start, horizon))
     g = combine(holder[order], key[order], n_key)
     s, e = start[order], end[order]
-    n = g.size
-    group_start = np.empty(n, dtype=np.bool_)
-    group_start[0] = True
-    np.not_equal(g[1:], g[:-1], out=group_start[1:])
     # a row opens a new run unless an earlier row of its group is still held when it starts
-    big = np.int64(int(e.max()) + 2)
-    rank = np.cumsum(group_start, dtype=np.int64)
-    running = np.maximum.accumulate(rank * big + e)
-    prev = np.empty(n, dtype=np.int64)
-    prev[0] = 0
-    prev[1:] = running[:-1]
-    opens = group_start | ((prev - rank * big) < s)
+    opens = running_max_before(run_starts(g), e) < s
     first = np.flatnonzero(opens)
     run_end = np.maximum.reduceat(e, first)
     return order[first], s[first], run_end, order

@@ -46,11 +46,7 @@ def first_occurrence(keys: I64) -> Bool:
     if keys.size == 0:
         return out
     order = stable_order(keys)
-    ordered = keys[order]
-    starts = np.empty(keys.size, dtype=np.bool_)
-    starts[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    out[order[starts]] = True
+    out[order[run_starts(keys[order])]] = True
     return out
 
 
@@ -60,9 +56,7 @@ def group_ids(keys: I64) -> tuple[I64, I64]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     order = stable_order(keys)
     ordered = keys[order]
-    starts = np.empty(keys.size, dtype=np.bool_)
-    starts[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    starts = run_starts(ordered)
     ids = np.empty(keys.size, dtype=np.int64)
     ids[order] = np.cumsum(starts) - 1
     return ids, ordered[starts]
@@ -156,3 +150,28 @@ def forest_preorder(parent: I64) -> tuple[I64, I64, I64]:
             base = np.maximum.accumulate(np.where(group_start, excl, 0))
             tin[level] = tin[par] + 1 + (excl - base)
     return tin, tin + size, depth
+
+
+def run_starts(sorted_keys: I64) -> Bool:
+    """Mask of the first row of every run of equal keys (keys sorted)."""
+    starts = np.empty(sorted_keys.size, dtype=np.bool_)
+    if sorted_keys.size:
+        starts[0] = True
+        np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts[1:])
+    return starts
+
+
+def running_max_before(group_start: Bool, values: I64) -> I64:
+    """For rows grouped in runs (`group_start` marks each run's first row), the maximum of
+    the non-negative `values` over the earlier rows of the same run; -1 where there is none.
+    One pass: each run is lifted above all earlier runs, so one running maximum serves all."""
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    big = np.int64(int(values.max()) + 2)
+    rank = np.cumsum(group_start, dtype=np.int64)
+    running = np.maximum.accumulate(rank * big + values)
+    before = np.empty(n, dtype=np.int64)
+    before[0] = -1
+    before[1:] = running[:-1] - rank[1:] * big
+    return np.where(group_start, -1, before)
