@@ -211,7 +211,11 @@ def targets(benches: dict[str, Bench], scaling: dict[str, Any] | None) -> list[T
             )
         )
     else:
-        why = f"the run failed: {hub['error']}" if hub else "not run (LAYERSIM_BENCH_HUB=0 skipped it)"
+        why = (
+            f"the run failed: {hub['error']}"
+            if hub
+            else "not run (LAYERSIM_BENCH_HUB=0 skipped it)"
+        )
         estimate = ""
         if hub_sized_point(points):
             estimate = "; the hub-sized synthetic population below is measured instead"
