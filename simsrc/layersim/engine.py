@@ -1260,6 +1260,10 @@ def _split_layers(
     names: list[str], outcome: list[int], kept: int
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Layer labels by outcome: (those with outcome 0, all others, those with outcome `kept`)."""
+    if not any(outcome):  # the common cases first: everything moved, or nothing did
+        return tuple(names), (), ()
+    if all(outcome) and kept not in outcome:
+        return (), tuple(names), ()
     moved, other, special = [], [], []
     for name, o in zip(names, outcome, strict=True):
         if o == 0:
@@ -1282,7 +1286,11 @@ def _rows_by(owner: I64, n: int) -> list[list[int]]:
 def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
     """All figures as `metrics` objects (for populations small enough to list per layer)."""
     images = image_table(arrays)
-    labels = list(arrays.image_layer_labels or (f"layer{int(lid)}" for lid in arrays.image_layers))
+    if arrays.image_layer_labels is not None:
+        labels = list(arrays.image_layer_labels)
+    else:
+        by_layer = [f"layer{lid}" for lid in range(arrays.n_layers)]
+        labels = [by_layer[lid] for lid in arrays.image_layers.tolist()]
     names = arrays.image_names
     bounds = arrays.image_offsets.tolist()
     per_image = [labels[bounds[i] : bounds[i + 1]] for i in range(arrays.n_images)]
@@ -1303,8 +1311,8 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
         )
     }
     image_metrics = tuple(
-        ImageMetrics(names[i], tuple(per_image[i]), *(columns[f][i] for f in columns))
-        for i in range(arrays.n_images)
+        ImageMetrics(*row)
+        for row in zip(names, map(tuple, per_image), *columns.values(), strict=True)
     )
 
     pushes = push_sequence(arrays, arrays.push_order, images)
