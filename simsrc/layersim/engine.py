@@ -141,22 +141,6 @@ class DiskUsageTable:
     shared_bytes: I64
 
 
-# --------------------------------------------------------------------------- per-entry sizes
-
-
-def entry_disk_bytes(arrays: PopulationArrays) -> I64:
-    """Disk bytes of every entry (`Entry.disk_bytes`): files block-rounded, a block per dir."""
-    block = arrays.options.block_bytes
-    kind = arrays.entry_kind
-    files = -(-arrays.entry_file_bytes // block) * block
-    return np.where(kind == FILE, files, np.where(kind == DIR, block, 0)).astype(np.int64)
-
-
-def layer_disk_bytes(arrays: PopulationArrays, disk: I64 | None = None) -> I64:
-    disk = entry_disk_bytes(arrays) if disk is None else disk
-    return segment_sum(disk, csr_rows(arrays.layer_offsets), arrays.n_layers)
-
-
 # --------------------------------------------------------------------------- the chain trie
 
 
@@ -714,9 +698,6 @@ def _dive(
         waste = np.where(count[r] == 2, first[r] + u_size[r], u_size[r])
         delta_wasted += segment_sum(waste, u_chain[r], n_c)
     return trie.accumulate(delta_min), trie.accumulate(delta_cum), trie.accumulate(delta_wasted)
-
-
-# --------------------------------------------------------------------------- registry
 
 
 # --------------------------------------------------------------------------- timelines
