@@ -38,7 +38,7 @@ from layersim.model import (
     StorageOptions,
 )
 from layersim.sizes import CompressionModel
-from layersim.sortops import forest_preorder, stable_order
+from layersim.sortops import forest_depth, forest_preorder, stable_order, subtree_sizes
 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
@@ -396,19 +396,6 @@ def to_population(arrays: PopulationArrays) -> Population:
 # --------------------------------------------------------------------------- canonical order
 
 
-def path_depth(path_parent: I64) -> I64:
-    """Depth of every path (0 at top level), by pointer chasing (cost: paths x depth)."""
-    depth = np.zeros(path_parent.size, dtype=np.int64)
-    active = np.flatnonzero(path_parent >= 0)
-    cursor = path_parent[active]
-    while active.size:
-        depth[active] += 1
-        cursor = path_parent[cursor]
-        alive = cursor >= 0
-        active, cursor = active[alive], cursor[alive]
-    return depth
-
-
 def preorder_subtree_end(path_parent: I64) -> I64 | None:
     """If path ids are a preorder of the path tree (each parent before its children, every
     subtree a contiguous id range), the exclusive end of each path's subtree; else None."""
@@ -417,14 +404,10 @@ def preorder_subtree_end(path_parent: I64) -> I64 | None:
     has_parent = path_parent >= 0
     if np.any(path_parent[has_parent] >= ids[has_parent]):
         return None
-    depth = path_depth(path_parent)
-    size = np.ones(n, dtype=np.int64)
+    depth = forest_depth(path_parent)
     order = stable_order(depth)
     bounds = np.searchsorted(depth[order], np.arange(int(depth.max(initial=0)) + 2))
-    for d in range(bounds.size - 2, 0, -1):
-        level = order[bounds[d] : bounds[d + 1]]
-        size += np.bincount(path_parent[level], weights=size[level], minlength=n).astype(np.int64)
-    end = ids + size
+    end = ids + subtree_sizes(path_parent, order, bounds)
     # preorder iff every node's children (in id order) start right after it and each starts
     # where its previous sibling's subtree ends; likewise the roots, from 0
     order = stable_order(path_parent + 1)

@@ -112,14 +112,9 @@ def lookup(sorted_keys: I64, queries: I64) -> I64:
     return out
 
 
-def forest_preorder(parent: I64) -> tuple[I64, I64, I64]:
-    """Preorder intervals of a forest given by parent ids (-1 for roots), any id order.
-
-    Returns `(tin, tout, depth)`: node `a` is an ancestor-or-self of `b` iff
-    `tin[a] <= tin[b] < tout[a]`; siblings are visited in id order. Vectorized per depth level.
-    """
-    n = parent.size
-    depth = np.zeros(n, dtype=np.int64)
+def forest_depth(parent: I64) -> I64:
+    """Depth of every node of a forest (0 for roots), by pointer chasing: cost nodes x depth."""
+    depth = np.zeros(parent.size, dtype=np.int64)
     active = np.flatnonzero(parent >= 0)
     cursor = parent[active]
     while active.size:
@@ -127,14 +122,32 @@ def forest_preorder(parent: I64) -> tuple[I64, I64, I64]:
         cursor = parent[cursor]
         alive = cursor >= 0
         active, cursor = active[alive], cursor[alive]
+    return depth
+
+
+def subtree_sizes(parent: I64, order: I64, bounds: I64) -> I64:
+    """Nodes in each node's subtree (itself included), summed up the forest level by level.
+    `order` lists the nodes by depth; the nodes of depth d are `order[bounds[d]:bounds[d+1]]`."""
+    n = parent.size
+    size = np.ones(n, dtype=np.int64)
+    for d in range(bounds.size - 2, 0, -1):
+        level = order[bounds[d] : bounds[d + 1]]
+        size += np.bincount(parent[level], weights=size[level], minlength=n).astype(np.int64)
+    return size
+
+
+def forest_preorder(parent: I64) -> tuple[I64, I64, I64]:
+    """Preorder intervals of a forest given by parent ids (-1 for roots), any id order.
+
+    Returns `(tin, tout, depth)`: node `a` is an ancestor-or-self of `b` iff
+    `tin[a] <= tin[b] < tout[a]`; siblings are visited in id order. Vectorized per depth level.
+    """
+    n = parent.size
+    depth = forest_depth(parent)
     max_depth = int(depth.max()) if n else 0
     order = stable_order(combine(depth, parent + 1, n + 1)) if n else np.zeros(0, np.int64)
-    depth_sorted = depth[order]
-    bounds = np.searchsorted(depth_sorted, np.arange(max_depth + 2))
-    size = np.ones(n, dtype=np.int64)
-    for d in range(max_depth, 0, -1):
-        level = order[bounds[d] : bounds[d + 1]]
-        np.add.at(size, parent[level], size[level])
+    bounds = np.searchsorted(depth[order], np.arange(max_depth + 2))
+    size = subtree_sizes(parent, order, bounds)
     tin = np.zeros(n, dtype=np.int64)
     for d in range(max_depth + 1):
         level = order[bounds[d] : bounds[d + 1]]  # sorted by (parent, id)
