@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
 from layersim import engine, reference
 from layersim.arrays import from_population
@@ -103,3 +105,68 @@ def test_closed_form_n_apps_on_one_base() -> None:
     assert stored.flattened == n * (base_bytes + app_bytes)
     assert stored.logical == n * (base_bytes + app_bytes)
     assert stored.file == base_bytes + n * app_bytes
+
+
+@given(populations(max_images=5, max_nodes=0), st.data())
+def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -> None:
+    """Over epochs, each store holds what the single-epoch accounting of the images it holds
+    at that epoch gives, under every strategy: overlapping and disjoint stays, images held
+    twice, holders that hold nothing; bit-mask file timelines (<= 64 epochs) and the sorted
+    fallback (more)."""
+    arrays = from_population(population)
+    images = engine.image_table(arrays)
+    n_images = arrays.n_images
+    n_holders = data.draw(st.integers(1, 3))
+    n_epochs = data.draw(st.sampled_from([1, 2, 4, 65]))
+    n_rows = data.draw(st.integers(0, 8))
+    ints = st.integers
+    holder = np.array(data.draw(st.lists(ints(0, n_holders - 1), min_size=n_rows, max_size=n_rows)))
+    image = np.array(data.draw(st.lists(ints(0, n_images - 1), min_size=n_rows, max_size=n_rows)))
+    start = np.array(data.draw(st.lists(ints(0, n_epochs - 1), min_size=n_rows, max_size=n_rows)))
+    stay = np.array(data.draw(st.lists(ints(0, 3), min_size=n_rows, max_size=n_rows)))
+    holder, image, start = (x.astype(np.int64).reshape(-1) for x in (holder, image, start))
+    end = np.minimum(start + stay.astype(np.int64).reshape(-1), n_epochs)
+    for registry in (True, False):
+        timeline = engine.stored_timeline(
+            arrays, images, holder, image, start, end, n_holders, n_epochs, registry=registry
+        )
+        for h in range(n_holders):
+            for epoch in range(n_epochs):
+                held = image[(holder == h) & (start <= epoch) & (epoch < end)]
+                if registry:
+                    alone = engine.registry_stored(arrays, held, images)
+                    expected = (alone.logical, alone.flattened, alone.layer, alone.file)
+                else:
+                    table = engine.node_stored(arrays, np.array([0, held.size]), held, images)
+                    expected = tuple(
+                        int(getattr(table, s)[0]) for s in ("logical", "flattened", "layer", "file")
+                    )
+                actual = tuple(
+                    int(getattr(timeline, s)[h, epoch])
+                    for s in ("logical", "flattened", "layer", "file")
+                )
+                assert actual == expected, (registry, h, epoch)
+
+
+def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:
+    """One content in two different layers, held over epochs 0-1 and 1-2 by one node: the
+    file strategy stores it once in each of epochs 0, 1 and 2, and nothing in epoch 3."""
+    base_a = make_layer([_file("usr/lib/a", 10_000, "shared")])
+    base_b = make_layer([_file("opt/b", 10_000, "shared")])
+    pop = Population((Image("a:1", (base_a,)), Image("b:1", (base_b,))))
+    arrays = from_population(pop)
+    images = engine.image_table(arrays)
+    one = np.array([0, 0], dtype=np.int64)
+    timeline = engine.stored_timeline(
+        arrays,
+        images,
+        holder=one * 0,
+        image_ids=np.array([0, 1]),
+        start=np.array([0, 1]),
+        end=np.array([2, 3]),
+        n_holders=1,
+        n_epochs=4,
+        registry=False,
+    )
+    assert timeline.file[0].tolist() == [12_288, 12_288, 12_288, 0]  # 10,000 in 4 KiB blocks
+    assert timeline.layer[0].tolist() == [12_288, 24_576, 12_288, 0]

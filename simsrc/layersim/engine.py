@@ -23,7 +23,7 @@ dive's per-path figures follow the same scheme on each layer's leaves.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,31 +299,43 @@ def _layer_sums(
     return out
 
 
-def _leaf_mask(layout: _Layout) -> np.ndarray:
-    """dive's leaves: entries with no other entry of their layer strictly below their path.
-    Only directories (and opaque markers, which stand for their directory) can have any; a DIR
-    and its opaque marker at one path are one node, the DIR."""
+def _blocks(file_bytes: I64, block_bytes: int) -> I64:
+    """Whole blocks each file occupies (a shift where the block is a power of two: integer
+    division is several times slower in numpy)."""
+    if block_bytes & (block_bytes - 1) == 0:
+        return (file_bytes + (block_bytes - 1)) >> (block_bytes.bit_length() - 1)
+    return (file_bytes + (block_bytes - 1)) // block_bytes
+
+
+def _is_leaf(layout: _Layout, entries: I64) -> np.ndarray:
+    """dive's leaves among `entries`: entries with no other entry of their layer strictly below
+    their path. Only directories (and opaque markers, which stand for their directory) can have
+    any; a DIR and its opaque marker at one path are one node, the DIR. Asked only of the
+    entries dive's figures read (at contested paths), not of every entry."""
     a = layout.arrays
     kind, path = a.entry_kind, a.entry_path
     n = path.size
-    leaf = np.ones(n, dtype=np.bool_)
-    dirs = np.flatnonzero((kind == DIR) | (kind == OPAQUE))
-    if dirs.size == 0:
+    leaf = np.ones(entries.size, dtype=np.bool_)
+    at = np.flatnonzero((kind[entries] == DIR) | (kind[entries] == OPAQUE))
+    if at.size == 0:
         return leaf
-    layer_end = a.layer_offsets[layout.layer_of(dirs) + 1]
+    dirs = entries[at]
+    layer = layout.layer_of(dirs)
+    layer_end = a.layer_offsets[layer + 1]
     nxt = dirs + 1
     # step over the opaque marker beside its DIR
     twin = (nxt < layer_end) & (path[np.minimum(nxt, n - 1)] == path[dirs])
     nxt = np.where(twin, nxt + 1, nxt)
     inside = nxt < layer_end
     child = inside & (path[np.minimum(nxt, n - 1)] < layout.path_end[path[dirs]])
-    leaf[dirs[child]] = False
-    opaque_beside_dir = (kind[dirs] == OPAQUE) & (dirs > 0)
     prev = np.maximum(dirs - 1, 0)
-    same_layer = layout.layer_of(prev) == layout.layer_of(dirs)
-    leaf[
-        dirs[opaque_beside_dir & same_layer & (path[prev] == path[dirs]) & (kind[prev] == DIR)]
-    ] = False
+    beside_dir = (
+        (kind[dirs] == OPAQUE)
+        & (dirs > a.layer_offsets[layer])
+        & (path[prev] == path[dirs])
+        & (kind[prev] == DIR)
+    )
+    leaf[at[child | beside_dir]] = False
     return leaf
 
 
@@ -355,7 +367,7 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     layer_vis_comp = visible_sum(arrays.entry_compressed_bytes)
     layer_file = _layer_sums(arrays, arrays.entry_file_bytes)
     layer_disk = block * (
-        _layer_sums(arrays, arrays.entry_file_bytes, lambda b: (b + (block - 1)) // block)
+        _layer_sums(arrays, arrays.entry_file_bytes, lambda b: _blocks(b, block))
         + _layer_sums(arrays, kind, lambda k: k == DIR)
     )
 
@@ -370,41 +382,30 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     def occurrence(chain: I64, entry: I64) -> I64:
         return occ_start[chain] + entry - arrays.layer_offsets[trie.layer[chain]]
 
-    # ---- which paths can be contested at all: named by two occurrences somewhere
-    mult = np.bincount(trie.layer, minlength=n_l).astype(np.int64)
-    path_occ = np.bincount(path, minlength=arrays.n_paths).astype(np.int64)
-    multi = np.flatnonzero(mult > 1)
-    if multi.size:
-        extra = ranges(arrays.layer_offsets[multi], np.diff(arrays.layer_offsets)[multi])
-        reps = np.repeat(mult[multi] - 1, np.diff(arrays.layer_offsets)[multi])
-        path_occ += segment_sum(reps, path[extra], arrays.n_paths)
-    # two occurrences on one branch sit at two depths: a path seen at one depth only (a base
-    # file, an app's own code across its versions) cannot be contested
+    # ---- which paths can be contested at all: two occurrences on one branch sit at two
+    # depths, so a path seen at one depth only (a base file, an app's own code across its
+    # versions) cannot be contested
     depth_lo = np.full(n_l, np.iinfo(np.int16).max, dtype=np.int16)
     depth_hi = np.zeros(n_l, dtype=np.int16)
     np.minimum.at(depth_lo, trie.layer, trie.depth.astype(np.int16))
     np.maximum.at(depth_hi, trie.layer, trie.depth.astype(np.int16))
-    counts = np.diff(arrays.layer_offsets)
     path_lo = np.full(arrays.n_paths, np.iinfo(np.int16).max, dtype=np.int16)
     path_hi = np.zeros(arrays.n_paths, dtype=np.int16)
-    np.minimum.at(path_lo, path, np.repeat(depth_lo, counts))
-    np.maximum.at(path_hi, path, np.repeat(depth_hi, counts))
-    maybe = (path_occ >= 2) & (path_hi > path_lo)
-    del path_occ, path_lo, path_hi
-    entries_per_path = np.bincount(path, minlength=arrays.n_paths)
-    leaf = _leaf_mask(layout)
+    np.minimum.at(path_lo, path, depth_lo[entry_layer])
+    np.maximum.at(path_hi, path, depth_hi[entry_layer])
+    maybe = path_hi > path_lo
+    del path_lo, path_hi
 
     # occurrences of contested entries with another occurrence of their path lower on the
     # branch; paths are independent, so this runs over ranges of path ids to bound memory
-    t_chain, t_entry = _twinned(layout, maybe, entries_per_path)
-    del maybe, entries_per_path
+    twins = _twinned(layout, maybe)
+    t_chain, t_entry = twins.chain, twins.entry
+    del maybe
 
     # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
     # (the nearest lower occurrence shares the path: only entries at twinned paths matter)
-    twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
-    twin_path[path[t_entry]] = True
-    exact = np.flatnonzero(twin_path[path] & (kind != OPAQUE))
-    ex_keys = layout.key(layout.layer_of(exact), path[exact])  # sorted: canonical order
+    not_opaque = kind[twins.entries] != OPAQUE
+    exact, ex_keys = twins.entries[not_opaque], twins.keys[not_opaque]
     k_sel = kind[t_entry] != OPAQUE
     k_chain, k_entry = t_chain[k_sel], t_entry[k_sel]
     a_chain, a_hit = _walk_up(trie, k_chain, path[k_entry], ex_keys, layout.n_paths)
@@ -419,7 +420,8 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
 
     # ---- below kills: a non-directory, whiteout or opaque marker at q kills lower entries
     # strictly below q; only entries under such a q can be victims
-    b_entries = np.flatnonzero((kind != DIR) & (path_end[path] > path + 1))
+    has_below = path_end > np.arange(1, arrays.n_paths + 1)
+    b_entries = np.flatnonzero(has_below[path] & (kind != DIR))
     if b_entries.size:
         q = path[b_entries]
         cover = np.zeros(arrays.n_paths + 1, dtype=np.int64)
@@ -460,17 +462,14 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     unique_pair = minimal & first_occurrence(combine(victim, killer, trie.size + 1))
 
     # ---- hidden bytes charged to the killer node, accumulated down the trie
-    def charged(values: I64) -> I64:
-        return trie.accumulate(segment_sum(values[v_entry] * unique_pair, killer, trie.size))
+    def charged(victim_values: I64) -> I64:
+        return trie.accumulate(segment_sum(victim_values * unique_pair, killer, trie.size))
 
-    hidden_tar = charged(arrays.entry_tar_bytes)
-    hidden_comp = charged(arrays.entry_compressed_bytes)
-    hidden_disk = charged(
-        np.where(kind == DIR, block, -(-arrays.entry_file_bytes // block) * block)
-        if v_entry.size
-        else arrays.entry_file_bytes
-    )
-    hidden_file = charged(arrays.entry_file_bytes)
+    v_kind, v_file = kind[v_entry], arrays.entry_file_bytes[v_entry]
+    hidden_tar = charged(arrays.entry_tar_bytes[v_entry])
+    hidden_comp = charged(arrays.entry_compressed_bytes[v_entry])
+    hidden_disk = charged(np.where(v_kind == DIR, block, _blocks(v_file, block) * block))
+    hidden_file = charged(v_file)
 
     top = trie.image_chain[arrays.image_offsets[1:] - 1]
     flattened_tar = per_image(layer_vis_tar) - hidden_tar[top] + TAR_END_BYTES
@@ -482,7 +481,7 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     dive_minimal = np.zeros(victim.size, dtype=np.bool_)
     dive_minimal[~by_opaque] = _minimal_killers(trie, victim[~by_opaque], killer[~by_opaque])
     dive_min, dive_cum, dive_wasted = _dive(
-        layout, leaf, layer_file, t_chain, t_entry, dive_minimal, v_entry, killer, key_entry
+        layout, twins, layer_file, dive_minimal, v_entry, killer, key_entry
     )
     first_layer = np.zeros(il.size, dtype=np.bool_)
     first_layer[arrays.image_offsets[:-1]] = True
@@ -509,28 +508,49 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
 _TWIN_CHUNK = 1 << 23
 
 
-def _twinned(layout: _Layout, maybe: np.ndarray, path_entries: I64) -> tuple[I64, I64]:
-    """(chain node, entry) of every occurrence, at a path `maybe` marks, that has another
-    occurrence of its path on a strict ancestor chain node. Runs over ranges of path ids
-    (`path_entries`: entries per path, to balance them) so that memory stays bounded."""
+@dataclass(frozen=True, eq=False)
+class _Twins:
+    """Occurrences with another occurrence of their path on a strict ancestor chain node, and
+    every entry at those paths (the only entries the kills and dive read from there on)."""
+
+    chain: I64  # per twinned occurrence: its chain node
+    entry: I64  # ... its entry
+    entries: I64  # every entry at a twinned path, ascending
+    keys: I64  # their (layer, path) keys, ascending
+
+
+def _twinned(layout: _Layout, maybe: np.ndarray) -> _Twins:
+    """The twinned occurrences (`_Twins`) among those at paths `maybe` marks. Past `_TWIN_CHUNK` entries it runs
+    over ranges of path ids (balanced by entries) so that memory stays bounded."""
     trie = layout.trie
     path = layout.arrays.entry_path
+    if trie.size == 0:
+        none = np.zeros(0, dtype=np.int64)
+        return _Twins(none, none, none, none)
     tin_bits = max(1, int(trie.size).bit_length())
     path_bits = max(1, int(layout.n_paths).bit_length())
-    weight = np.cumsum(np.where(maybe, path_entries, 0))
-    total = int(weight[-1]) if weight.size else 0
-    pieces = max(1, -(-total // _TWIN_CHUNK))
-    bounds = np.searchsorted(weight, np.arange(1, pieces) * (total / pieces))
-    bounds = np.concatenate(([0], bounds, [maybe.size])).astype(np.int64)
+    candidates: I64 | None = np.flatnonzero(maybe[path])
+    if candidates.size <= _TWIN_CHUNK:
+        parts = [candidates]
+    else:
+        weight = np.cumsum(np.bincount(path[candidates], minlength=maybe.size))
+        total = int(weight[-1])
+        pieces = -(-total // _TWIN_CHUNK)
+        cuts = np.searchsorted(weight, np.arange(1, pieces) * (total / pieces))
+        bounds = np.concatenate(([0], cuts, [maybe.size])).astype(np.int64)
+        del weight
+        candidates = None
+        parts = _path_ranges(path, maybe, bounds)
     chain_at = np.empty(trie.size, dtype=np.int64)
     chain_at[trie.tin] = np.arange(trie.size, dtype=np.int64)
+    tout_at = trie.tout[chain_at]  # by tin
+    low_bits = (1 << tin_bits) - 1
+    chain_count = np.diff(layout.chain_offsets)
+    # per layer: tin of the first chain node it tops (any value where it tops none)
+    first_tin = trie.tin[layout.chains[np.minimum(layout.chain_offsets[:-1], trie.size - 1)]]
     chains: list[I64] = []
     paths: list[I64] = []
-    for lo, hi in itertools.pairwise(bounds):
-        in_range = np.zeros(maybe.size, dtype=np.bool_)
-        in_range[lo:hi] = maybe[lo:hi]
-        part = np.flatnonzero(in_range[path])
-        del in_range
+    for part in parts:
         if tin_bits + path_bits > 62:  # pragma: no cover - beyond any population in memory
             occ_chain, occ_entry = layout.occurrences(part)
             twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
@@ -538,30 +558,54 @@ def _twinned(layout: _Layout, maybe: np.ndarray, path_entries: I64) -> tuple[I64
             paths.append(path[occ_entry[twin]])
             continue
         # one packed value per occurrence, (path, tin): a plain sort groups paths and orders
-        # each group by preorder, where an ancestor comes first and its interval covers us
-        layer = layout.layer_of(part)
-        reps = np.diff(layout.chain_offsets)[layer]
-        occ_chain = layout.chains[ranges(layout.chain_offsets[layer], reps)]
-        packed = np.repeat(path[part], reps) << tin_bits
-        packed |= trie.tin[occ_chain]
-        del occ_chain, layer, reps, part
+        # each group by preorder, where an ancestor comes first and its interval covers us.
+        # Most layers top one chain node: their occurrence is the entry itself; layers that
+        # top several (one layer on several parents) add the others.
+        layer = layout.entry_layer[part]
+        reps = chain_count[layer]
+        packed = (path[part] << tin_bits) | first_tin[layer]
+        if not bool(np.all(reps == 1)):
+            more = np.flatnonzero(reps > 1)
+            extra = reps[more] - 1
+            others = layout.chains[ranges(layout.chain_offsets[layer[more]] + 1, extra)]
+            others_packed = (np.repeat(path[part[more]], extra) << tin_bits) | trie.tin[others]
+            packed = np.concatenate((packed[reps > 0], others_packed))
+            del more, extra, others, others_packed
+        del layer, reps, part
         packed.sort()
-        p = packed >> tin_bits
-        chain = chain_at[packed & ((1 << tin_bits) - 1)]
-        del packed
-        twin = _covered_by_earlier(p, trie.tin[chain], trie.tout[chain])
-        chains.append(chain[twin])
-        paths.append(p[twin])
+        tin = packed & low_bits
+        # covered by an earlier occurrence of the same path: the running maximum of
+        # (path, tout) before each row exceeds its (path, tin) only within its own path
+        reach = np.maximum.accumulate((packed ^ tin) | tout_at[tin])
+        twin = np.zeros(packed.size, dtype=np.bool_)
+        np.greater(reach[:-1], packed[1:], out=twin[1:])
+        del reach
+        chains.append(chain_at[tin[twin]])
+        paths.append(packed[twin] >> tin_bits)
+        del packed, tin
     t_chain = np.concatenate(chains)
     t_path = np.concatenate(paths)
     # the entry of each twinned occurrence: its top layer's entry at that path (only entries
     # at twinned paths can matter from here on)
     twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
     twin_path[t_path] = True
-    at_twin = np.flatnonzero(twin_path[path])
+    # twinned paths are among the candidates' (when those were kept)
+    at_twin = (
+        np.flatnonzero(twin_path[path])
+        if candidates is None
+        else candidates[twin_path[path[candidates]]]
+    )
     keys = layout.key(layout.layer_of(at_twin), path[at_twin])  # ascending
     hit = lookup(keys, layout.key(trie.layer[t_chain], t_path))
-    return t_chain, at_twin[hit]
+    return _Twins(t_chain, at_twin[hit], at_twin, keys)
+
+
+def _path_ranges(path: I64, maybe: np.ndarray, bounds: I64) -> Iterator[I64]:
+    """The entries at paths `maybe` marks, one path-id range (`bounds`) at a time."""
+    for lo, hi in itertools.pairwise(bounds.tolist()):
+        in_range = np.zeros(maybe.size, dtype=np.bool_)
+        in_range[lo:hi] = maybe[lo:hi]
+        yield np.flatnonzero(in_range[path])
 
 
 def _covered_by_earlier(group: I64, tin: I64, tout: I64) -> np.ndarray:
@@ -600,10 +644,8 @@ def _minimal_killers(trie: ChainTrie, victim: I64, killer: I64) -> np.ndarray:
 
 def _dive(
     layout: _Layout,
-    leaf: np.ndarray,
+    twins: _Twins,
     layer_file: I64,
-    t_chain: I64,
-    t_entry: I64,
     dive_minimal: np.ndarray,
     v_entry: I64,
     killer: I64,
@@ -623,7 +665,7 @@ def _dive(
 
     # whiteout sizes, keyed by (chain node, whiteout entry)
     safe_key = np.maximum(key_entry, 0)
-    wo = minimal & (key_entry >= 0) & (kind[safe_key] == WHITEOUT) & leaf[safe_key]
+    wo = minimal & (key_entry >= 0) & (kind[safe_key] == WHITEOUT)  # a whiteout is a leaf
     wo_ids, wo_uniq = group_ids(combine(killer[wo], key_entry[wo], n_e1))
     wo_sums = segment_sum(a.entry_file_bytes[v_entry[wo]], wo_ids, wo_uniq.size)
     # dive counts 0 for a whiteout whose path the lower view shows as a non-directory, even
@@ -650,13 +692,15 @@ def _dive(
     delta_wasted = np.zeros(n_c, dtype=np.int64)
 
     # leaf occurrences with a lower occurrence of their path: follow them down their branch
-    is_leaf = leaf[t_entry]
-    frontier_chain, frontier_entry = t_chain[is_leaf], t_entry[is_leaf]
+    is_leaf = _is_leaf(layout, twins.entry)
+    frontier_chain, frontier_entry = twins.chain[is_leaf], twins.entry[is_leaf]
     if frontier_chain.size:
-        twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
-        twin_path[path[frontier_entry]] = True
-        leaf_entries = np.flatnonzero(leaf & twin_path[path])
-        leaf_keys = layout.key(layout.layer_of(leaf_entries), path[leaf_entries])
+        # the leaves at the frontier's paths, lower occurrences included
+        frontier_path = np.zeros(layout.n_paths, dtype=np.bool_)
+        frontier_path[path[frontier_entry]] = True
+        at = np.flatnonzero(frontier_path[path[twins.entries]])
+        at = at[_is_leaf(layout, twins.entries[at])]
+        leaf_entries, leaf_keys = twins.entries[at], twins.keys[at]
         level_chain: list[I64] = [frontier_chain]
         level_entry: list[I64] = [frontier_entry]
         links: list[tuple[I64, I64, I64]] = []  # (row of level i, lower chain, lower entry)
@@ -960,7 +1004,7 @@ def stored_timeline(
     if registry:
         unit = arrays.content_compressed_bytes[content]
     else:
-        unit = -(-arrays.content_file_bytes[content] // block) * block
+        unit = _blocks(arrays.content_file_bytes[content], block) * block
     file_bytes = held(content, unit, eh, es, ee)
     return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
 
@@ -976,6 +1020,23 @@ def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
     return (full & ~((one << start.astype(np.uint64)) - one)).astype(np.uint64)
 
 
+def _file_contents_by_layer(arrays: PopulationArrays) -> tuple[I64, npt.NDArray[Any]]:
+    """CSR: the contents of each layer's regular files (entries of other kinds dropped once,
+    not once per holder), as int32 where content ids fit: the per-holder passes are scattered
+    reads and writes, and half the bytes is about half the time. Kept in `arrays.cache`."""
+    cached = arrays.cache.get("file_contents_by_layer")
+    if isinstance(cached, tuple):
+        return cached
+    content = arrays.entry_content
+    is_file = content >= 0
+    files_before = np.zeros(content.size + 1, dtype=np.int64)
+    np.cumsum(is_file, out=files_before[1:])
+    dtype = np.int32 if arrays.content_file_bytes.size < 2**31 else np.int64
+    result = files_before[arrays.layer_offsets], content[is_file].astype(dtype)
+    arrays.cache["file_contents_by_layer"] = result
+    return result
+
+
 def _file_bytes_by_holder(
     arrays: PopulationArrays,
     holder: I64,
@@ -989,57 +1050,71 @@ def _file_bytes_by_holder(
 ) -> npt.NDArray[np.int64]:
     """File-strategy bytes per holder over (at most 64) epochs without sorting entries: one
     holder at a time, each held layer's epochs as a bit mask OR-ed into its contents in a
-    scratch array indexed by content id (entries streamed in chunks), then each distinct
-    content counted once per epoch it is held. Same figure as `_held_bytes` on (holder,
-    content) rows, in memory O(contents) instead of O(rows)."""
+    scratch array indexed by content id, then each distinct content counted once per epoch it
+    is held. Same figure as `_held_bytes` on (holder, content) rows, in memory O(contents)
+    instead of O(rows).
+
+    Rows of one mask are OR-ed in with one plain fancy assignment (`scratch[c] |= m` is the
+    same whichever duplicate of `c` is written last), never a `ufunc.at`; a holder whose rows
+    all share one mask (every single-epoch figure) needs no scratch at all."""
     if registry:
         unit = arrays.content_compressed_bytes
     else:
         block = arrays.options.block_bytes
-        unit = -(-arrays.content_file_bytes // block) * block
+        unit = _blocks(arrays.content_file_bytes, block) * block
     n_content = arrays.content_file_bytes.size
-    scratch = np.zeros(n_content, dtype=np.uint64)
-    claim = np.full(n_content, -1, dtype=np.int64)
     out = np.zeros((n_holders, n_epochs), dtype=np.int64)
+    if holder.size == 0 or n_content == 0:
+        return out
+    file_offsets, file_content = _file_contents_by_layer(arrays)
+    file_counts = np.diff(file_offsets)
+    # a holder's rows name each content at most once per held interval of a layer
+    small = file_content.size * max(n_epochs, 1) < 2**31 and n_content < 2**31
+    claim = np.full(n_content, -1, dtype=np.int32 if small else np.int64)
+    scratch = np.zeros(n_content, dtype=np.uint64)
     masks = _epoch_masks(start, end)
     order = stable_order(holder)
     bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
-    offsets = arrays.layer_offsets
-    counts = np.diff(offsets)
     epochs = np.arange(n_epochs, dtype=np.uint64)
     for h in range(n_holders):
         rows = order[bounds[h] : bounds[h + 1]]
         if rows.size == 0:
             continue
-        touched: list[I64] = []
-        # chunks of this holder's layers, about _ENTRY_CHUNK entries each
-        cum = np.cumsum(counts[layer[rows]])
-        cuts = np.searchsorted(cum, np.arange(_ENTRY_CHUNK, int(cum[-1]), _ENTRY_CHUNK))
-        for part in np.split(rows, cuts + 1 if cuts.size else []):
-            if part.size == 0:
-                continue
-            n = counts[layer[part]]
-            content = arrays.entry_content[ranges(offsets[layer[part]], n)]
-            mask = np.repeat(masks[part], n)
-            keep = content >= 0
-            content, mask = content[keep], mask[keep]
-            np.bitwise_or.at(scratch, content, mask)
+        row_mask = masks[rows]
+        if bool(np.any(row_mask != row_mask[0])):
+            # this holder's rows by mask: its masks are few (unions of a few intervals)
+            by_mask = np.argsort(row_mask, kind="stable")
+            rows, row_mask = rows[by_mask], row_mask[by_mask]
+        cuts = np.flatnonzero(row_mask[1:] != row_mask[:-1]) + 1
+        parts = np.split(rows, cuts) if cuts.size else [rows]
+        touched: list[npt.NDArray[Any]] = []
+        for part in parts:
+            held = layer[part]
+            content = file_content[ranges(file_offsets[held], file_counts[held])]
+            if len(parts) > 1:
+                scratch[content] |= masks[part[0]]
             touched.append(content)
-        seen = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
-        # one representative per distinct content
-        np.maximum.at(claim, seen, np.arange(seen.size, dtype=np.int64))
-        distinct = seen[claim[seen] == np.arange(seen.size)]
-        if distinct.size:
-            # contents share few distinct masks (unions of a few intervals): sum per mask
-            bits = scratch[distinct]
-            ordered = np.sort(bits)
-            first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
-            masks_u = ordered[first]
-            per_mask = segment_sum(unit[distinct], np.searchsorted(masks_u, bits), masks_u.size)
-            held = ((masks_u[:, None] >> epochs[None, :]) & np.uint64(1)).astype(np.int64)
-            out[h] = per_mask @ held
-        scratch[seen] = 0
+        seen = np.concatenate(touched) if len(touched) > 1 else touched[0]
+        if seen.size == 0:
+            continue
+        # one representative per distinct content: whichever duplicate's index was written
+        # last, exactly one of its rows finds its own index there
+        index = np.arange(seen.size, dtype=claim.dtype)
+        claim[seen] = index
+        distinct = seen[claim[seen] == index]
         claim[seen] = -1
+        if len(parts) == 1:
+            mask_bits = ((masks[rows[0]] >> epochs) & np.uint64(1)).astype(np.int64)
+            out[h] = int(unit[distinct].sum()) * mask_bits
+            continue
+        bits = scratch[distinct]
+        scratch[seen] = 0
+        # contents share few distinct masks: sum per mask, then spread over its epochs
+        ordered = np.sort(bits)
+        masks_u = ordered[run_starts(ordered)]
+        per_mask = segment_sum(unit[distinct], np.searchsorted(masks_u, bits), masks_u.size)
+        held_bits = ((masks_u[:, None] >> epochs[None, :]) & np.uint64(1)).astype(np.int64)
+        out[h] = per_mask @ held_bits
     return out
 
 
@@ -1181,7 +1256,7 @@ def container_bytes(arrays: PopulationArrays) -> I64:
     block = arrays.options.block_bytes
     n = len(arrays.container_names)
     written = segment_sum(
-        -(-arrays.write_file_bytes // block) * block, csr_rows(arrays.write_offsets), n
+        _blocks(arrays.write_file_bytes, block) * block, csr_rows(arrays.write_offsets), n
     )
     names = arrays.path_names
 
@@ -1208,12 +1283,12 @@ def container_bytes(arrays: PopulationArrays) -> I64:
     bad = np.flatnonzero((lower < 0) | (arrays.entry_kind[np.maximum(lower, 0)] != FILE))
     if bad.size:
         fail(int(m_owner[bad[0]]), int(arrays.modify_path[bad[0]]), "modifies")
-    whole = -(-arrays.entry_file_bytes[lower] // block) * block
+    whole = _blocks(arrays.entry_file_bytes[lower], block) * block
     if arrays.options.driver is StorageDriver.OVERLAY2:
         copied = whole
     else:
         changed = np.where(arrays.modify_changed_bytes < 0, block, arrays.modify_changed_bytes)
-        copied = np.minimum(-(-changed // block) * block, whole)
+        copied = np.minimum(_blocks(changed, block) * block, whole)
     return written + segment_sum(copied, m_owner, n)
 
 
