@@ -14,7 +14,7 @@ from layersim.arrays import PopulationArrays
 def test_image_table(timed, engine_population: PopulationArrays) -> None:
     """Overlay resolution: every per-image figure; layered sums and invariants hold."""
     images = timed(
-        lambda: engine.image_table(engine_population),
+        lambda: engine.image_table(workloads.cold(engine_population)),
         workloads.population_info(engine_population),
     )
     workloads.check_image_table(engine_population, images)
@@ -25,6 +25,7 @@ def test_storage_accounting(timed, engine_population, engine_images) -> None:
     a = engine_population
 
     def account():
+        workloads.cold(a)
         return (
             engine.registry_stored(a, a.push_order, engine_images),
             engine.node_stored(a, a.node_offsets, a.node_images, engine_images),

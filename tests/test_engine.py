@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from unittest.mock import patch
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -126,6 +128,13 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
     stay = np.array(data.draw(st.lists(ints(0, 3), min_size=n_rows, max_size=n_rows)))
     holder, image, start = (x.astype(np.int64).reshape(-1) for x in (holder, image, start))
     end = np.minimum(start + stay.astype(np.int64).reshape(-1), n_epochs)
+    # both ways of finding a holder's distinct contents: scan (dense) and claims (sparse)
+    share = data.draw(st.sampled_from([0.0, float("inf")]))
+    with patch.object(engine, "_DENSE_SHARE", share):
+        _check_timeline_by_epoch(arrays, images, holder, image, start, end, n_holders, n_epochs)
+
+
+def _check_timeline_by_epoch(arrays, images, holder, image, start, end, n_holders, n_epochs):
     for registry in (True, False):
         timeline = engine.stored_timeline(
             arrays, images, holder, image, start, end, n_holders, n_epochs, registry=registry
@@ -156,17 +165,18 @@ def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:
     pop = Population((Image("a:1", (base_a,)), Image("b:1", (base_b,))))
     arrays = from_population(pop)
     images = engine.image_table(arrays)
-    one = np.array([0, 0], dtype=np.int64)
-    timeline = engine.stored_timeline(
-        arrays,
-        images,
-        holder=one * 0,
-        image_ids=np.array([0, 1]),
-        start=np.array([0, 1]),
-        end=np.array([2, 3]),
-        n_holders=1,
-        n_epochs=4,
-        registry=False,
-    )
-    assert timeline.file[0].tolist() == [12_288, 12_288, 12_288, 0]  # 10,000 in 4 KiB blocks
-    assert timeline.layer[0].tolist() == [12_288, 24_576, 12_288, 0]
+    for share in (0.0, float("inf")):  # distinct contents by scan, then by claims
+        with patch.object(engine, "_DENSE_SHARE", share):
+            timeline = engine.stored_timeline(
+                arrays,
+                images,
+                holder=np.array([0, 0]),
+                image_ids=np.array([0, 1]),
+                start=np.array([0, 1]),
+                end=np.array([2, 3]),
+                n_holders=1,
+                n_epochs=4,
+                registry=False,
+            )
+        assert timeline.file[0].tolist() == [12_288, 12_288, 12_288, 0]  # 10,000 B in 4 KiB
+        assert timeline.layer[0].tolist() == [12_288, 24_576, 12_288, 0]

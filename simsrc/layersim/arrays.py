@@ -38,7 +38,7 @@ from layersim.model import (
     StorageOptions,
 )
 from layersim.sizes import CompressionModel
-from layersim.sortops import forest_depth, forest_preorder, stable_order, subtree_sizes
+from layersim.sortops import forest_levels, forest_preorder, subtree_sizes
 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
@@ -398,25 +398,28 @@ def to_population(arrays: PopulationArrays) -> Population:
 
 def preorder_subtree_end(path_parent: I64) -> I64 | None:
     """If path ids are a preorder of the path tree (each parent before its children, every
-    subtree a contiguous id range), the exclusive end of each path's subtree; else None."""
+    subtree a contiguous id range, siblings in id order), the exclusive end of each path's
+    subtree; else None.
+
+    No sort: with subtree sizes, the ids are such a preorder iff node 0 is a root, every
+    node with descendants is followed by its first child, and whatever follows a subtree
+    inside its parent's range (or, for a root, before n) is its next sibling. Then each
+    node's children tile the ids after it (sizes are positive and add up), recursively."""
     n = path_parent.size
     ids = np.arange(n, dtype=np.int64)
     has_parent = path_parent >= 0
     if np.any(path_parent[has_parent] >= ids[has_parent]):
         return None
-    depth = forest_depth(path_parent)
-    order = stable_order(depth)
-    bounds = np.searchsorted(depth[order], np.arange(int(depth.max(initial=0)) + 2))
+    _, order, bounds = forest_levels(path_parent)
     end = ids + subtree_sizes(path_parent, order, bounds)
-    # preorder iff every node's children (in id order) start right after it and each starts
-    # where its previous sibling's subtree ends; likewise the roots, from 0
-    order = stable_order(path_parent + 1)
-    par = path_parent[order]
-    first = np.ones(n, dtype=np.bool_)
-    first[1:] = par[1:] != par[:-1]
-    expected = np.where(first, np.where(par >= 0, par + 1, 0), 0)
-    expected[~first] = end[order[np.flatnonzero(~first) - 1]]
-    if np.any(order != expected):
+    if n == 0:
+        return end
+    with_children = np.flatnonzero(end[:-1] > ids[:-1] + 1)
+    if np.any(path_parent[with_children + 1] != with_children):
+        return None
+    bound = np.where(has_parent, end[np.maximum(path_parent, 0)], n)
+    followed = np.flatnonzero(end < bound)
+    if np.any(path_parent[end[followed]] != path_parent[followed]):
         return None
     return end
 

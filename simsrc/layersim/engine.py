@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -1010,6 +1011,9 @@ def stored_timeline(
 
 
 _EPOCH_BITS = 64
+# a holder naming at least this share of all contents is counted by scanning the scratch
+# array (O(contents)); one naming fewer, by claims (O(named))
+_DENSE_SHARE = 0.25
 _ENTRY_CHUNK = 1 << 22
 
 
@@ -1068,9 +1072,11 @@ def _file_bytes_by_holder(
         return out
     file_offsets, file_content = _file_contents_by_layer(arrays)
     file_counts = np.diff(file_offsets)
-    # a holder's rows name each content at most once per held interval of a layer
-    small = file_content.size * max(n_epochs, 1) < 2**31 and n_content < 2**31
-    claim = np.full(n_content, -1, dtype=np.int32 if small else np.int64)
+    # every content a holder's rows name gets a position, unique over all holders, so that a
+    # claim left by an earlier holder can never pass for the current one's (no reset pass)
+    n_named = int(file_counts[layer].sum())
+    claim = np.full(n_content, -1, dtype=np.int32 if n_named < 2**31 else np.int64)
+    named_before = 0
     scratch = np.zeros(n_content, dtype=np.uint64)
     masks = _epoch_masks(start, end)
     order = stable_order(holder)
@@ -1097,18 +1103,28 @@ def _file_bytes_by_holder(
         seen = np.concatenate(touched) if len(touched) > 1 else touched[0]
         if seen.size == 0:
             continue
-        # one representative per distinct content: whichever duplicate's index was written
-        # last, exactly one of its rows finds its own index there
-        index = np.arange(seen.size, dtype=claim.dtype)
-        claim[seen] = index
-        distinct = seen[claim[seen] == index]
-        claim[seen] = -1
+        if seen.size >= _DENSE_SHARE * n_content:
+            # dense (a registry, a big node): the marked contents are the distinct ones, found
+            # by one scan of the scratch array rather than by claims
+            if len(parts) == 1:
+                scratch[seen] = masks[rows[0]]
+            distinct = np.flatnonzero(scratch)
+            bits = scratch[distinct]
+            scratch.fill(0)
+        else:
+            # one representative per distinct content: whichever duplicate's position was
+            # written last, exactly one of its rows finds its own position there
+            index = np.arange(named_before, named_before + seen.size, dtype=claim.dtype)
+            named_before += seen.size
+            claim[seen] = index
+            distinct = seen[claim[seen] == index]
+            if len(parts) > 1:
+                bits = scratch[distinct]
+                scratch[seen] = 0
         if len(parts) == 1:
             mask_bits = ((masks[rows[0]] >> epochs) & np.uint64(1)).astype(np.int64)
             out[h] = int(unit[distinct].sum()) * mask_bits
             continue
-        bits = scratch[distinct]
-        scratch[seen] = 0
         # contents share few distinct masks: sum per mask, then spread over its epochs
         ordered = np.sort(bits)
         masks_u = ordered[run_starts(ordered)]
@@ -1312,23 +1328,31 @@ def _check_container_paths(population: Population) -> None:
                 seen.add(path)
 
 
-def _split_layers(
-    names: list[str], outcome: list[int], kept: int
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Layer labels by outcome: (those with outcome 0, all others, those with outcome `kept`)."""
-    if not any(outcome):  # the common cases first: everything moved, or nothing did
-        return tuple(names), (), ()
-    if all(outcome) and kept not in outcome:
-        return (), tuple(names), ()
-    moved, other, special = [], [], []
-    for name, o in zip(names, outcome, strict=True):
-        if o == 0:
-            moved.append(name)
-        else:
-            other.append(name)
-            if o == kept:
-                special.append(name)
-    return tuple(moved), tuple(other), tuple(special)
+class _Outcomes:
+    """The layer labels of every transfer split by outcome, for all transfers at once: each
+    outcome's labels are picked from the rows with `itertools.compress` (a C loop over all
+    rows) and cut per transfer, rather than split transfer by transfer in Python."""
+
+    def __init__(
+        self, arrays: PopulationArrays, labels: list[str], image: I64, offsets: I64, outcome: I64
+    ) -> None:
+        rows = ranges(arrays.image_offsets[image], np.diff(arrays.image_offsets)[image])
+        row_labels = [labels[r] for r in rows.tolist()]
+        self._cuts: list[tuple[list[str], list[int]]] = []
+        for flags in (outcome == 0, outcome != 0, outcome == 2):
+            picked = list(compress(row_labels, flags.tolist()))
+            before = np.zeros(outcome.size + 1, dtype=np.int64)
+            np.cumsum(flags, out=before[1:])
+            self._cuts.append((picked, before[offsets].tolist()))
+
+    def split(self, k: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """Transfer k's labels: (outcome 0, any other outcome, outcome 2)."""
+        (moved, at_moved), (other, at_other), (two, at_two) = self._cuts
+        return (
+            tuple(moved[at_moved[k] : at_moved[k + 1]]),
+            tuple(other[at_other[k] : at_other[k + 1]]),
+            tuple(two[at_two[k] : at_two[k + 1]]),
+        )
 
 
 def _rows_by(owner: I64, n: int) -> list[list[int]]:
@@ -1372,15 +1396,12 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
     )
 
     pushes = push_sequence(arrays, arrays.push_order, images)
-    outcome = pushes.layer_outcome.tolist()
-    row_bounds = pushes.row_offsets.tolist()
+    outcome = _Outcomes(arrays, labels, pushes.image, pushes.row_offsets, pushes.layer_outcome)
     uploaded = pushes.uploaded_bytes.tolist()
     flat_up = pushes.flattened_uploaded_bytes.tolist()
     push_records = []
     for s, image in enumerate(pushes.image.tolist()):
-        up, skipped, mounted = _split_layers(
-            per_image[image], outcome[row_bounds[s] : row_bounds[s + 1]], 2
-        )
+        up, skipped, mounted = outcome.split(s)
         push_records.append(PushRecord(names[image], uploaded[s], up, skipped, mounted, flat_up[s]))
     registry = registry_stored(arrays, arrays.push_order, images)
 
@@ -1389,8 +1410,7 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
     usage = disk_usage(arrays, arrays.node_offsets, arrays.node_images, images)
     writable = container_bytes(arrays).tolist()
     n_nodes = arrays.n_nodes
-    pull_outcome = pulls.layer_outcome.tolist()
-    pull_bounds = pulls.row_offsets.tolist()
+    pull_outcome = _Outcomes(arrays, labels, pulls.image, pulls.row_offsets, pulls.layer_outcome)
     pull_image = pulls.image.tolist()
     downloaded = pulls.downloaded_bytes.tolist()
     extracted = pulls.extracted_disk_bytes.tolist()
@@ -1409,9 +1429,7 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
         pull_records = []
         for s in pulls_of[n]:
             image = pull_image[s]
-            down, skipped, _ = _split_layers(
-                per_image[image], pull_outcome[pull_bounds[s] : pull_bounds[s + 1]], -1
-            )
+            down, skipped, _ = pull_outcome.split(s)
             pull_records.append(
                 PullRecord(names[image], downloaded[s], extracted[s], down, skipped, flat_down[s])
             )

@@ -112,27 +112,43 @@ def lookup(sorted_keys: I64, queries: I64) -> I64:
     return out
 
 
-def forest_depth(parent: I64) -> I64:
-    """Depth of every node of a forest (0 for roots), by pointer chasing: cost nodes x depth."""
-    depth = np.zeros(parent.size, dtype=np.int64)
+def forest_levels(parent: I64) -> tuple[I64, I64, I64]:
+    """Depth of every node of a forest (0 for roots) and the nodes by depth, by pointer
+    chasing (cost nodes x depth, no sort): `(depth, order, bounds)`, where the nodes of depth d
+    are `order[bounds[d]:bounds[d + 1]]`, in id order."""
+    n = parent.size
+    depth = np.zeros(n, dtype=np.int64)
+    levels = [np.flatnonzero(parent < 0)]
     active = np.flatnonzero(parent >= 0)
     cursor = parent[active]
+    level = 1
     while active.size:
-        depth[active] += 1
         cursor = parent[cursor]
         alive = cursor >= 0
+        # a node whose chase ends here has `level` ancestors; `active` stays in id order
+        done = active[~alive]
+        depth[done] = level
+        levels.append(done)
         active, cursor = active[alive], cursor[alive]
-    return depth
+        level += 1
+    order = np.concatenate(levels)
+    bounds = np.zeros(len(levels) + 1, dtype=np.int64)
+    np.cumsum([lv.size for lv in levels], out=bounds[1:])
+    return depth, order, bounds
+
+
+def forest_depth(parent: I64) -> I64:
+    """Depth of every node of a forest (0 for roots)."""
+    return forest_levels(parent)[0]
 
 
 def subtree_sizes(parent: I64, order: I64, bounds: I64) -> I64:
     """Nodes in each node's subtree (itself included), summed up the forest level by level.
     `order` lists the nodes by depth; the nodes of depth d are `order[bounds[d]:bounds[d+1]]`."""
-    n = parent.size
-    size = np.ones(n, dtype=np.int64)
+    size = np.ones(parent.size, dtype=np.int64)
     for d in range(bounds.size - 2, 0, -1):
         level = order[bounds[d] : bounds[d + 1]]
-        size += np.bincount(parent[level], weights=size[level], minlength=n).astype(np.int64)
+        np.add.at(size, parent[level], size[level])  # O(level), not O(nodes), per level
     return size
 
 
