@@ -1091,23 +1091,24 @@ def _file_bytes_by_holder(
             # this holder's rows by mask: its masks are few (unions of a few intervals)
             by_mask = np.argsort(row_mask, kind="stable")
             rows, row_mask = rows[by_mask], row_mask[by_mask]
-        cuts = np.flatnonzero(row_mask[1:] != row_mask[:-1]) + 1
-        parts = np.split(rows, cuts) if cuts.size else [rows]
-        touched: list[npt.NDArray[Any]] = []
-        for part in parts:
-            held = layer[part]
-            content = file_content[ranges(file_offsets[held], file_counts[held])]
-            if len(parts) > 1:
-                scratch[content] |= masks[part[0]]
-            touched.append(content)
-        seen = np.concatenate(touched) if len(touched) > 1 else touched[0]
+        held = layer[rows]
+        named = file_counts[held]
+        seen = file_content[ranges(file_offsets[held], named)]
         if seen.size == 0:
             continue
+        cuts = np.flatnonzero(row_mask[1:] != row_mask[:-1]) + 1
+        single = cuts.size == 0
+        if not single:
+            # one plain OR per mask over that mask's slice of the named contents
+            first_row = np.concatenate(([0], cuts))
+            at = np.concatenate(([0], np.cumsum(named)[cuts - 1], [seen.size])).tolist()
+            for k, row in enumerate(first_row.tolist()):
+                scratch[seen[at[k] : at[k + 1]]] |= row_mask[row]
         if seen.size >= _DENSE_SHARE * n_content:
             # dense (a registry, a big node): the marked contents are the distinct ones, found
             # by one scan of the scratch array rather than by claims
-            if len(parts) == 1:
-                scratch[seen] = masks[rows[0]]
+            if single:
+                scratch[seen] = row_mask[0]
             distinct = np.flatnonzero(scratch)
             bits = scratch[distinct]
             scratch.fill(0)
@@ -1118,11 +1119,11 @@ def _file_bytes_by_holder(
             named_before += seen.size
             claim[seen] = index
             distinct = seen[claim[seen] == index]
-            if len(parts) > 1:
+            if not single:
                 bits = scratch[distinct]
                 scratch[seen] = 0
-        if len(parts) == 1:
-            mask_bits = ((masks[rows[0]] >> epochs) & np.uint64(1)).astype(np.int64)
+        if single:
+            mask_bits = ((row_mask[0] >> epochs) & np.uint64(1)).astype(np.int64)
             out[h] = int(unit[distinct].sum()) * mask_bits
             continue
         # contents share few distinct masks: sum per mask, then spread over its epochs

@@ -26,7 +26,7 @@ from pathlib import Path
 from layersim.errors import ImageFormatError
 from layersim.model import Image, Layer, Node, Population, StorageOptions
 from layersim.readers.archive import is_archive, plan_archive
-from layersim.readers.layer_tar import read_layer
+from layersim.readers.blobs import read_layers
 from layersim.readers.oci import is_layout, plan_layout
 from layersim.readers.plan import ImagePlan, LayerPlan, Platform
 from layersim.readers.source import Source, open_source
@@ -108,10 +108,8 @@ def read_images(
 
         if progress is not None:
             progress(0, total)
-        layers: dict[str, Layer] = {}
-        for key, layer_plan in unique.items():
-            with layer_plan.source.open(layer_plan.member) as file:
-                layers[key] = read_layer(file, layer_plan.blob, compression, advance)
+        read = read_layers(list(unique.values()), compression, advance)
+        layers: dict[str, Layer] = dict(zip(unique, read, strict=True))
         return [
             Image(name=name, layers=tuple(layers[p.key] for p in plan.layers))
             for name, plan in zip(_unique_names(plans), plans, strict=True)

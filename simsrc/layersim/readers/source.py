@@ -248,11 +248,12 @@ class TarSource:
 class _MemberReader:
     """Reads one archive member in place: `size` bytes from `offset` of the shared file.
 
-    Each read seeks first, so several members may be open at once on the one file descriptor.
+    Each read is a positional read (`pread`) that leaves the file's own position alone, so
+    several members may be read at once, on several threads, through the one file descriptor.
     """
 
     def __init__(self, file: BinaryIO, offset: int, size: int) -> None:
-        self._file = file
+        self._fd = file.fileno()
         self._offset = offset
         self._left = size
 
@@ -261,8 +262,7 @@ class _MemberReader:
             n = self._left
         if n == 0:
             return b""
-        self._file.seek(self._offset)
-        data = self._file.read(n)
+        data = os.pread(self._fd, n, self._offset)
         self._offset += len(data)
         self._left -= len(data)
         return data
