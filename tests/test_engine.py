@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from unittest.mock import patch
 
 import numpy as np
@@ -180,3 +181,15 @@ def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:
             )
         assert timeline.file[0].tolist() == [12_288, 12_288, 12_288, 0]  # 10,000 B in 4 KiB
         assert timeline.layer[0].tolist() == [12_288, 24_576, 12_288, 0]
+
+
+@given(populations(max_nodes=0), st.sampled_from([1, 2, 5]))
+def test_image_table_in_chunks_equals_whole(population: Population, chunk: int) -> None:
+    """Taking the twin test over path ranges and the layer sums over layer chunks (as large
+    populations do, to bound memory) changes no figure."""
+    arrays = from_population(population)
+    whole = engine.image_table(arrays)
+    with patch.object(engine, "_TWIN_CHUNK", chunk), patch.object(engine, "_ENTRY_CHUNK", chunk):
+        chunked = engine.image_table(arrays)
+    for field in dataclasses.fields(engine.ImageTable):
+        assert np.array_equal(getattr(chunked, field.name), getattr(whole, field.name)), field

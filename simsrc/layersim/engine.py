@@ -23,7 +23,7 @@ dive's per-path figures follow the same scheme on each layer's leaves.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import compress
 from typing import Any
@@ -383,25 +383,11 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     def occurrence(chain: I64, entry: I64) -> I64:
         return occ_start[chain] + entry - arrays.layer_offsets[trie.layer[chain]]
 
-    # ---- which paths can be contested at all: two occurrences on one branch sit at two
-    # depths, so a path seen at one depth only (a base file, an app's own code across its
-    # versions) cannot be contested
-    depth_lo = np.full(n_l, np.iinfo(np.int16).max, dtype=np.int16)
-    depth_hi = np.zeros(n_l, dtype=np.int16)
-    np.minimum.at(depth_lo, trie.layer, trie.depth.astype(np.int16))
-    np.maximum.at(depth_hi, trie.layer, trie.depth.astype(np.int16))
-    path_lo = np.full(arrays.n_paths, np.iinfo(np.int16).max, dtype=np.int16)
-    path_hi = np.zeros(arrays.n_paths, dtype=np.int16)
-    np.minimum.at(path_lo, path, depth_lo[entry_layer])
-    np.maximum.at(path_hi, path, depth_hi[entry_layer])
-    maybe = path_hi > path_lo
-    del path_lo, path_hi
-
-    # occurrences of contested entries with another occurrence of their path lower on the
-    # branch; paths are independent, so this runs over ranges of path ids to bound memory
-    twins = _twinned(layout, maybe)
+    # occurrences with another occurrence of their path lower on the branch (no filter first:
+    # in generated fleets nearly every path is named at two depths somewhere, directories
+    # and shared packages above all, so a filter costs more than it saves)
+    twins = _twinned(layout)
     t_chain, t_entry = twins.chain, twins.entry
-    del maybe
 
     # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
     # (the nearest lower occurrence shares the path: only entries at twinned paths matter)
@@ -520,9 +506,9 @@ class _Twins:
     keys: I64  # their (layer, path) keys, ascending
 
 
-def _twinned(layout: _Layout, maybe: np.ndarray) -> _Twins:
-    """The twinned occurrences (`_Twins`) among those at paths `maybe` marks. Past `_TWIN_CHUNK` entries it runs
-    over ranges of path ids (balanced by entries) so that memory stays bounded."""
+def _twinned(layout: _Layout) -> _Twins:
+    """The twinned occurrences (`_Twins`). Past `_TWIN_CHUNK` entries it runs over ranges of
+    path ids (balanced by entries) so that memory stays bounded: paths are independent."""
     trie = layout.trie
     path = layout.arrays.entry_path
     if trie.size == 0:
@@ -530,54 +516,43 @@ def _twinned(layout: _Layout, maybe: np.ndarray) -> _Twins:
         return _Twins(none, none, none, none)
     tin_bits = max(1, int(trie.size).bit_length())
     path_bits = max(1, int(layout.n_paths).bit_length())
-    candidates: I64 | None = np.flatnonzero(maybe[path])
-    if candidates.size <= _TWIN_CHUNK:
-        parts = [candidates]
-    else:
-        weight = np.cumsum(np.bincount(path[candidates], minlength=maybe.size))
-        total = int(weight[-1])
-        pieces = -(-total // _TWIN_CHUNK)
-        cuts = np.searchsorted(weight, np.arange(1, pieces) * (total / pieces))
-        bounds = np.concatenate(([0], cuts, [maybe.size])).astype(np.int64)
+    parts: Iterable[I64 | None] = [None]  # None: every entry
+    if path.size > _TWIN_CHUNK:
+        pieces = -(-path.size // _TWIN_CHUNK)
+        weight = np.cumsum(np.bincount(path, minlength=layout.n_paths))
+        cuts = np.searchsorted(weight, np.arange(1, pieces) * (path.size / pieces))
         del weight
-        candidates = None
-        parts = _path_ranges(path, maybe, bounds)
+        piece_of_path = np.repeat(
+            np.arange(pieces, dtype=np.uint16),
+            np.diff(np.concatenate(([0], cuts, [layout.n_paths]))),
+        )
+        piece = piece_of_path[path]  # two bytes per entry, not eight
+        del piece_of_path
+        parts = (np.flatnonzero(piece == k) for k in range(pieces))
     chain_at = np.empty(trie.size, dtype=np.int64)
     chain_at[trie.tin] = np.arange(trie.size, dtype=np.int64)
     tout_at = trie.tout[chain_at]  # by tin
     low_bits = (1 << tin_bits) - 1
-    chain_count = np.diff(layout.chain_offsets)
-    # per layer: tin of the first chain node it tops (any value where it tops none)
-    first_tin = trie.tin[layout.chains[np.minimum(layout.chain_offsets[:-1], trie.size - 1)]]
     chains: list[I64] = []
     paths: list[I64] = []
     for part in parts:
         if tin_bits + path_bits > 62:  # pragma: no cover - beyond any population in memory
-            occ_chain, occ_entry = layout.occurrences(part)
+            entries = np.arange(path.size) if part is None else part
+            occ_chain, occ_entry = layout.occurrences(entries)
             twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
             chains.append(occ_chain[twin])
             paths.append(path[occ_entry[twin]])
             continue
         # one packed value per occurrence, (path, tin): a plain sort groups paths and orders
-        # each group by preorder, where an ancestor comes first and its interval covers us.
-        # Most layers top one chain node: their occurrence is the entry itself; layers that
-        # top several (one layer on several parents) add the others.
-        layer = layout.entry_layer[part]
-        reps = chain_count[layer]
-        packed = (path[part] << tin_bits) | first_tin[layer]
-        if not bool(np.all(reps == 1)):
-            more = np.flatnonzero(reps > 1)
-            extra = reps[more] - 1
-            others = layout.chains[ranges(layout.chain_offsets[layer[more]] + 1, extra)]
-            others_packed = (np.repeat(path[part[more]], extra) << tin_bits) | trie.tin[others]
-            packed = np.concatenate((packed[reps > 0], others_packed))
-            del more, extra, others, others_packed
-        del layer, reps, part
+        # each group by preorder, where an ancestor comes first and its interval covers us
+        packed = _occurrence_keys(layout, part, tin_bits)
         packed.sort()
         tin = packed & low_bits
         # covered by an earlier occurrence of the same path: the running maximum of
         # (path, tout) before each row exceeds its (path, tin) only within its own path
-        reach = np.maximum.accumulate((packed ^ tin) | tout_at[tin])
+        reach = packed & ~low_bits
+        reach |= tout_at[tin]
+        np.maximum.accumulate(reach, out=reach)
         twin = np.zeros(packed.size, dtype=np.bool_)
         np.greater(reach[:-1], packed[1:], out=twin[1:])
         del reach
@@ -590,23 +565,48 @@ def _twinned(layout: _Layout, maybe: np.ndarray) -> _Twins:
     # at twinned paths can matter from here on)
     twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
     twin_path[t_path] = True
-    # twinned paths are among the candidates' (when those were kept)
-    at_twin = (
-        np.flatnonzero(twin_path[path])
-        if candidates is None
-        else candidates[twin_path[path[candidates]]]
-    )
+    at_twin = np.flatnonzero(twin_path[path])
     keys = layout.key(layout.layer_of(at_twin), path[at_twin])  # ascending
     hit = lookup(keys, layout.key(trie.layer[t_chain], t_path))
     return _Twins(t_chain, at_twin[hit], at_twin, keys)
 
 
-def _path_ranges(path: I64, maybe: np.ndarray, bounds: I64) -> Iterator[I64]:
-    """The entries at paths `maybe` marks, one path-id range (`bounds`) at a time."""
-    for lo, hi in itertools.pairwise(bounds.tolist()):
-        in_range = np.zeros(maybe.size, dtype=np.bool_)
-        in_range[lo:hi] = maybe[lo:hi]
-        yield np.flatnonzero(in_range[path])
+def _occurrence_keys(layout: _Layout, part: I64 | None, tin_bits: int) -> I64:
+    """`path << tin_bits | tin` of every occurrence of the entries `part` (None: all entries),
+    unsorted. Most layers top exactly one chain node: their entries are their occurrences,
+    one row each, built without a per-entry gather where `part` is all entries; the layers
+    that top several (one layer on several parents) or none add or drop rows."""
+    a, trie = layout.arrays, layout.trie
+    count = np.diff(layout.chain_offsets)  # chain nodes each layer tops
+    # per layer: tin of the first chain node it tops (any value where it tops none)
+    first_tin = trie.tin[layout.chains[np.minimum(layout.chain_offsets[:-1], trie.size - 1)]]
+    if part is None:
+        path = a.entry_path
+        layer_size = np.diff(a.layer_offsets)
+        first = np.repeat(first_tin, layer_size)
+        odd_layers = np.flatnonzero(count != 1)
+        odd = ranges(a.layer_offsets[odd_layers], layer_size[odd_layers])
+    else:
+        path = a.entry_path[part]
+        layer = layout.entry_layer[part]
+        first = first_tin[layer]
+        odd = np.flatnonzero(count[layer] != 1)
+    n = path.size
+    extra = count[layout.entry_layer[odd if part is None else part[odd]]] - 1
+    grow = extra > 0
+    n_extra = int(extra[grow].sum())
+    packed = np.empty(n + n_extra, dtype=np.int64)
+    np.left_shift(path, tin_bits, out=packed[:n])
+    packed[:n] |= first
+    if n_extra:
+        src = odd[grow]
+        src_layer = layout.entry_layer[src if part is None else part[src]]
+        others = layout.chains[ranges(layout.chain_offsets[src_layer] + 1, extra[grow])]
+        np.left_shift(np.repeat(path[src], extra[grow]), tin_bits, out=packed[n:])
+        packed[n:] |= trie.tin[others]
+    if not bool(np.all(grow | (extra == 0))):
+        packed = np.delete(packed, odd[extra < 0])  # entries of layers in no image
+    return packed
 
 
 def _covered_by_earlier(group: I64, tin: I64, tout: I64) -> np.ndarray:
