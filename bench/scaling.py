@@ -12,8 +12,8 @@ run in ascending order; a size is skipped when the time predicted for it from th
 exceeds what the machine has available (`MemAvailable`) or the child's limit.
 
 `--hub` also runs the `hub` scenario of the fleet generator end to end (generate, then every
-figure of its whole population) in a child of its own; it is opt-in because on the current
-engine it takes many minutes. Children run under an address-space limit (`--memory-limit-gib`)
+figure of its whole population) in a child of its own (about a minute and 7 GiB; scripts/bench.sh
+passes it unless LAYERSIM_BENCH_HUB=0). Children run under an address-space limit (`--memory-limit-gib`)
 so that an oversized run fails with MemoryError instead of exhausting a shared machine.
 """
 
