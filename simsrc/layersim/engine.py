@@ -1032,11 +1032,9 @@ def _file_contents_by_layer(arrays: PopulationArrays) -> tuple[I64, npt.NDArray[
     if isinstance(cached, tuple):
         return cached
     content = arrays.entry_content
-    is_file = content >= 0
-    files_before = np.zeros(content.size + 1, dtype=np.int64)
-    np.cumsum(is_file, out=files_before[1:])
+    offsets = csr_offsets(_layer_sums(arrays, content, lambda c: c >= 0))
     dtype = np.int32 if arrays.content_file_bytes.size < 2**31 else np.int64
-    result = files_before[arrays.layer_offsets], content[is_file].astype(dtype)
+    result = offsets, content[content >= 0].astype(dtype)
     arrays.cache["file_contents_by_layer"] = result
     return result
 
@@ -1078,6 +1076,7 @@ def _file_bytes_by_holder(
     claim = np.full(n_content, -1, dtype=np.int32 if n_named < 2**31 else np.int64)
     named_before = 0
     scratch = np.zeros(n_content, dtype=np.uint64)
+    marked = np.zeros(n_content, dtype=np.bool_)
     masks = _epoch_masks(start, end)
     order = stable_order(holder)
     bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
@@ -1087,17 +1086,20 @@ def _file_bytes_by_holder(
         if rows.size == 0:
             continue
         row_mask = masks[rows]
-        if bool(np.any(row_mask != row_mask[0])):
-            # this holder's rows by mask: its masks are few (unions of a few intervals)
-            by_mask = np.argsort(row_mask, kind="stable")
-            rows, row_mask = rows[by_mask], row_mask[by_mask]
+        single = not bool(np.any(row_mask != row_mask[0]))
+        # this holder's rows by mask (its masks are few: unions of a few intervals), then by
+        # layer, so that a run of consecutive layers is one slice of the file contents
+        rows = rows[np.lexsort((layer[rows], row_mask))]
+        row_mask = masks[rows]
         held = layer[rows]
         named = file_counts[held]
-        seen = file_content[ranges(file_offsets[held], named)]
+        if single and held[-1] - held[0] + 1 == held.size:  # a registry holding every layer
+            seen = file_content[file_offsets[held[0]] : file_offsets[held[-1] + 1]]
+        else:
+            seen = file_content[ranges(file_offsets[held], named)]
         if seen.size == 0:
             continue
         cuts = np.flatnonzero(row_mask[1:] != row_mask[:-1]) + 1
-        single = cuts.size == 0
         if not single:
             # one plain OR per mask over that mask's slice of the named contents
             first_row = np.concatenate(([0], cuts))
@@ -1108,10 +1110,13 @@ def _file_bytes_by_holder(
             # dense (a registry, a big node): the marked contents are the distinct ones, found
             # by one scan of the scratch array rather than by claims
             if single:
-                scratch[seen] = row_mask[0]
-            distinct = np.flatnonzero(scratch)
-            bits = scratch[distinct]
-            scratch.fill(0)
+                marked[seen] = True  # a byte per content: a scatter that stays in cache
+                distinct = np.flatnonzero(marked)
+                marked.fill(False)
+            else:
+                distinct = np.flatnonzero(scratch)
+                bits = scratch[distinct]
+                scratch.fill(0)
         else:
             # one representative per distinct content: whichever duplicate's position was
             # written last, exactly one of its rows finds its own position there
