@@ -9,9 +9,10 @@ image each path holds is read, in order; several paths form one population: one 
 receives every image in the order read, and one node that pulls them all in that order.
 
 All manifests and configs are read and checked first; then every distinct layer blob is streamed
-once (`layer_tar`), verified against its descriptor digest and size and its config DiffID, and
-turned into a `Layer` whose entries carry real tar bytes and file-content digests. Every bad
-input is an `ImageFormatError` naming the file or blob; nothing is written anywhere.
+once (`layer_tar`; several blobs at a time, on a few threads: `blobs`), verified against its
+descriptor digest and size and its config DiffID, and turned into a `Layer` whose entries carry
+real tar bytes and file-content digests. Every bad input is an `ImageFormatError` naming the
+file or blob; nothing is written anywhere.
 
 What is *not* measured but apportioned (per-entry compressed bytes), and the other choices, are
 documented in `layer_tar` and docs/analyze.md.

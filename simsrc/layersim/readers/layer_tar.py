@@ -10,10 +10,10 @@ A layer blob is read once, front to back, in 1 MiB chunks:
   its `ContentDigest`; nothing is extracted and no layer, nor any file, is ever held whole in
   memory (decompressed pieces are at most 1 MiB, tar extended headers at most 1 MiB).
 
-Blobs of 4 MiB or more run as a pipeline on threads (read + blob digest + decompress |
+Blobs of 4 MiB or more run as a pipeline on threads (read + decompress | blob digest +
 DiffID | tar + file digests): hashlib and zlib/zstd release the GIL on large buffers, so the
-stages use more than one core. An uncompressed blob is its own tar: its DiffID is its blob
-digest, hashed once.
+stages use more than one core (and distinct blobs are read several at a time: `blobs`). An
+uncompressed blob is its own tar: its DiffID is its blob digest, hashed once.
 
 The tar is parsed as it passes, by `TarScanner`, with `tar_header`'s reading of headers (Go's
 `archive/tar` rules: what Docker, containerd and buildah read and write): USTAR, PAX (`path`,
