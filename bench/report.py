@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ DESCRIPTIONS = {
     "test_reference_10k": "reference implementation, 10k images",
     "test_stdlib_digest_pass": "floor: stdlib sha256 + gunzip + sha256 of the blobs",
     "test_analyze": "analyze: layersim.readers + engine on the same blobs",
+    "test_analyze_paired": "floor then analyze, back to back, one pair per round",
 }
 
 
@@ -403,23 +405,37 @@ def targets(benches: dict[str, Bench], scaling: dict[str, Any] | None) -> list[T
 
     # analyze
     an_b, std_b = benches.get("test_analyze"), benches.get("test_stdlib_digest_pass")
+    paired_b = benches.get("test_analyze_paired")
     if an_b and std_b:
-        ratio = std_b.median / an_b.median
+        separate = std_b.median / an_b.median
         mib = an_b.info.get("blob_bytes", 0) / 2**20
+        measured = (
+            f"{separate:.2f}x ({mib / an_b.median:.0f} MiB/s vs {mib / std_b.median:.0f} MiB/s "
+            f"of stored blobs, {mib:.0f} MiB)"
+        )
+        ratio = separate
+        pairs = paired_b.info.get("paired_ratios", [])[1:] if paired_b else []  # no warm-up
+        if pairs:
+            ratio = statistics.median(pairs)
+            measured = (
+                f"{ratio:.2f}x, median of {len(pairs)} back-to-back pairs (range "
+                f"{min(pairs):.2f}-{max(pairs):.2f}); as two separate benchmarks: {measured}"
+            )
         ok = ratio >= ANALYZE_MIN_RATIO
         limits = ""
         if not ok:
             limits = (
                 "analyze does more than the floor on the same bytes: besides the blob digest "
                 "and the DiffID it hashes every regular file's bytes (a third sha256 pass over "
-                "the tar), parses every tar header in Python and apportions compressed bytes; "
-                "its thread pipeline can only overlap these on the 2 cores the machine has."
+                "the tar, about a quarter more work than the floor's), parses every tar header "
+                "in Python and apportions compressed bytes. It gets ahead of the floor only by "
+                "using both cores (blobs read in parallel, a pipeline inside large ones): when "
+                "the second core is busy, as on this shared machine at times, it cannot."
             )
         out.append(
             Target(
                 "analyze throughput against stdlib gunzip + sha256",
-                f"{ratio:.2f}x ({mib / an_b.median:.0f} MiB/s vs {mib / std_b.median:.0f} MiB/s "
-                f"of stored blobs, {mib:.0f} MiB)",
+                measured,
                 f">= {ANALYZE_MIN_RATIO}x",
                 _verdict(ok),
                 limits,

@@ -4,9 +4,12 @@ sha256 of each blob, gunzip, sha256 of the tar (`bench.images.stdlib_digest_pass
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bench import images
+from layersim import engine
 
 
 def _info(layout: images.Layout) -> dict[str, int]:
@@ -32,7 +35,6 @@ def test_analyze(timed, layout: images.Layout) -> None:
     readers = pytest.importorskip(
         "layersim.readers", reason="the image readers (layersim.readers) are not written yet"
     )
-    from layersim import engine
 
     def analyze():
         population = readers.read_population([layout.path])
@@ -45,3 +47,26 @@ def test_analyze(timed, layout: images.Layout) -> None:
     assert {blob: layer.diff_id for blob, layer in layers.items()} == expected
     assert len(metrics.images) == len(layout.images)
     assert metrics.registry_stored_bytes.layer == layout.blob_bytes  # stored bytes, exactly
+
+
+def test_analyze_paired(benchmark, layout: images.Layout, rounds: int) -> None:
+    """The floor and `analyze` back to back, alternating, round after round: the ratio of each
+    pair is taken under the same load, so a change of load on this shared machine between the
+    two benchmarks above cannot land on one side only. Timed: one pair per round."""
+    readers = pytest.importorskip("layersim.readers")
+    ratios: list[float] = []
+
+    def pair() -> None:
+        start = time.perf_counter()
+        images.stdlib_digest_pass(layout.blobs)
+        floor_s = time.perf_counter() - start
+        start = time.perf_counter()
+        population = readers.read_population([layout.path])
+        engine.evaluate(population)
+        ratios.append(floor_s / (time.perf_counter() - start))
+
+    benchmark.extra_info.update(_info(layout))
+    benchmark.pedantic(pair, rounds=3 * rounds, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["paired_ratios"] = ratios
+    assert len(ratios) == 3 * rounds + 1  # the warm-up round is a pair too
+    assert all(r > 0 for r in ratios)
