@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench import images
+from bench import images, workloads
 from layersim import engine
 
 
@@ -65,6 +65,7 @@ def test_analyze_paired(benchmark, layout: images.Layout, rounds: int) -> None:
         engine.evaluate(population)
         ratios.append(floor_s / (time.perf_counter() - start))
 
+    benchmark.extra_info["source"] = workloads.SOURCE_AT_IMPORT
     benchmark.extra_info.update(_info(layout))
     benchmark.pedantic(pair, rounds=3 * rounds, iterations=1, warmup_rounds=1)
     benchmark.extra_info["paired_ratios"] = ratios
