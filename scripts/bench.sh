@@ -4,14 +4,14 @@
 #
 #   bash scripts/bench.sh
 #
-# Takes about 10-15 minutes on 2 cores. The virtual environment is $LAYERSIM_VENV (default
+# Takes about 5-10 minutes on 2 cores. The virtual environment is $LAYERSIM_VENV (default
 # .venv), created and given layersim with its test extra if it cannot run the benchmarks yet.
 # Settings (environment):
 #   LAYERSIM_BENCH_ROUNDS   rounds of each benchmark that takes seconds (default 3; quick
 #                           ones get three times as many)
 #   LAYERSIM_BENCH_BUDGET   seconds for the scaling series (default 420); sizes that would not
 #                           fit (predicted from the sizes before them) are skipped and listed
-#   LAYERSIM_BENCH_HUB=0    skip the `hub` scenario end to end (about 80 s, under 8 GiB)
+#   LAYERSIM_BENCH_HUB=0    skip the `hub` scenario end to end (about a minute, under 8 GiB)
 #   LAYERSIM_BENCH_MEMORY_GIB  address-space limit of each scaling child (default 20)
 # Exit status: non-zero if a benchmark's assertion fails or a step breaks; targets missed are
 # reported in results/bench.md, not as a failure.

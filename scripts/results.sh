@@ -13,7 +13,7 @@
 #   results/sweeps/reproducible/    savings vs reproducible-build probability (company)
 # and leaves results/bench* (scripts/bench.sh) alone.
 #
-# Takes about 6 minutes on 2 cores with nothing else running; the `hub` scenario is about 80 s
+# Takes about 2 minutes on 2 cores with nothing else running; the `hub` scenario is about 55 s
 # of that and peaks under 8 GiB of memory (results/bench.md has the measured figures).
 # The virtual environment is $LAYERSIM_VENV (default .venv), created and given layersim if it
 # cannot run it yet. Settings (environment):
