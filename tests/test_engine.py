@@ -193,3 +193,37 @@ def test_image_table_in_chunks_equals_whole(population: Population, chunk: int) 
         chunked = engine.image_table(arrays)
     for field in dataclasses.fields(engine.ImageTable):
         assert np.array_equal(getattr(chunked, field.name), getattr(whole, field.name)), field
+
+
+@given(populations(max_images=5, max_nodes=0))
+def test_layers_in_no_image_change_no_figure(population: Population) -> None:
+    """Dropping the last image from the arrays but not its layers (layers no image uses, as a
+    fleet's arrays keep after its images are collected) leaves every other image's figures
+    as they are without those layers."""
+    if len(population.images) < 2:
+        return
+    arrays = from_population(population)
+    keep = len(population.images) - 1
+    offsets = arrays.image_offsets[: keep + 1]
+    labels = arrays.image_layer_labels
+    orphaned = dataclasses.replace(
+        arrays,
+        image_offsets=offsets,
+        image_layers=arrays.image_layers[: offsets[-1]],
+        image_names=arrays.image_names[:keep],
+        push_order=arrays.push_order[arrays.push_order < keep],
+        image_layer_labels=None if labels is None else labels[: offsets[-1]],
+        cache={},
+    )
+    without = from_population(
+        Population(
+            population.images[:keep],
+            options=population.options,
+            compression=population.compression,
+        )
+    )
+    actual, expected = engine.image_table(orphaned), engine.image_table(without)
+    for field in dataclasses.fields(engine.ImageTable):
+        if field.name in ("flattened_key", "image_chain", "layer_disk_bytes"):
+            continue  # ids and per-layer rows: the two arrays number their layers differently
+        assert np.array_equal(getattr(actual, field.name), getattr(expected, field.name)), field

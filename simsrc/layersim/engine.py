@@ -604,7 +604,7 @@ def _occurrence_keys(layout: _Layout, part: I64 | None, tin_bits: int) -> I64:
         others = layout.chains[ranges(layout.chain_offsets[src_layer] + 1, extra[grow])]
         np.left_shift(np.repeat(path[src], extra[grow]), tin_bits, out=packed[n:])
         packed[n:] |= trie.tin[others]
-    if not bool(np.all(grow | (extra == 0))):
+    if bool(np.any(extra < 0)):
         packed = np.delete(packed, odd[extra < 0])  # entries of layers in no image
     return packed
 
