@@ -371,11 +371,22 @@ def targets(benches: dict[str, Bench], scaling: dict[str, Any] | None) -> list[T
     tables_b = benches.get("test_engine_tables_10k")
     if ref_b and eng_b:
         ratio = ref_b.median / eng_b.median
-        ok = ratio >= REFERENCE_MIN_RATIO
         measured = (
             f"{ratio:.0f}x ({_fmt_s(ref_b.median)} / {_fmt_s(eng_b.median)}, "
             f"{ref_b.info.get('images', 0):,} images, same PopulationMetrics)"
         )
+        around = ref_b.info.get("engine_around_s", [])
+        if around:
+            # the engine timed right before and after the reference's single round
+            engine_s = statistics.median(around)
+            separate = measured
+            ratio = ref_b.median / engine_s
+            measured = (
+                f"{ratio:.0f}x ({_fmt_s(ref_b.median)} / {_fmt_s(engine_s)}, the engine's median "
+                f"of {len(around)} rounds right before and after the reference; as separate "
+                f"benchmarks: {separate})"
+            )
+        ok = ratio >= REFERENCE_MIN_RATIO
         if tables_b:
             measured += f"; arrays only: {ref_b.median / tables_b.median:.0f}x"
         limits = ""

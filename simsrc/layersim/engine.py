@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, starmap
 from typing import Any
 
 import numpy as np
@@ -1343,7 +1343,7 @@ class _Outcomes:
         self, arrays: PopulationArrays, labels: list[str], image: I64, offsets: I64, outcome: I64
     ) -> None:
         rows = ranges(arrays.image_offsets[image], np.diff(arrays.image_offsets)[image])
-        row_labels = [labels[r] for r in rows.tolist()]
+        row_labels = list(map(labels.__getitem__, rows.tolist()))
         self._cuts: list[tuple[list[str], list[int]]] = []
         for flags in (outcome == 0, outcome != 0, outcome == 2):
             picked = list(compress(row_labels, flags.tolist()))
@@ -1376,7 +1376,7 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
         labels = list(arrays.image_layer_labels)
     else:
         by_layer = [f"layer{lid}" for lid in range(arrays.n_layers)]
-        labels = [by_layer[lid] for lid in arrays.image_layers.tolist()]
+        labels = list(map(by_layer.__getitem__, arrays.image_layers.tolist()))
     names = arrays.image_names
     bounds = arrays.image_offsets.tolist()
     per_image = [labels[bounds[i] : bounds[i + 1]] for i in range(arrays.n_images)]
@@ -1397,8 +1397,7 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
         )
     }
     image_metrics = tuple(
-        ImageMetrics(*row)
-        for row in zip(names, map(tuple, per_image), *columns.values(), strict=True)
+        starmap(ImageMetrics, zip(names, map(tuple, per_image), *columns.values(), strict=True))
     )
 
     pushes = push_sequence(arrays, arrays.push_order, images)
