@@ -65,8 +65,10 @@ def reference_arrays() -> PopulationArrays:
     return build(workloads.REFERENCE_SPEC)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def reference_objects(reference_arrays: PopulationArrays) -> Population:
+    """The reference population as objects, built per test and freed after it: a large live
+    object graph makes every garbage collection of whatever runs beside it slower."""
     return to_population(reference_arrays)
 
 

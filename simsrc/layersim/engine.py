@@ -22,8 +22,10 @@ dive's per-path figures follow the same scheme on each layer's leaves.
 
 from __future__ import annotations
 
+import gc
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress, starmap
 from typing import Any
@@ -1372,6 +1374,42 @@ def _rows_by(owner: I64, n: int) -> list[list[int]]:
 def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
     """All figures as `metrics` objects (for populations small enough to list per layer)."""
     images = image_table(arrays)
+    pushes = push_sequence(arrays, arrays.push_order, images)
+    registry = registry_stored(arrays, arrays.push_order, images)
+    pulls = pull_sequences(arrays, arrays.node_offsets, arrays.node_images, images)
+    stored = node_stored(arrays, arrays.node_offsets, arrays.node_images, images)
+    usage = disk_usage(arrays, arrays.node_offsets, arrays.node_images, images)
+    writable = container_bytes(arrays).tolist()
+    with _gc_paused():
+        return _metrics_objects(arrays, images, pushes, registry, pulls, stored, usage, writable)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while the result objects are built. They hold only
+    strings, ints and tuples, so there are no cycles to find, but tens of thousands of new
+    objects would set off full collections that walk the caller's whole heap (measured: more
+    than the building itself in a process with a large heap, such as a test session)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _metrics_objects(
+    arrays: PopulationArrays,
+    images: ImageTable,
+    pushes: PushTable,
+    registry: StoredBytes,
+    pulls: PullTable,
+    stored: StoredTable,
+    usage: DiskUsageTable,
+    writable: list[int],
+) -> PopulationMetrics:
+    """The engine's tables as `metrics` objects."""
     if arrays.image_layer_labels is not None:
         labels = list(arrays.image_layer_labels)
     else:
@@ -1400,7 +1438,6 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
         starmap(ImageMetrics, zip(names, map(tuple, per_image), *columns.values(), strict=True))
     )
 
-    pushes = push_sequence(arrays, arrays.push_order, images)
     outcome = _Outcomes(arrays, labels, pushes.image, pushes.row_offsets, pushes.layer_outcome)
     uploaded = pushes.uploaded_bytes.tolist()
     flat_up = pushes.flattened_uploaded_bytes.tolist()
@@ -1408,12 +1445,7 @@ def metrics_from_arrays(arrays: PopulationArrays) -> PopulationMetrics:
     for s, image in enumerate(pushes.image.tolist()):
         up, skipped, mounted = outcome.split(s)
         push_records.append(PushRecord(names[image], uploaded[s], up, skipped, mounted, flat_up[s]))
-    registry = registry_stored(arrays, arrays.push_order, images)
 
-    pulls = pull_sequences(arrays, arrays.node_offsets, arrays.node_images, images)
-    stored = node_stored(arrays, arrays.node_offsets, arrays.node_images, images)
-    usage = disk_usage(arrays, arrays.node_offsets, arrays.node_images, images)
-    writable = container_bytes(arrays).tolist()
     n_nodes = arrays.n_nodes
     pull_outcome = _Outcomes(arrays, labels, pulls.image, pulls.row_offsets, pulls.layer_outcome)
     pull_image = pulls.image.tolist()
