@@ -129,17 +129,14 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
     stay = np.array(data.draw(st.lists(ints(0, 3), min_size=n_rows, max_size=n_rows)))
     holder, image, start = (x.astype(np.int64).reshape(-1) for x in (holder, image, start))
     end = np.minimum(start + stay.astype(np.int64).reshape(-1), n_epochs)
-    # both ways of finding a holder's distinct contents: scan (dense) and claims (sparse)
+    # both ways of finding a holder's distinct contents, scan (dense) and claims (sparse),
+    # against single-epoch figures taken the default way (held equal to the reference's)
     share = data.draw(st.sampled_from([0.0, float("inf")]))
-    with patch.object(engine, "_DENSE_SHARE", share):
-        _check_timeline_by_epoch(arrays, images, holder, image, start, end, n_holders, n_epochs)
-
-
-def _check_timeline_by_epoch(arrays, images, holder, image, start, end, n_holders, n_epochs):
     for registry in (True, False):
-        timeline = engine.stored_timeline(
-            arrays, images, holder, image, start, end, n_holders, n_epochs, registry=registry
-        )
+        with patch.object(engine, "_DENSE_SHARE", share):
+            timeline = engine.stored_timeline(
+                arrays, images, holder, image, start, end, n_holders, n_epochs, registry=registry
+            )
         for h in range(n_holders):
             for epoch in range(n_epochs):
                 held = image[(holder == h) & (start <= epoch) & (epoch < end)]
@@ -148,14 +145,12 @@ def _check_timeline_by_epoch(arrays, images, holder, image, start, end, n_holder
                     expected = (alone.logical, alone.flattened, alone.layer, alone.file)
                 else:
                     table = engine.node_stored(arrays, np.array([0, held.size]), held, images)
-                    expected = tuple(
-                        int(getattr(table, s)[0]) for s in ("logical", "flattened", "layer", "file")
-                    )
-                actual = tuple(
-                    int(getattr(timeline, s)[h, epoch])
-                    for s in ("logical", "flattened", "layer", "file")
-                )
+                    expected = tuple(int(getattr(table, s)[0]) for s in _STRATEGIES)
+                actual = tuple(int(getattr(timeline, s)[h, epoch]) for s in _STRATEGIES)
                 assert actual == expected, (registry, h, epoch)
+
+
+_STRATEGIES = ("logical", "flattened", "layer", "file")
 
 
 def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:
