@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -129,14 +128,11 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
     stay = np.array(data.draw(st.lists(ints(0, 3), min_size=n_rows, max_size=n_rows)))
     holder, image, start = (x.astype(np.int64).reshape(-1) for x in (holder, image, start))
     end = np.minimum(start + stay.astype(np.int64).reshape(-1), n_epochs)
-    # both ways of finding a holder's distinct contents, scan (dense) and claims (sparse),
-    # against single-epoch figures taken the default way (held equal to the reference's)
-    share = data.draw(st.sampled_from([0.0, float("inf")]))
+    # against single-epoch figures (held equal to the reference's)
     for registry in (True, False):
-        with patch.object(engine, "_DENSE_SHARE", share):
-            timeline = engine.stored_timeline(
-                arrays, images, holder, image, start, end, n_holders, n_epochs, registry=registry
-            )
+        timeline = engine.stored_timeline(
+            arrays, images, holder, image, start, end, n_holders, n_epochs, registry=registry
+        )
         for h in range(n_holders):
             for epoch in range(n_epochs):
                 held = image[(holder == h) & (start <= epoch) & (epoch < end)]
@@ -161,33 +157,19 @@ def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:
     pop = Population((Image("a:1", (base_a,)), Image("b:1", (base_b,))))
     arrays = from_population(pop)
     images = engine.image_table(arrays)
-    for share in (0.0, float("inf")):  # distinct contents by scan, then by claims
-        with patch.object(engine, "_DENSE_SHARE", share):
-            timeline = engine.stored_timeline(
-                arrays,
-                images,
-                holder=np.array([0, 0]),
-                image_ids=np.array([0, 1]),
-                start=np.array([0, 1]),
-                end=np.array([2, 3]),
-                n_holders=1,
-                n_epochs=4,
-                registry=False,
-            )
-        assert timeline.file[0].tolist() == [12_288, 12_288, 12_288, 0]  # 10,000 B in 4 KiB
-        assert timeline.layer[0].tolist() == [12_288, 24_576, 12_288, 0]
-
-
-@given(populations(max_nodes=0), st.sampled_from([1, 2, 5]))
-def test_image_table_in_chunks_equals_whole(population: Population, chunk: int) -> None:
-    """Taking the twin test over path ranges and the layer sums over layer chunks (as large
-    populations do, to bound memory) changes no figure."""
-    arrays = from_population(population)
-    whole = engine.image_table(arrays)
-    with patch.object(engine, "_TWIN_CHUNK", chunk), patch.object(engine, "_ENTRY_CHUNK", chunk):
-        chunked = engine.image_table(arrays)
-    for field in dataclasses.fields(engine.ImageTable):
-        assert np.array_equal(getattr(chunked, field.name), getattr(whole, field.name)), field
+    timeline = engine.stored_timeline(
+        arrays,
+        images,
+        holder=np.array([0, 0]),
+        image_ids=np.array([0, 1]),
+        start=np.array([0, 1]),
+        end=np.array([2, 3]),
+        n_holders=1,
+        n_epochs=4,
+        registry=False,
+    )
+    assert timeline.file[0].tolist() == [12_288, 12_288, 12_288, 0]  # 10,000 B in 4 KiB
+    assert timeline.layer[0].tolist() == [12_288, 24_576, 12_288, 0]
 
 
 @given(populations(max_images=5, max_nodes=0))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from layersim import kernels
 from layersim.digest import ContentDigest, DiffID
 from layersim.errors import ModelError
 from layersim.model import (
@@ -38,7 +39,7 @@ from layersim.model import (
     StorageOptions,
 )
 from layersim.sizes import CompressionModel
-from layersim.sortops import forest_levels, forest_preorder, subtree_sizes
+from layersim.sortops import forest_preorder
 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
@@ -399,43 +400,14 @@ def to_population(arrays: PopulationArrays) -> Population:
 def preorder_subtree_end(path_parent: I64) -> I64 | None:
     """If path ids are a preorder of the path tree (each parent before its children, every
     subtree a contiguous id range, siblings in id order), the exclusive end of each path's
-    subtree; else None.
-
-    No sort: with subtree sizes, the ids are such a preorder iff node 0 is a root, every
-    node with descendants is followed by its first child, and whatever follows a subtree
-    inside its parent's range (or, for a root, before n) is its next sibling. Then each
-    node's children tile the ids after it (sizes are positive and add up), recursively."""
-    n = path_parent.size
-    ids = np.arange(n, dtype=np.int64)
-    has_parent = path_parent >= 0
-    if np.any(path_parent[has_parent] >= ids[has_parent]):
-        return None
-    _, order, bounds = forest_levels(path_parent)
-    end = ids + subtree_sizes(path_parent, order, bounds)
-    if n == 0:
-        return end
-    with_children = np.flatnonzero(end[:-1] > ids[:-1] + 1)
-    if np.any(path_parent[with_children + 1] != with_children):
-        return None
-    bound = np.where(has_parent, end[np.maximum(path_parent, 0)], n)
-    followed = np.flatnonzero(end < bound)
-    if np.any(path_parent[end[followed]] != path_parent[followed]):
-        return None
-    return end
+    subtree; else None (`kernels.preorder_subtree_end`)."""
+    end, ok = kernels.preorder_subtree_end(np.ascontiguousarray(path_parent, dtype=np.int64))
+    return end if ok else None
 
 
 def _entries_sorted(arrays: PopulationArrays) -> bool:
     """Whether each layer's entries are sorted by path id (a DIR before its opaque marker)."""
-    path = arrays.entry_path
-    if path.size < 2:
-        return True
-    step = np.diff(path)
-    same_layer = np.ones(path.size - 1, dtype=np.bool_)
-    inner = arrays.layer_offsets[1:-1]
-    same_layer[inner[(inner > 0) & (inner < path.size)] - 1] = False
-    kinds = arrays.entry_kind
-    ok = (step > 0) | ((step == 0) & (kinds[:-1] < kinds[1:]))
-    return bool(np.all(ok | ~same_layer))
+    return bool(kernels.entries_sorted(arrays.layer_offsets, arrays.entry_path, arrays.entry_kind))
 
 
 def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:

@@ -23,8 +23,7 @@ dive's per-path figures follow the same scheme on each layer's leaves.
 from __future__ import annotations
 
 import gc
-import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress, starmap
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from layersim import kernels
 from layersim.arrays import (
     I64,
     PopulationArrays,
@@ -206,100 +206,7 @@ def build_chain_trie(arrays: PopulationArrays) -> ChainTrie:
     )
 
 
-def _walk_up(
-    trie: ChainTrie, start: I64, path_key: I64, table_keys: I64, n_paths: int
-) -> tuple[I64, I64]:
-    """For each query (a chain node and a path), the nearest strict ancestor node whose layer
-    has the path in `table_keys` (sorted `layer * n_paths + path`). Returns (node, table index),
-    -1 where none."""
-    node_out = np.full(start.size, -1, dtype=np.int64)
-    hit_out = np.full(start.size, -1, dtype=np.int64)
-    active = np.arange(start.size, dtype=np.int64)
-    cursor = trie.parent[start]
-    while active.size:
-        keep = cursor >= 0
-        active, cursor = active[keep], cursor[keep]
-        if not active.size:
-            break
-        hit = lookup(table_keys, combine(trie.layer[cursor], path_key[active], n_paths))
-        found = hit >= 0
-        node_out[active[found]] = cursor[found]
-        hit_out[active[found]] = hit[found]
-        active, cursor = active[~found], trie.parent[cursor[~found]]
-    return node_out, hit_out
-
-
-def _lexsort_pair(primary: I64, secondary: I64) -> I64:
-    """A stable order by (primary, secondary) for non-negative keys, as two packed sorts (LSD):
-    much faster than `np.lexsort` where each key fits beside the index bits."""
-    first = stable_order(secondary)
-    second = stable_order(primary[first])
-    return first[second]
-
-
-def _has_lower_twin(trie: ChainTrie, chain: I64, path: I64) -> np.ndarray:
-    """Mask: does another occurrence of the same path sit on a strict ancestor chain node?
-    Sorted by (path, tin), an ancestor comes earlier and its interval still covers us."""
-    if chain.size == 0:
-        return np.zeros(0, dtype=np.bool_)
-    order = _lexsort_pair(path, trie.tin[chain])
-    out = np.zeros(order.size, dtype=np.bool_)
-    out[order] = _covered_by_earlier(path[order], trie.tin[chain[order]], trie.tout[chain[order]])
-    return out
-
-
 # --------------------------------------------------------------------------- images
-
-
-@dataclass(frozen=True, eq=False)
-class _Layout:
-    """Entry-level facts shared by the image passes (arrays in canonical order)."""
-
-    arrays: PopulationArrays
-    path_end: I64  # exclusive end of each path's subtree (path ids are a preorder)
-    n_paths: int
-    trie: ChainTrie
-    chain_offsets: I64  # CSR: chain nodes whose top is each layer
-    chains: I64
-    entry_layer: npt.NDArray[np.int32]  # layer of every entry
-
-    def layer_of(self, entries: I64) -> I64:
-        """Layer of each entry."""
-        return self.entry_layer[entries].astype(np.int64)
-
-    def key(self, layer: I64, path: I64) -> I64:
-        return combine(layer, path, self.n_paths)
-
-    def occurrences(self, entries: I64) -> tuple[I64, I64]:
-        """(chain node, entry) for every chain node whose top layer holds each entry."""
-        layer = self.layer_of(entries)
-        reps = np.diff(self.chain_offsets)[layer]
-        return self.chains[ranges(self.chain_offsets[layer], reps)], np.repeat(entries, reps)
-
-
-def _layer_sums(
-    arrays: PopulationArrays,
-    values: npt.NDArray[Any],
-    transform: Callable[[npt.NDArray[Any]], npt.NDArray[Any]] | None = None,
-) -> I64:
-    """Sum of an entry column (optionally transformed) over each layer. Entries are contiguous
-    per layer; they are taken in chunks of whole layers so that a transform's temporary stays
-    small."""
-    offsets = arrays.layer_offsets
-    out = np.zeros(offsets.size - 1, dtype=np.int64)
-    nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if nonempty.size == 0:
-        return out
-    starts = offsets[nonempty]
-    # chunk boundaries: indices into `nonempty`, each chunk about _ENTRY_CHUNK entries
-    cuts = np.searchsorted(starts, np.arange(_ENTRY_CHUNK, int(offsets[-1]), _ENTRY_CHUNK))
-    bounds = np.unique(np.concatenate(([0], cuts, [nonempty.size])))
-    for a, b in itertools.pairwise(bounds.tolist()):
-        lo, hi = int(starts[a]), int(offsets[nonempty[b - 1] + 1])
-        chunk = values[lo:hi] if transform is None else transform(values[lo:hi])
-        # starts of non-empty layers increase strictly; empty ones lie between and add nothing
-        out[nonempty[a:b]] = np.add.reduceat(chunk, starts[a:b] - lo, dtype=np.int64)
-    return out
 
 
 def _blocks(file_bytes: I64, block_bytes: int) -> I64:
@@ -310,69 +217,23 @@ def _blocks(file_bytes: I64, block_bytes: int) -> I64:
     return (file_bytes + (block_bytes - 1)) // block_bytes
 
 
-def _is_leaf(layout: _Layout, entries: I64) -> np.ndarray:
-    """dive's leaves among `entries`: entries with no other entry of their layer strictly below
-    their path. Only directories (and opaque markers, which stand for their directory) can have
-    any; a DIR and its opaque marker at one path are one node, the DIR. Asked only of the
-    entries dive's figures read (at contested paths), not of every entry."""
-    a = layout.arrays
-    kind, path = a.entry_kind, a.entry_path
-    n = path.size
-    leaf = np.ones(entries.size, dtype=np.bool_)
-    at = np.flatnonzero((kind[entries] == DIR) | (kind[entries] == OPAQUE))
-    if at.size == 0:
-        return leaf
-    dirs = entries[at]
-    layer = layout.layer_of(dirs)
-    layer_end = a.layer_offsets[layer + 1]
-    nxt = dirs + 1
-    # step over the opaque marker beside its DIR
-    twin = (nxt < layer_end) & (path[np.minimum(nxt, n - 1)] == path[dirs])
-    nxt = np.where(twin, nxt + 1, nxt)
-    inside = nxt < layer_end
-    child = inside & (path[np.minimum(nxt, n - 1)] < layout.path_end[path[dirs]])
-    prev = np.maximum(dirs - 1, 0)
-    beside_dir = (
-        (kind[dirs] == OPAQUE)
-        & (dirs > a.layer_offsets[layer])
-        & (path[prev] == path[dirs])
-        & (kind[prev] == DIR)
-    )
-    leaf[at[child | beside_dir]] = False
-    return leaf
-
-
 def image_table(arrays: PopulationArrays) -> ImageTable:
     """Per-image figures for every image (see `metrics.ImageMetrics` for definitions)."""
     arrays.validate()
     arrays, path_end = canonical(arrays)
-    n_img, n_l = arrays.n_images, arrays.n_layers
-    kind, path = arrays.entry_kind, arrays.entry_path
+    n_img = arrays.n_images
     block = arrays.options.block_bytes
-
     trie = build_chain_trie(arrays)
-    chain_offsets, chains = _chains_by_layer(trie, n_l)
-    entry_layer = np.repeat(
-        np.arange(n_l, dtype=np.int32), np.diff(arrays.layer_offsets).astype(np.int64)
+    layer_file, layer_disk = kernels.layer_sums(
+        arrays.layer_offsets,
+        arrays.entry_kind,
+        arrays.entry_file_bytes,
+        block,
+        kernels.block_shift(block),
     )
-    layout = _Layout(
-        arrays, path_end, max(arrays.n_paths, 1), trie, chain_offsets, chains, entry_layer
-    )
-
-    # ---- per-layer sums; whiteouts and opaque markers are few, so subtract theirs
-    marker = np.flatnonzero(kind >= WHITEOUT)
-    marker_layer = layout.layer_of(marker)
-
-    def visible_sum(values: I64) -> I64:
-        return _layer_sums(arrays, values) - segment_sum(values[marker], marker_layer, n_l)
-
-    layer_vis_tar = visible_sum(arrays.entry_tar_bytes)
-    layer_vis_comp = visible_sum(arrays.entry_compressed_bytes)
-    layer_file = _layer_sums(arrays, arrays.entry_file_bytes)
-    layer_disk = block * (
-        _layer_sums(arrays, arrays.entry_file_bytes, lambda b: _blocks(b, block))
-        + _layer_sums(arrays, kind, lambda k: k == DIR)
-    )
+    figures = _chain_figures(arrays, trie, path_end)
+    top = trie.image_chain[arrays.image_offsets[1:] - 1]
+    at_top = figures[top]
 
     img_rows = csr_rows(arrays.image_offsets)
     il = arrays.image_layers
@@ -380,371 +241,57 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     def per_image(layer_values: I64) -> I64:
         return segment_sum(layer_values[il], img_rows, n_img)
 
-    occ_start = csr_offsets(np.diff(arrays.layer_offsets)[trie.layer])
-
-    def occurrence(chain: I64, entry: I64) -> I64:
-        return occ_start[chain] + entry - arrays.layer_offsets[trie.layer[chain]]
-
-    # occurrences with another occurrence of their path lower on the branch (no filter first:
-    # in generated fleets nearly every path is named at two depths somewhere, directories
-    # and shared packages above all, so a filter costs more than it saves)
-    twins = _twinned(layout)
-    t_chain, t_entry = twins.chain, twins.entry
-
-    # ---- exact kills: each occurrence kills the nearest lower occurrence of its path
-    # (the nearest lower occurrence shares the path: only entries at twinned paths matter)
-    not_opaque = kind[twins.entries] != OPAQUE
-    exact, ex_keys = twins.entries[not_opaque], twins.keys[not_opaque]
-    k_sel = kind[t_entry] != OPAQUE
-    k_chain, k_entry = t_chain[k_sel], t_entry[k_sel]
-    a_chain, a_hit = _walk_up(trie, k_chain, path[k_entry], ex_keys, layout.n_paths)
-    found = a_chain >= 0
-    k_chain, a_chain = k_chain[found], a_chain[found]
-    a_entry = exact[a_hit[found]]
-    live = kind[a_entry] != WHITEOUT
-    pair_victim_chain = [a_chain[live]]
-    pair_victim_entry = [a_entry[live]]
-    pair_killer = [k_chain[live]]
-    pair_key = [np.full(int(live.sum()), -1, dtype=np.int64)]  # exact: no below key
-
-    # ---- below kills: a non-directory, whiteout or opaque marker at q kills lower entries
-    # strictly below q; only entries under such a q can be victims
-    has_below = path_end > np.arange(1, arrays.n_paths + 1)
-    b_entries = np.flatnonzero(has_below[path] & (kind != DIR))
-    if b_entries.size:
-        q = path[b_entries]
-        cover = np.zeros(arrays.n_paths + 1, dtype=np.int64)
-        np.add.at(cover, q + 1, 1)
-        np.add.at(cover, path_end[q], -1)
-        under = np.cumsum(cover[:-1]) > 0
-        vis_entries = np.flatnonzero(under[path] & (kind < WHITEOUT))
-        vis_keys = layout.key(layout.layer_of(vis_entries), path[vis_entries])
-        bq_chain, bq_entry = layout.occurrences(b_entries)
-        cursor = trie.parent[bq_chain]
-        query = np.arange(bq_entry.size, dtype=np.int64)
-        while query.size:
-            keep = cursor >= 0
-            query, cursor = query[keep], cursor[keep]
-            if not query.size:
-                break
-            key_entry = bq_entry[query]
-            lo = np.searchsorted(vis_keys, layout.key(trie.layer[cursor], path[key_entry] + 1))
-            hi = np.searchsorted(
-                vis_keys, layout.key(trie.layer[cursor], path_end[path[key_entry]])
-            )
-            n_hit = hi - lo
-            if n_hit.sum():
-                pair_victim_chain.append(np.repeat(cursor, n_hit))
-                pair_victim_entry.append(vis_entries[ranges(lo, n_hit)])
-                pair_killer.append(np.repeat(bq_chain[query], n_hit))
-                pair_key.append(np.repeat(key_entry, n_hit))
-            cursor = trie.parent[cursor]
-
-    v_chain = np.concatenate(pair_victim_chain)
-    v_entry = np.concatenate(pair_victim_entry)
-    killer = np.concatenate(pair_killer)
-    key_entry = np.concatenate(pair_key)
-    victim = occurrence(v_chain, v_entry) if v_chain.size else np.zeros(0, np.int64)
-
-    # ---- minimal killers per victim: no other killer of it above them on the branch
-    minimal = _minimal_killers(trie, victim, killer)
-    unique_pair = minimal & first_occurrence(combine(victim, killer, trie.size + 1))
-
-    # ---- hidden bytes charged to the killer node, accumulated down the trie
-    def charged(victim_values: I64) -> I64:
-        return trie.accumulate(segment_sum(victim_values * unique_pair, killer, trie.size))
-
-    v_kind, v_file = kind[v_entry], arrays.entry_file_bytes[v_entry]
-    hidden_tar = charged(arrays.entry_tar_bytes[v_entry])
-    hidden_comp = charged(arrays.entry_compressed_bytes[v_entry])
-    hidden_disk = charged(np.where(v_kind == DIR, block, _blocks(v_file, block) * block))
-    hidden_file = charged(v_file)
-
-    top = trie.image_chain[arrays.image_offsets[1:] - 1]
-    flattened_tar = per_image(layer_vis_tar) - hidden_tar[top] + TAR_END_BYTES
-    flattened_comp = per_image(layer_vis_comp) - hidden_comp[top] + arrays.blob_overhead_bytes
-    flattened_disk = per_image(layer_disk) - hidden_disk[top]
-
-    # dive sizes whiteouts on its own stacking, where opaque markers hide nothing
-    by_opaque = (key_entry >= 0) & (kind[np.maximum(key_entry, 0)] == OPAQUE)
-    dive_minimal = np.zeros(victim.size, dtype=np.bool_)
-    dive_minimal[~by_opaque] = _minimal_killers(trie, victim[~by_opaque], killer[~by_opaque])
-    dive_min, dive_cum, dive_wasted = _dive(
-        layout, twins, layer_file, dive_minimal, v_entry, killer, key_entry
-    )
     first_layer = np.zeros(il.size, dtype=np.bool_)
     first_layer[arrays.image_offsets[:-1]] = True
-    user = segment_sum(layer_file[il] * ~first_layer, img_rows, n_img)
-
     return ImageTable(
         layered_tar_bytes=per_image(arrays.layer_tar_bytes),
         layered_compressed_bytes=per_image(arrays.layer_compressed_bytes),
         layered_disk_bytes=per_image(layer_disk),
-        flattened_tar_bytes=flattened_tar,
-        flattened_compressed_bytes=flattened_comp,
-        flattened_disk_bytes=flattened_disk,
-        shadowed_file_bytes=hidden_file[top],
-        dive_min_bytes=dive_min[top],
-        dive_cumulative_bytes=dive_cum[top],
-        dive_wasted_bytes=dive_wasted[top],
-        dive_user_bytes=user,
+        flattened_tar_bytes=at_top[:, kernels.VIS_TAR] + TAR_END_BYTES,
+        flattened_compressed_bytes=at_top[:, kernels.VIS_COMPRESSED] + arrays.blob_overhead_bytes,
+        flattened_disk_bytes=at_top[:, kernels.VIS_DISK].copy(),
+        shadowed_file_bytes=at_top[:, kernels.ALL_FILE] - at_top[:, kernels.VIS_FILE],
+        dive_min_bytes=at_top[:, kernels.DIVE_MIN].copy(),
+        dive_cumulative_bytes=at_top[:, kernels.DIVE_CUMULATIVE].copy(),
+        dive_wasted_bytes=at_top[:, kernels.DIVE_WASTED].copy(),
+        dive_user_bytes=segment_sum(layer_file[il] * ~first_layer, img_rows, n_img),
         flattened_key=top,
         image_chain=trie.image_chain,
         layer_disk_bytes=layer_disk,
     )
 
 
-_TWIN_CHUNK = 1 << 23
-
-
-@dataclass(frozen=True, eq=False)
-class _Twins:
-    """Occurrences with another occurrence of their path on a strict ancestor chain node, and
-    every entry at those paths (the only entries the kills and dive read from there on)."""
-
-    chain: I64  # per twinned occurrence: its chain node
-    entry: I64  # ... its entry
-    entries: I64  # every entry at a twinned path, ascending
-    keys: I64  # their (layer, path) keys, ascending
-
-
-def _twinned(layout: _Layout) -> _Twins:
-    """The twinned occurrences (`_Twins`). Past `_TWIN_CHUNK` entries it runs over ranges of
-    path ids (balanced by entries) so that memory stays bounded: paths are independent."""
-    trie = layout.trie
-    path = layout.arrays.entry_path
+def _chain_figures(
+    arrays: PopulationArrays, trie: ChainTrie, path_end: I64
+) -> npt.NDArray[np.int64]:
+    """`kernels.overlay_walk` on a population: per chain node, the figures of its merged view
+    (columns named in `kernels`)."""
     if trie.size == 0:
-        none = np.zeros(0, dtype=np.int64)
-        return _Twins(none, none, none, none)
-    tin_bits = max(1, int(trie.size).bit_length())
-    path_bits = max(1, int(layout.n_paths).bit_length())
-    parts: Iterable[I64 | None] = [None]  # None: every entry
-    if path.size > _TWIN_CHUNK:
-        pieces = -(-path.size // _TWIN_CHUNK)
-        weight = np.cumsum(np.bincount(path, minlength=layout.n_paths))
-        cuts = np.searchsorted(weight, np.arange(1, pieces) * (path.size / pieces))
-        del weight
-        piece_of_path = np.repeat(
-            np.arange(pieces, dtype=np.uint16),
-            np.diff(np.concatenate(([0], cuts, [layout.n_paths]))),
-        )
-        piece = piece_of_path[path]  # two bytes per entry, not eight
-        del piece_of_path
-        parts = (np.flatnonzero(piece == k) for k in range(pieces))
-    chain_at = np.empty(trie.size, dtype=np.int64)
-    chain_at[trie.tin] = np.arange(trie.size, dtype=np.int64)
-    tout_at = trie.tout[chain_at]  # by tin
-    low_bits = (1 << tin_bits) - 1
-    chains: list[I64] = []
-    paths: list[I64] = []
-    for part in parts:
-        if tin_bits + path_bits > 62:  # pragma: no cover - beyond any population in memory
-            entries = np.arange(path.size) if part is None else part
-            occ_chain, occ_entry = layout.occurrences(entries)
-            twin = _has_lower_twin(trie, occ_chain, path[occ_entry])
-            chains.append(occ_chain[twin])
-            paths.append(path[occ_entry[twin]])
-            continue
-        # one packed value per occurrence, (path, tin): a plain sort groups paths and orders
-        # each group by preorder, where an ancestor comes first and its interval covers us
-        packed = _occurrence_keys(layout, part, tin_bits)
-        packed.sort()
-        tin = packed & low_bits
-        # covered by an earlier occurrence of the same path: the running maximum of
-        # (path, tout) before each row exceeds its (path, tin) only within its own path
-        reach = packed & ~low_bits
-        reach |= tout_at[tin]
-        np.maximum.accumulate(reach, out=reach)
-        twin = np.zeros(packed.size, dtype=np.bool_)
-        np.greater(reach[:-1], packed[1:], out=twin[1:])
-        del reach
-        chains.append(chain_at[tin[twin]])
-        paths.append(packed[twin] >> tin_bits)
-        del packed, tin
-    t_chain = np.concatenate(chains)
-    t_path = np.concatenate(paths)
-    # the entry of each twinned occurrence: its top layer's entry at that path (only entries
-    # at twinned paths can matter from here on)
-    twin_path = np.zeros(layout.n_paths, dtype=np.bool_)
-    twin_path[t_path] = True
-    at_twin = np.flatnonzero(twin_path[path])
-    keys = layout.key(layout.layer_of(at_twin), path[at_twin])  # ascending
-    hit = lookup(keys, layout.key(trie.layer[t_chain], t_path))
-    return _Twins(t_chain, at_twin[hit], at_twin, keys)
-
-
-def _occurrence_keys(layout: _Layout, part: I64 | None, tin_bits: int) -> I64:
-    """`path << tin_bits | tin` of every occurrence of the entries `part` (None: all entries),
-    unsorted. Most layers top exactly one chain node: their entries are their occurrences,
-    one row each, built without a per-entry gather where `part` is all entries; the layers
-    that top several (one layer on several parents) or none add or drop rows."""
-    a, trie = layout.arrays, layout.trie
-    count = np.diff(layout.chain_offsets)  # chain nodes each layer tops
-    # per layer: tin of the first chain node it tops (any value where it tops none)
-    first_tin = trie.tin[layout.chains[np.minimum(layout.chain_offsets[:-1], trie.size - 1)]]
-    if part is None:
-        path = a.entry_path
-        layer_size = np.diff(a.layer_offsets)
-        first = np.repeat(first_tin, layer_size)
-        odd_layers = np.flatnonzero(count != 1)
-        odd = ranges(a.layer_offsets[odd_layers], layer_size[odd_layers])
-    else:
-        path = a.entry_path[part]
-        layer = layout.entry_layer[part]
-        first = first_tin[layer]
-        odd = np.flatnonzero(count[layer] != 1)
-    n = path.size
-    extra = count[layout.entry_layer[odd if part is None else part[odd]]] - 1
-    grow = extra > 0
-    n_extra = int(extra[grow].sum())
-    packed = np.empty(n + n_extra, dtype=np.int64)
-    np.left_shift(path, tin_bits, out=packed[:n])
-    packed[:n] |= first
-    if n_extra:
-        src = odd[grow]
-        src_layer = layout.entry_layer[src if part is None else part[src]]
-        others = layout.chains[ranges(layout.chain_offsets[src_layer] + 1, extra[grow])]
-        np.left_shift(np.repeat(path[src], extra[grow]), tin_bits, out=packed[n:])
-        packed[n:] |= trie.tin[others]
-    if bool(np.any(extra < 0)):
-        packed = np.delete(packed, odd[extra < 0])  # entries of layers in no image
-    return packed
-
-
-def _covered_by_earlier(group: I64, tin: I64, tout: I64) -> np.ndarray:
-    """Rows sorted by (group, tin): is the row inside the interval of an earlier row of its
-    group?"""
-    return running_max_before(run_starts(group), tout) > tin
-
-
-def _chains_by_layer(trie: ChainTrie, n_layers: int) -> tuple[I64, I64]:
-    """CSR: the chain nodes whose top is each layer."""
-    order = stable_order(trie.layer)
-    return csr_offsets(np.bincount(trie.layer, minlength=n_layers)), order
-
-
-def _minimal_killers(trie: ChainTrie, victim: I64, killer: I64) -> np.ndarray:
-    """Mask over (victim, killer) rows: no other killer of the victim is a strict ancestor."""
-    n = victim.size
-    if n == 0:
-        return np.zeros(0, dtype=np.bool_)
-    order = np.lexsort((trie.tin[killer], victim))
-    v = victim[order]
-    k = killer[order]
-    tin = trie.tin[k]
-    tout = trie.tout[k]
-    group_start = run_starts(v)
-    same_killer = np.zeros(n, dtype=np.bool_)
-    same_killer[1:] = ~group_start[1:] & (k[1:] == k[:-1])
-    # the widest interval among earlier *distinct* killers of the same victim
-    covered = running_max_before(group_start, np.where(same_killer, 0, tout)) > tin
-    # a duplicate row of the same killer shares the first row's verdict
-    verdict = np.maximum.accumulate(np.where(~same_killer, np.arange(n), 0))
-    out = np.empty(n, dtype=np.bool_)
-    out[order] = ~covered[verdict]
-    return out
-
-
-def _dive(
-    layout: _Layout,
-    twins: _Twins,
-    layer_file: I64,
-    dive_minimal: np.ndarray,
-    v_entry: I64,
-    killer: I64,
-    key_entry: I64,
-) -> tuple[I64, I64, I64]:
-    """dive's min, cumulative and wasted sums per chain node (accumulated down the trie).
-
-    Every leaf but a whiteout counts its file bytes, so a layer's leaves sum to its file bytes;
-    a whiteout counts what it deletes below its path (0 over a non-directory). Paths named by
-    two or more leaves on a branch form linked lists, resolved level by level.
-    `dive_minimal` marks the kills that dive's own stacking sees (opaque markers hide nothing)."""
-    a, trie = layout.arrays, layout.trie
-    minimal = dive_minimal
-    kind, path = a.entry_kind, a.entry_path
-    n_c = trie.size
-    n_e1 = a.n_entries + 1
-
-    # whiteout sizes, keyed by (chain node, whiteout entry)
-    safe_key = np.maximum(key_entry, 0)
-    wo = minimal & (key_entry >= 0) & (kind[safe_key] == WHITEOUT)  # a whiteout is a leaf
-    wo_ids, wo_uniq = group_ids(combine(killer[wo], key_entry[wo], n_e1))
-    wo_sums = segment_sum(a.entry_file_bytes[v_entry[wo]], wo_ids, wo_uniq.size)
-    # dive counts 0 for a whiteout whose path the lower view shows as a non-directory, even
-    # if (in a stack no real tar makes) entries below it are visible too
-    over_nondir = minimal & (key_entry < 0) & (kind[v_entry] != DIR)
-    _, nondir_keys = group_ids(
-        combine(killer[over_nondir], path[v_entry[over_nondir]], layout.n_paths)
+        return np.zeros((0, kernels.N_FIGURES), dtype=np.int64)
+    chain_by_tin = np.empty(trie.size, dtype=np.int64)
+    chain_by_tin[trie.tin] = np.arange(trie.size, dtype=np.int64)
+    # per stacked entry a branch logs at most one change of a path's dive count and two of
+    # what its views show (shown, then hidden)
+    branch_entries = trie.accumulate(np.diff(arrays.layer_offsets)[trie.layer])
+    block = arrays.options.block_bytes
+    return kernels.overlay_walk(
+        np.empty((arrays.n_paths, 2), dtype=np.int32 if arrays.n_entries < 2**31 else np.int64),
+        trie.layer,
+        chain_by_tin,
+        trie.tin,
+        trie.tout,
+        int(trie.depth.max()),
+        2 * int(branch_entries.max()) + 1,
+        arrays.layer_offsets,
+        arrays.entry_path,
+        arrays.entry_kind,
+        arrays.entry_file_bytes,
+        arrays.entry_tar_bytes,
+        arrays.entry_compressed_bytes,
+        path_end,
+        block,
+        kernels.block_shift(block),
     )
-
-    def whiteout_size(chain: I64, entry: I64) -> I64:
-        out = np.zeros(chain.size, dtype=np.int64)
-        if chain.size == 0 or wo_uniq.size == 0:
-            return out
-        hit = lookup(wo_uniq, combine(chain, entry, n_e1))
-        ok = hit >= 0
-        out[ok] = wo_sums[hit[ok]]
-        out[lookup(nondir_keys, combine(chain, path[entry], layout.n_paths)) >= 0] = 0
-        return out
-
-    delta_cum = layer_file[trie.layer].copy()
-    w_chain, w_entry = layout.occurrences(np.flatnonzero(kind == WHITEOUT))
-    delta_cum += segment_sum(whiteout_size(w_chain, w_entry), w_chain, n_c)
-    delta_min = delta_cum.copy()
-    delta_wasted = np.zeros(n_c, dtype=np.int64)
-
-    # leaf occurrences with a lower occurrence of their path: follow them down their branch
-    is_leaf = _is_leaf(layout, twins.entry)
-    frontier_chain, frontier_entry = twins.chain[is_leaf], twins.entry[is_leaf]
-    if frontier_chain.size:
-        # the leaves at the frontier's paths, lower occurrences included
-        frontier_path = np.zeros(layout.n_paths, dtype=np.bool_)
-        frontier_path[path[frontier_entry]] = True
-        at = np.flatnonzero(frontier_path[path[twins.entries]])
-        at = at[_is_leaf(layout, twins.entries[at])]
-        leaf_entries, leaf_keys = twins.entries[at], twins.keys[at]
-        level_chain: list[I64] = [frontier_chain]
-        level_entry: list[I64] = [frontier_entry]
-        links: list[tuple[I64, I64, I64]] = []  # (row of level i, lower chain, lower entry)
-        while frontier_chain.size:
-            low_chain, hit = _walk_up(
-                trie, frontier_chain, path[frontier_entry], leaf_keys, layout.n_paths
-            )
-            ok = low_chain >= 0
-            low_entry = leaf_entries[hit[ok]]
-            links.append((np.flatnonzero(ok), low_chain[ok], low_entry))
-            frontier_chain, frontier_entry = low_chain[ok], low_entry
-            level_chain.append(frontier_chain)
-            level_entry.append(frontier_entry)
-        all_keys = combine(np.concatenate(level_chain), np.concatenate(level_entry), n_e1)
-        _, uniq = group_ids(all_keys)
-        u_chain, u_entry = uniq // n_e1, uniq % n_e1
-        n_u = uniq.size
-        prev = np.full(n_u, -1, dtype=np.int64)
-        for i, (rows, low_chain, low_entry) in enumerate(links):
-            src = lookup(uniq, combine(level_chain[i][rows], level_entry[i][rows], n_e1))
-            prev[src] = lookup(uniq, combine(low_chain, low_entry, n_e1))
-        u_size = np.where(
-            kind[u_entry] == WHITEOUT, whiteout_size(u_chain, u_entry), a.entry_file_bytes[u_entry]
-        ).astype(np.int64)
-        count = np.ones(n_u, dtype=np.int64)
-        low = u_size.copy()
-        first = u_size.copy()
-        depth = trie.depth[u_chain]
-        for d in range(int(depth.max()) + 1):
-            r = np.flatnonzero((depth == d) & (prev >= 0))
-            p = prev[r]
-            count[r] = count[p] + 1
-            low[r] = np.minimum(low[p], u_size[r])
-            first[r] = first[p]
-        r = np.flatnonzero(prev >= 0)
-        p = prev[r]
-        # corrections to the defaults (a lone leaf adds its size to min and nothing to waste)
-        delta_min += segment_sum((low[r] - low[p]) - u_size[r], u_chain[r], n_c)
-        waste = np.where(count[r] == 2, first[r] + u_size[r], u_size[r])
-        delta_wasted += segment_sum(waste, u_chain[r], n_c)
-    return trie.accumulate(delta_min), trie.accumulate(delta_cum), trie.accumulate(delta_wasted)
 
 
 # --------------------------------------------------------------------------- timelines
@@ -1013,10 +560,6 @@ def stored_timeline(
 
 
 _EPOCH_BITS = 64
-# a holder naming at least this share of all contents is counted by scanning the scratch
-# array (O(contents)); one naming fewer, by claims (O(named))
-_DENSE_SHARE = 0.25
-_ENTRY_CHUNK = 1 << 22
 
 
 def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
@@ -1028,15 +571,15 @@ def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
 
 def _file_contents_by_layer(arrays: PopulationArrays) -> tuple[I64, npt.NDArray[Any]]:
     """CSR: the contents of each layer's regular files (entries of other kinds dropped once,
-    not once per holder), as int32 where content ids fit: the per-holder passes are scattered
-    reads and writes, and half the bytes is about half the time. Kept in `arrays.cache`."""
+    not once per holder), as int32 where content ids fit (half the bytes to read per holder).
+    Kept in `arrays.cache`."""
     cached = arrays.cache.get("file_contents_by_layer")
     if isinstance(cached, tuple):
         return cached
-    content = arrays.entry_content
-    offsets = csr_offsets(_layer_sums(arrays, content, lambda c: c >= 0))
     dtype = np.int32 if arrays.content_file_bytes.size < 2**31 else np.int64
-    result = offsets, content[content >= 0].astype(dtype)
+    result = kernels.file_contents_by_layer(
+        arrays.layer_offsets, arrays.entry_content, np.zeros(0, dtype=dtype)
+    )
     arrays.cache["file_contents_by_layer"] = result
     return result
 
@@ -1052,94 +595,25 @@ def _file_bytes_by_holder(
     *,
     registry: bool,
 ) -> npt.NDArray[np.int64]:
-    """File-strategy bytes per holder over (at most 64) epochs without sorting entries: one
-    holder at a time, each held layer's epochs as a bit mask OR-ed into its contents in a
-    scratch array indexed by content id, then each distinct content counted once per epoch it
-    is held. Same figure as `_held_bytes` on (holder, content) rows, in memory O(contents)
-    instead of O(rows).
-
-    Rows of one mask are OR-ed in with one plain fancy assignment (`scratch[c] |= m` is the
-    same whichever duplicate of `c` is written last), never a `ufunc.at`; a holder whose rows
-    all share one mask (every single-epoch figure) needs no scratch at all."""
+    """File-strategy bytes per holder over (at most 64) epochs without sorting entries
+    (`kernels.held_file_bytes`: each held layer's epochs as a bit mask OR-ed into its contents,
+    each distinct content counted once per epoch it is held). Same figure as `_held_bytes` on
+    (holder, content) rows, in memory O(contents) instead of O(rows)."""
     if registry:
         unit = arrays.content_compressed_bytes
     else:
         block = arrays.options.block_bytes
         unit = _blocks(arrays.content_file_bytes, block) * block
-    n_content = arrays.content_file_bytes.size
     out = np.zeros((n_holders, n_epochs), dtype=np.int64)
-    if holder.size == 0 or n_content == 0:
+    if holder.size == 0 or arrays.content_file_bytes.size == 0:
         return out
     file_offsets, file_content = _file_contents_by_layer(arrays)
-    file_counts = np.diff(file_offsets)
-    # every content a holder's rows name gets a position, unique over all holders, so that a
-    # claim left by an earlier holder can never pass for the current one's (no reset pass)
-    n_named = int(file_counts[layer].sum())
-    claim = np.full(n_content, -1, dtype=np.int32 if n_named < 2**31 else np.int64)
-    named_before = 0
-    scratch = np.zeros(n_content, dtype=np.uint64)
-    marked = np.zeros(n_content, dtype=np.bool_)
-    masks = _epoch_masks(start, end)
     order = stable_order(holder)
     bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
-    epochs = np.arange(n_epochs, dtype=np.uint64)
-    for h in range(n_holders):
-        rows = order[bounds[h] : bounds[h + 1]]
-        if rows.size == 0:
-            continue
-        row_mask = masks[rows]
-        single = not bool(np.any(row_mask != row_mask[0]))
-        # this holder's rows by mask (its masks are few: unions of a few intervals), then by
-        # layer, so that a run of consecutive layers is one slice of the file contents
-        rows = rows[np.lexsort((layer[rows], row_mask))]
-        row_mask = masks[rows]
-        held = layer[rows]
-        named = file_counts[held]
-        if single and held[-1] - held[0] + 1 == held.size:  # a registry holding every layer
-            seen = file_content[file_offsets[held[0]] : file_offsets[held[-1] + 1]]
-        else:
-            seen = file_content[ranges(file_offsets[held], named)]
-        if seen.size == 0:
-            continue
-        cuts = np.flatnonzero(row_mask[1:] != row_mask[:-1]) + 1
-        if not single:
-            # one plain OR per mask over that mask's slice of the named contents
-            first_row = np.concatenate(([0], cuts))
-            at = np.concatenate(([0], np.cumsum(named)[cuts - 1], [seen.size])).tolist()
-            for k, row in enumerate(first_row.tolist()):
-                scratch[seen[at[k] : at[k + 1]]] |= row_mask[row]
-        if seen.size >= _DENSE_SHARE * n_content:
-            # dense (a registry, a big node): the marked contents are the distinct ones, found
-            # by one scan of the scratch array rather than by claims
-            if single:
-                marked[seen] = True  # a byte per content: a scatter that stays in cache
-                distinct = np.flatnonzero(marked)
-                marked.fill(False)
-            else:
-                distinct = np.flatnonzero(scratch)
-                bits = scratch[distinct]
-                scratch.fill(0)
-        else:
-            # one representative per distinct content: whichever duplicate's position was
-            # written last, exactly one of its rows finds its own position there
-            index = np.arange(named_before, named_before + seen.size, dtype=claim.dtype)
-            named_before += seen.size
-            claim[seen] = index
-            distinct = seen[claim[seen] == index]
-            if not single:
-                bits = scratch[distinct]
-                scratch[seen] = 0
-        if single:
-            mask_bits = ((row_mask[0] >> epochs) & np.uint64(1)).astype(np.int64)
-            out[h] = int(unit[distinct].sum()) * mask_bits
-            continue
-        # contents share few distinct masks: sum per mask, then spread over its epochs
-        ordered = np.sort(bits)
-        masks_u = ordered[run_starts(ordered)]
-        per_mask = segment_sum(unit[distinct], np.searchsorted(masks_u, bits), masks_u.size)
-        held_bits = ((masks_u[:, None] >> epochs[None, :]) & np.uint64(1)).astype(np.int64)
-        out[h] = per_mask @ held_bits
-    return out
+    masks = _epoch_masks(start, end).view(np.int64)
+    return kernels.held_file_bytes(
+        order, bounds, layer, masks, file_offsets, file_content, unit, n_epochs
+    )
 
 
 def _merged_intervals(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I64, I64, I64]:
