@@ -1,8 +1,9 @@
-"""The numpy engine against the reference implementation, and its building blocks."""
+"""The engine against the reference implementation, and its building blocks."""
 
 from __future__ import annotations
 
 import dataclasses
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from layersim.model import (
     make_entry,
     make_layer,
 )
+from layersim.overlay import merged_view
 from strategies import populations
 
 
@@ -204,3 +206,40 @@ def test_layers_in_no_image_change_no_figure(population: Population) -> None:
         if field.name in ("flattened_key", "image_chain", "layer_disk_bytes"):
             continue  # ids and per-layer rows: the two arrays number their layers differently
         assert np.array_equal(getattr(actual, field.name), getattr(expected, field.name)), field
+
+
+@given(populations(max_nodes=0), st.integers(1, 4), st.integers(1, 40))
+def test_split_walk_equals_whole(population: Population, workers: int, per_worker: int) -> None:
+    """Splitting the trie walk into runs of the preorder walked by several threads (as large
+    populations are, each run re-stacking its first node's ancestors) changes no figure."""
+    arrays = from_population(population)
+    whole = engine.image_table(arrays)
+    with (
+        patch.object(engine, "_WORKERS", workers),
+        patch.object(engine, "_ENTRIES_PER_WORKER", per_worker),
+    ):
+        split = engine.image_table(arrays)
+    for field in dataclasses.fields(engine.ImageTable):
+        assert np.array_equal(getattr(split, field.name), getattr(whole, field.name)), field
+
+
+@given(populations(max_nodes=0))
+def test_visible_entries_equal_the_merged_view(population: Population) -> None:
+    """For every image and every path of the population, the entry `visible_entries` finds is
+    the one the image's merged view (`overlay.merged_view`) shows there, or none."""
+    arrays = from_population(population)
+    names = arrays.path_names
+    assert names is not None
+    n_img, n_paths = arrays.n_images, arrays.n_paths
+    image_ids = np.repeat(np.arange(n_img), n_paths)
+    path_ids = np.tile(np.arange(n_paths), n_img)
+    found = engine.visible_entries(arrays, image_ids, path_ids).reshape(n_img, n_paths)
+    for i, image in enumerate(population.images):
+        view = merged_view(image.layers)
+        for p, name in enumerate(names):
+            entry = found[i, p]
+            shown = (
+                None if entry < 0 else (names[arrays.entry_path[entry]], arrays.entry_kind[entry])
+            )
+            expected = view.get(name)
+            assert shown == (None if expected is None else (name, int(expected[1].kind))), name

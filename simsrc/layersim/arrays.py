@@ -149,12 +149,21 @@ class PopulationArrays:
             (self.image_layers.size == 0 or self.image_layers.max() < n_l, "image layer id"),
             (len(self.image_names) == self.n_images, "image_names"),
             (self.node_offsets[-1] == self.node_images.size, "node_offsets"),
-            (np.all((self.entry_content >= 0) == (self.entry_kind == EntryKind.FILE)), "content"),
-            (np.all(self.entry_file_bytes >= 0), "negative file bytes"),
         ]
         for ok, what in checks:
             if not ok:
                 raise ModelError(f"inconsistent population arrays: {what}")
+        problem, in_order = kernels.check_entries(
+            self.layer_offsets,
+            self.entry_path,
+            self.entry_kind,
+            self.entry_content,
+            self.entry_file_bytes,
+        )
+        if problem:
+            what = "content" if problem == 1 else "negative file bytes"
+            raise ModelError(f"inconsistent population arrays: {what}")
+        self.cache["entries_sorted"] = bool(in_order)  # `canonical` need not look again
 
 
 class _Interner:
@@ -407,7 +416,17 @@ def preorder_subtree_end(path_parent: I64) -> I64 | None:
 
 def _entries_sorted(arrays: PopulationArrays) -> bool:
     """Whether each layer's entries are sorted by path id (a DIR before its opaque marker)."""
-    return bool(kernels.entries_sorted(arrays.layer_offsets, arrays.entry_path, arrays.entry_kind))
+    known = arrays.cache.get("entries_sorted")
+    if isinstance(known, bool):
+        return known
+    _, in_order = kernels.check_entries(
+        arrays.layer_offsets,
+        arrays.entry_path,
+        arrays.entry_kind,
+        arrays.entry_content,
+        arrays.entry_file_bytes,
+    )
+    return bool(in_order)
 
 
 def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:

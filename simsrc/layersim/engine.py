@@ -2,31 +2,34 @@
 
 It computes exactly what `reference` computes (the tests hold them equal, integer for integer),
 but on `PopulationArrays` and in time that grows with the number of *distinct* layer stacks,
-not with images x entries.
+not with images x entries. The loops that numpy could only express as many whole-array passes
+are compiled (`kernels`); this module prepares their inputs and assembles the result tables.
 
 How the overlay is resolved at scale:
 1. Every distinct prefix of a layer stack is a node of a *chain trie* (its ChainID). Images are
    paths from a root to a node; shared bases are shared trie nodes.
-2. An *occurrence* is an entry of the top layer of a chain node. Occurrence `o` is hidden in an
-   image whose top is `t` iff some chain node `k` between `o`'s node (exclusive) and `t`
-   (inclusive) *kills* it: its layer has an entry at `o`'s path (exact key: any kind but an
-   opaque marker) or a whiteout, opaque marker or non-directory at a strict ancestor of it
-   (below key). Only the *minimal* killers matter (none above them on the same branch): each
-   hidden byte is then charged to exactly one node, and a figure of image `t` is the sum of the
-   charges along its branch (accumulated down the trie, level by level).
-3. Candidates are found with sorts, not per-image expansion: an exact kill needs two
-   occurrences of one path on one branch (a preorder test on the trie, `tin`/`tout`); a below
-   kill needs a path with descendants, and lower entries in that path's preorder range.
-dive's per-path figures follow the same scheme on each layer's leaves.
+2. One walk of the trie in preorder (`kernels.overlay_walk`) keeps the merged view of the
+   current node, one slot per path id: entering a node stacks its layer on its parent's view
+   by the overlay rules, leaving it undoes what entering changed (an undo log). The running
+   sums of what the view shows are the node's figures, and an image's are its top node's.
+   Each *occurrence* (an entry of a node's layer) is stacked once, so the walk costs about
+   the entries of the distinct layer stacks, not of the images.
+3. dive's per-path figures ride along: per path, how many leaves on the branch name it and
+   the smallest of their sizes, kept and undone the same way.
+
+Storage over time (`stored_timeline`) counts each distinct object a store holds once per
+epoch it holds it, with the epochs as bit masks (`kernels.held_bytes`).
 """
 
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import compress, starmap
+from itertools import compress, pairwise, starmap
 from typing import Any
 
 import numpy as np
@@ -59,7 +62,6 @@ from layersim.sortops import (
     first_occurrence,
     forest_preorder,
     group_ids,
-    lookup,
     ranges,
     run_starts,
     running_max_before,
@@ -222,15 +224,8 @@ def image_table(arrays: PopulationArrays) -> ImageTable:
     arrays.validate()
     arrays, path_end = canonical(arrays)
     n_img = arrays.n_images
-    block = arrays.options.block_bytes
     trie = build_chain_trie(arrays)
-    layer_file, layer_disk = kernels.layer_sums(
-        arrays.layer_offsets,
-        arrays.entry_kind,
-        arrays.entry_file_bytes,
-        block,
-        kernels.block_shift(block),
-    )
+    layer_file, layer_disk = _scan_layers(arrays)
     figures = _chain_figures(arrays, trie, path_end)
     top = trie.image_chain[arrays.image_offsets[1:] - 1]
     at_top = figures[top]
@@ -265,33 +260,66 @@ def _chain_figures(
     arrays: PopulationArrays, trie: ChainTrie, path_end: I64
 ) -> npt.NDArray[np.int64]:
     """`kernels.overlay_walk` on a population: per chain node, the figures of its merged view
-    (columns named in `kernels`)."""
+    (columns named in `kernels`). Large walks are split into runs of the preorder with equal
+    shares of the occurrences, one per core, walked at once (the kernel releases the GIL);
+    each run first re-stacks the ancestors of its first node, so every node's figures are
+    the same however the walk is split."""
+    out = np.zeros((trie.size, kernels.N_FIGURES), dtype=np.int64)
     if trie.size == 0:
-        return np.zeros((0, kernels.N_FIGURES), dtype=np.int64)
+        return out
     chain_by_tin = np.empty(trie.size, dtype=np.int64)
     chain_by_tin[trie.tin] = np.arange(trie.size, dtype=np.int64)
+    layer_entries = np.diff(arrays.layer_offsets)[trie.layer]
     # per stacked entry a branch logs at most one change of a path's dive count and two of
     # what its views show (shown, then hidden)
-    branch_entries = trie.accumulate(np.diff(arrays.layer_offsets)[trie.layer])
+    branch_entries = trie.accumulate(layer_entries)
     block = arrays.options.block_bytes
-    return kernels.overlay_walk(
-        np.empty((arrays.n_paths, 2), dtype=np.int32 if arrays.n_entries < 2**31 else np.int64),
-        trie.layer,
-        chain_by_tin,
-        trie.tin,
-        trie.tout,
-        int(trie.depth.max()),
-        2 * int(branch_entries.max()) + 1,
-        arrays.layer_offsets,
-        arrays.entry_path,
-        arrays.entry_kind,
-        arrays.entry_file_bytes,
-        arrays.entry_tar_bytes,
-        arrays.entry_compressed_bytes,
-        path_end,
-        block,
-        kernels.block_shift(block),
-    )
+    work = np.cumsum(layer_entries[chain_by_tin])
+    n_parts = min(_WORKERS, max(1, int(work[-1]) // _ENTRIES_PER_WORKER))
+    cuts = np.searchsorted(work, np.arange(1, n_parts) * (work[-1] / n_parts))
+    bounds = np.unique(np.concatenate(([0], cuts, [trie.size]))).tolist()
+    entry_dtype = np.int32 if arrays.n_entries < 2**31 else np.int64
+
+    def walk(lo: int, hi: int) -> None:
+        prefix = []
+        node = int(trie.parent[chain_by_tin[lo]])
+        while node >= 0:
+            prefix.append(node)
+            node = int(trie.parent[node])
+        kernels.overlay_walk(
+            out,
+            np.empty((arrays.n_paths, 2), dtype=entry_dtype),
+            np.asarray(prefix[::-1], dtype=np.int64),
+            chain_by_tin[lo:hi],
+            trie.layer,
+            trie.tin,
+            trie.tout,
+            int(trie.depth.max()),
+            2 * int(branch_entries.max()) + 1,
+            arrays.layer_offsets,
+            arrays.entry_path,
+            arrays.entry_kind,
+            arrays.entry_file_bytes,
+            arrays.entry_tar_bytes,
+            arrays.entry_compressed_bytes,
+            path_end,
+            block,
+            kernels.block_shift(block),
+        )
+
+    parts = list(pairwise(bounds))
+    if len(parts) == 1:
+        walk(*parts[0])
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            for done in [pool.submit(walk, lo, hi) for lo, hi in parts]:
+                done.result()
+    return out
+
+
+# the walk is split across this many threads, each taking at least this many occurrences
+_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_ENTRIES_PER_WORKER = 1 << 18
 
 
 # --------------------------------------------------------------------------- timelines
@@ -501,26 +529,107 @@ def stored_timeline(
     end = np.asarray(end, dtype=np.int64)
     keep = arrays.options.keep_compressed_blobs and not registry
     block = arrays.options.block_bytes
+    n_img = arrays.n_images
+    if registry:
+        image_unit = images.layered_compressed_bytes
+        export_unit = images.flattened_compressed_bytes
+    else:
+        image_unit = images.layered_disk_bytes + (images.layered_compressed_bytes if keep else 0)
+        export_unit = images.flattened_disk_bytes + (
+            images.flattened_compressed_bytes if keep else 0
+        )
+    if registry:
+        content_unit = arrays.content_compressed_bytes
+    else:
+        content_unit = _blocks(arrays.content_file_bytes, block) * block
+    if n_epochs > _EPOCH_BITS:
+        return _stored_timeline_sorted(
+            arrays, images, holder, image_ids, start, end, n_holders, n_epochs,
+            registry=registry, image_unit=image_unit, export_unit=export_unit,
+            content_unit=content_unit,
+        )  # fmt: skip
+
+    # each (holder, image) row holds an image in the epochs of its bit mask
+    order = stable_order(holder)
+    bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
+    masks = _epoch_masks(start, end).view(np.int64)
+
+    def held(groups: I64, offsets: I64, items: I64, unit: I64, rows: tuple[I64, I64, I64]) -> I64:
+        row_order, row_bounds, row_masks = rows
+        return kernels.held_bytes(
+            row_order, row_bounds, groups, row_masks, offsets, items, unit, n_epochs
+        )
+
+    by_image = (order, bounds, masks)
+    file_offsets, file_content = _file_contents_by_layer(arrays)
+    # one integer type for every kind of item, so that the kernel is compiled once
+    chain, blob = images.image_chain, arrays.layer_blob[arrays.image_layers]
+    id_type = file_content.dtype if max(chain.size, blob.size, n_img) < 2**31 else np.int64
+    file_content = file_content.astype(id_type, copy=False)
+    each_image = np.arange(n_img + 1, dtype=np.int64)
+    export = images.flattened_key
+    logical = held(image_ids, each_image, each_image[:-1].astype(id_type), image_unit, by_image)
+    flattened = held(
+        image_ids, each_image, export.astype(id_type), _by_key(export, export_unit), by_image
+    )
+    blob_unit = _by_key(blob, arrays.layer_compressed_bytes[arrays.image_layers])
+    if registry:
+        layer_bytes = held(
+            image_ids, arrays.image_offsets, blob.astype(id_type), blob_unit, by_image
+        )
+    else:
+        chain_unit = _by_key(chain, images.layer_disk_bytes[arrays.image_layers])
+        layer_bytes = held(
+            image_ids, arrays.image_offsets, chain.astype(id_type), chain_unit, by_image
+        )
+        if keep:
+            layer_bytes += held(
+                image_ids, arrays.image_offsets, blob.astype(id_type), blob_unit, by_image
+            )
+    # file: rows per (holder, layer), so that each store reads a layer's contents once
+    _, row_image, rows = _expand_images(arrays, image_ids)
+    row_holder = holder[row_image]
+    layer_order = stable_order(row_holder)
+    by_layer = (
+        layer_order,
+        np.searchsorted(row_holder[layer_order], np.arange(n_holders + 1)),
+        masks[row_image],
+    )
+    file_bytes = held(arrays.image_layers[rows], file_offsets, file_content, content_unit, by_layer)
+    return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+
+
+def _by_key(key: I64, unit: I64) -> I64:
+    """An array indexed by key holding each key's unit (rows of one key agree on it)."""
+    out = np.zeros(int(key.max()) + 1 if key.size else 0, dtype=np.int64)
+    out[key] = unit
+    return out
+
+
+def _stored_timeline_sorted(
+    arrays: PopulationArrays,
+    images: ImageTable,
+    holder: I64,
+    image_ids: I64,
+    start: I64,
+    end: I64,
+    n_holders: int,
+    n_epochs: int,
+    *,
+    registry: bool,
+    image_unit: I64,
+    export_unit: I64,
+    content_unit: I64,
+) -> StoredTimeline:
+    """`stored_timeline` past 64 epochs (no bit masks): each distinct (holder, key)'s
+    intervals merged by sorting its rows."""
+    keep = arrays.options.keep_compressed_blobs and not registry
 
     def held(key: I64, unit: I64, h: I64 = holder, s: I64 = start, e: I64 = end) -> I64:
         return _held_bytes(h, key, s, e, unit, n_holders, n_epochs)
 
-    if registry:
-        logical = held(image_ids, images.layered_compressed_bytes[image_ids])
-        flattened = held(
-            images.flattened_key[image_ids], images.flattened_compressed_bytes[image_ids]
-        )
-    else:
-        logical = held(
-            image_ids,
-            images.layered_disk_bytes[image_ids]
-            + (images.layered_compressed_bytes[image_ids] if keep else 0),
-        )
-        flattened = held(
-            images.flattened_key[image_ids],
-            images.flattened_disk_bytes[image_ids]
-            + (images.flattened_compressed_bytes[image_ids] if keep else 0),
-        )
+    logical = held(image_ids, image_unit[image_ids])
+    flattened = held(images.flattened_key[image_ids], export_unit[image_ids])
     _, row_image, rows = _expand_images(arrays, image_ids)
     h, s, e = holder[row_image], start[row_image], end[row_image]
     layer = arrays.image_layers[rows]
@@ -531,18 +640,8 @@ def stored_timeline(
         layer_bytes = held(images.image_chain[rows], images.layer_disk_bytes[layer], h, s, e)
         if keep:
             layer_bytes = layer_bytes + held(blob, arrays.layer_compressed_bytes[layer], h, s, e)
-
     # file: merge each (holder, layer)'s intervals first, then spread them over its contents
     lh, ll, ls, le = _merged_intervals(h, layer, s, e)
-    if n_epochs <= _EPOCH_BITS:
-        return StoredTimeline(
-            logical=logical,
-            flattened=flattened,
-            layer=layer_bytes,
-            file=_file_bytes_by_holder(
-                arrays, lh, ll, ls, le, n_holders, n_epochs, registry=registry
-            ),
-        )
     counts = np.diff(arrays.layer_offsets)[ll]
     entry = ranges(arrays.layer_offsets[ll], counts)
     content = arrays.entry_content[entry]
@@ -551,11 +650,7 @@ def stored_timeline(
     es = np.repeat(ls, counts)[is_file]
     ee = np.repeat(le, counts)[is_file]
     content = content[is_file]
-    if registry:
-        unit = arrays.content_compressed_bytes[content]
-    else:
-        unit = _blocks(arrays.content_file_bytes[content], block) * block
-    file_bytes = held(content, unit, eh, es, ee)
+    file_bytes = held(content, content_unit[content], eh, es, ee)
     return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
 
 
@@ -571,49 +666,31 @@ def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
 
 def _file_contents_by_layer(arrays: PopulationArrays) -> tuple[I64, npt.NDArray[Any]]:
     """CSR: the contents of each layer's regular files (entries of other kinds dropped once,
-    not once per holder), as int32 where content ids fit (half the bytes to read per holder).
-    Kept in `arrays.cache`."""
+    not once per store), as int32 where content ids fit (half the bytes to read per store).
+    Kept in `arrays.cache` by `_scan_layers`."""
     cached = arrays.cache.get("file_contents_by_layer")
-    if isinstance(cached, tuple):
-        return cached
+    if not isinstance(cached, tuple):
+        _scan_layers(arrays)
+        cached = arrays.cache["file_contents_by_layer"]
+    return cached  # type: ignore[return-value]
+
+
+def _scan_layers(arrays: PopulationArrays) -> tuple[I64, I64]:
+    """Per layer its file bytes and extracted disk bytes; the file contents by layer go to
+    `arrays.cache` (one pass over the entries, `kernels.scan_layers`)."""
+    block = arrays.options.block_bytes
     dtype = np.int32 if arrays.content_file_bytes.size < 2**31 else np.int64
-    result = kernels.file_contents_by_layer(
-        arrays.layer_offsets, arrays.entry_content, np.zeros(0, dtype=dtype)
+    layer_file, layer_disk, offsets, contents = kernels.scan_layers(
+        arrays.layer_offsets,
+        arrays.entry_kind,
+        arrays.entry_content,
+        arrays.entry_file_bytes,
+        block,
+        kernels.block_shift(block),
+        np.zeros(0, dtype=dtype),
     )
-    arrays.cache["file_contents_by_layer"] = result
-    return result
-
-
-def _file_bytes_by_holder(
-    arrays: PopulationArrays,
-    holder: I64,
-    layer: I64,
-    start: I64,
-    end: I64,
-    n_holders: int,
-    n_epochs: int,
-    *,
-    registry: bool,
-) -> npt.NDArray[np.int64]:
-    """File-strategy bytes per holder over (at most 64) epochs without sorting entries
-    (`kernels.held_file_bytes`: each held layer's epochs as a bit mask OR-ed into its contents,
-    each distinct content counted once per epoch it is held). Same figure as `_held_bytes` on
-    (holder, content) rows, in memory O(contents) instead of O(rows)."""
-    if registry:
-        unit = arrays.content_compressed_bytes
-    else:
-        block = arrays.options.block_bytes
-        unit = _blocks(arrays.content_file_bytes, block) * block
-    out = np.zeros((n_holders, n_epochs), dtype=np.int64)
-    if holder.size == 0 or arrays.content_file_bytes.size == 0:
-        return out
-    file_offsets, file_content = _file_contents_by_layer(arrays)
-    order = stable_order(holder)
-    bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
-    masks = _epoch_masks(start, end).view(np.int64)
-    return kernels.held_file_bytes(
-        order, bounds, layer, masks, file_offsets, file_content, unit, n_epochs
-    )
+    arrays.cache["file_contents_by_layer"] = (offsets, contents)
+    return layer_file, layer_disk
 
 
 def _merged_intervals(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I64, I64, I64]:
@@ -693,60 +770,20 @@ def disk_usage(
 
 
 def visible_entries(arrays: PopulationArrays, image_ids: I64, path_ids: I64) -> I64:
-    """For each (image, path) query, the entry the image's merged view shows there, or -1.
-
-    Walks each image's layers from the top, all queries at once: the first layer with an entry
-    at the path decides (a whiteout: absent), unless a layer above it kills the path first (an
-    opaque marker or a non-directory at one of its ancestors)."""
-    image_ids = np.asarray(image_ids, dtype=np.int64)
-    path_ids = np.asarray(path_ids, dtype=np.int64)
-    n_q = image_ids.size
-    out = np.full(n_q, -1, dtype=np.int64)
-    if n_q == 0:
-        return out
+    """For each (image, path) query, the entry the image's merged view shows there, or -1
+    (`kernels.visible_entries`: each image's layers from the top, a binary search per layer
+    for the path and its ancestors)."""
     arrays, _ = canonical(arrays)
-    n_paths = max(arrays.n_paths, 1)
-    parent = arrays.path_parent
-    # the ancestors of every queried path (-1 padded), and only the entries that can matter
-    ancestors = [parent[path_ids]]
-    while np.any(ancestors[-1] >= 0):
-        last = ancestors[-1]
-        ancestors.append(np.where(last >= 0, parent[np.maximum(last, 0)], -1))
-    anc = np.stack(ancestors[:-1], axis=1) if len(ancestors) > 1 else np.full((n_q, 0), -1)
-    relevant = np.zeros(n_paths, dtype=np.bool_)
-    relevant[path_ids] = True
-    relevant[anc[anc >= 0]] = True
-    sub = np.flatnonzero(relevant[arrays.entry_path])
-    sub_layer = np.searchsorted(arrays.layer_offsets, sub, side="right") - 1
-    opaque = arrays.entry_kind[sub] == OPAQUE
-    keys = combine(sub_layer, arrays.entry_path[sub], n_paths)
-    table, table_entry = keys[~opaque], sub[~opaque]  # ascending: canonical order
-    opaque_table = keys[opaque]
-
-    position = arrays.image_offsets[image_ids + 1] - 1
-    active = np.arange(n_q, dtype=np.int64)
-    while active.size:
-        layer = arrays.image_layers[position[active]]
-        hit = lookup(table, combine(layer, path_ids[active], n_paths))
-        found = hit >= 0
-        entry = table_entry[np.maximum(hit, 0)]
-        decided = found.copy()
-        out[active[found]] = np.where(arrays.entry_kind[entry[found]] == WHITEOUT, -1, entry[found])
-        # a kill at an ancestor in this layer hides the path (only where not decided above)
-        a = anc[active]
-        has = a >= 0
-        rows, cols = np.nonzero(has & ~found[:, None])
-        if rows.size:
-            k = combine(layer[rows], a[rows, cols], n_paths)
-            h = lookup(table, k)
-            nondir = (h >= 0) & (arrays.entry_kind[table_entry[np.maximum(h, 0)]] != DIR)
-            killed = nondir | (lookup(opaque_table, k) >= 0)
-            decided[np.unique(rows[killed])] = True
-        position[active] -= 1
-        floor = arrays.image_offsets[image_ids[active]]
-        keep = ~decided & (position[active] >= floor)
-        active = active[keep]
-    return out
+    return kernels.visible_entries(
+        arrays.image_offsets,
+        arrays.image_layers,
+        arrays.layer_offsets,
+        arrays.entry_path,
+        arrays.entry_kind,
+        arrays.path_parent,
+        np.asarray(image_ids, dtype=np.int64),
+        np.asarray(path_ids, dtype=np.int64),
+    )
 
 
 def container_bytes(arrays: PopulationArrays) -> I64:

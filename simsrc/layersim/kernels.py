@@ -2,8 +2,10 @@
 sweeps, each its own trip through memory, done here in one pass each.
 
 Plain loops over plain integer arrays, no objects: every function takes and returns numpy
-arrays, and `engine` is the only caller. Compiled on first use and cached on disk
-(`cache=True`), so a process pays the compile once per installation, not once per run.
+arrays; `engine` and `arrays` are the only callers. Compiled on first use and cached on disk
+(`cache=True`): the first run after installing pays the compile (about ten seconds on a small
+machine), later runs load it. `error_model="numpy"`: no Python-style division checks (every
+divisor here is a positive block size).
 
 What they compute is defined in `metrics` and `overlay`; the engine's tests hold the results
 equal to the reference implementation's.
@@ -24,7 +26,7 @@ VIS_TAR, VIS_COMPRESSED, VIS_DISK, VIS_FILE, ALL_FILE, DIVE_MIN, DIVE_CUMULATIVE
 N_FIGURES = 8
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _disk_bytes(kind, file_bytes, block_bytes, block_shift):  # type: ignore[no-untyped-def]
     """`model.Entry.disk_bytes`: a regular file's bytes rounded up to whole blocks, a block per
     directory, nothing else (file bytes of other kinds are 0). A shift where the block is a
@@ -41,24 +43,53 @@ def block_shift(block_bytes: int) -> int:
     return block_bytes.bit_length() - 1 if block_bytes & (block_bytes - 1) == 0 else -1
 
 
-@njit(cache=True, nogil=True)
-def layer_sums(layer_offsets, kind, file_bytes, block_bytes, block_shift):  # type: ignore[no-untyped-def]
-    """Per layer: (file bytes, extracted disk bytes) of its entries, in one pass."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def scan_layers(layer_offsets, kind, content, file_bytes, block_bytes, block_shift, like):  # type: ignore[no-untyped-def]
+    """One pass over every layer's entries: per layer its file bytes and extracted disk bytes,
+    and the CSR of the contents of its regular files (`offsets`, `contents`; entries with
+    content >= 0), contents in the integer type of `like`."""
     n_layers = layer_offsets.size - 1
     file_sum = np.zeros(n_layers, dtype=np.int64)
     disk_sum = np.zeros(n_layers, dtype=np.int64)
+    offsets = np.zeros(n_layers + 1, dtype=np.int64)
+    contents = np.empty(content.size, dtype=like.dtype)
+    n = 0
     for layer in range(n_layers):
         f = 0
         d = 0
         for e in range(layer_offsets[layer], layer_offsets[layer + 1]):
             f += file_bytes[e]
             d += _disk_bytes(kind[e], file_bytes[e], block_bytes, block_shift)
+            if content[e] >= 0:
+                contents[n] = content[e]
+                n += 1
         file_sum[layer] = f
         disk_sum[layer] = d
-    return file_sum, disk_sum
+        offsets[layer + 1] = n
+    return file_sum, disk_sum, offsets, contents[:n].copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def check_entries(layer_offsets, path, kind, content, file_bytes):  # type: ignore[no-untyped-def]
+    """(problem, sorted): problem 1 if an entry has a content but is not a regular file or the
+    other way round, 2 if an entry has negative file bytes, else 0; sorted whether each
+    layer's entries are sorted by path id, and by kind within one path (a DIR before its
+    opaque marker), strictly."""
+    in_order = True
+    for layer in range(layer_offsets.size - 1):
+        for e in range(layer_offsets[layer], layer_offsets[layer + 1]):
+            if (content[e] >= 0) != (kind[e] == FILE):
+                return 1, False
+            if file_bytes[e] < 0:
+                return 2, False
+            if e > layer_offsets[layer] and (
+                path[e] < path[e - 1] or (path[e] == path[e - 1] and kind[e] <= kind[e - 1])
+            ):
+                in_order = False
+    return 0, in_order
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _first_at_least(path, lo, hi, value):  # type: ignore[no-untyped-def]
     """First index in lo..hi whose path is >= value (`path[lo:hi]` ascending)."""
     while lo < hi:
@@ -70,11 +101,48 @@ def _first_at_least(path, lo, hi, value):  # type: ignore[no-untyped-def]
     return lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _is_leaf(e, lo, hi, path, kind, path_end):  # type: ignore[no-untyped-def]
+    """Whether entry e of a layer (entries lo..hi) is a leaf of its file tree as dive builds
+    it: no entry of the layer lies below its path. An opaque marker beside its DIR is not a
+    node of its own (the DIR is)."""
+    p = path[e]
+    if kind[e] == OPAQUE and e > lo and path[e - 1] == p:
+        return False
+    after = e + 1
+    if kind[e] == DIR and after < hi and path[after] == p:
+        after += 1  # step over the DIR's opaque marker
+    return after >= hi or path[after] >= path_end[p]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _name(p, size, named, named_min, log, n_log, dive_min, dive_wasted):  # type: ignore[no-untyped-def]
+    """A leaf of `size` names path p (dive): its count and minimum change (logged), and with
+    them dive's min and wasted sums. Returns (log length, min, wasted)."""
+    count = named[p]
+    log[n_log, 0] = p
+    log[n_log, 1] = count
+    log[n_log, 2] = named_min[p]
+    if count == 0:
+        named_min[p] = size
+        dive_min += size
+    else:
+        # with one leaf so far, its size is both the minimum and the sum
+        dive_wasted += size + (named_min[p] if count == 1 else 0)
+        if size < named_min[p]:
+            dive_min += size - named_min[p]
+            named_min[p] = size
+    named[p] = count + 1
+    return n_log + 1, dive_min, dive_wasted
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def overlay_walk(  # type: ignore[no-untyped-def]
+    out,
     shown,
+    prefix,
+    walk,
     chain_layer,
-    chain_by_tin,
     tin,
     tout,
     max_depth,
@@ -89,12 +157,14 @@ def overlay_walk(  # type: ignore[no-untyped-def]
     block_bytes,
     block_shift,
 ):
-    """Every chain node's merged view, resolved by one walk of the chain trie in preorder:
-    entering a node stacks its layer on the view of its parent (the overlay rules of
-    `overlay.stack_layer`), leaving it undoes exactly what entering did. Returns, per chain
-    node, the columns named above: the tar, compressed, disk and file bytes of its visible
-    entries, the file bytes of all its entries (whiteouts and opaque markers excepted), and
-    dive's min, cumulative and wasted sums.
+    """Chain nodes' merged views, resolved by a walk of the chain trie in preorder: entering a
+    node stacks its layer on the view of its parent (the overlay rules of
+    `overlay.stack_layer`), leaving it undoes exactly what entering did. Fills `out[node]`
+    for every node of `walk` (a run of nodes in preorder) with the columns named above: the
+    tar, compressed, disk and file bytes of its visible entries, the file bytes of all its
+    entries (whiteouts and opaque markers excepted), and dive's min, cumulative and wasted
+    sums. `prefix` are the ancestors of `walk`'s first node, root first: stacked first, not
+    written (a run that starts inside a tree, as each worker's part of a split walk does).
 
     `shown` (n_paths, 2) is scratch, of an integer type that holds every entry id: per path,
     the entry the view shows and the one dive's view shows (in which opaque markers hide
@@ -104,20 +174,19 @@ def overlay_walk(  # type: ignore[no-untyped-def]
     Hiding everything below a path looks only at the entries the branch's layers have in
     that path's id range (a binary search per layer): the view shows nothing else.
     Cost: the occurrences (a chain node's entries), plus those ranges."""
-    n_chain = chain_layer.size
+    n_prefix = prefix.size
     n_paths = shown.shape[0]
-    out = np.zeros((n_chain, N_FIGURES), dtype=np.int64)
     shown[:] = -1
     named = np.zeros(n_paths, dtype=np.int32)  # dive: leaves that named the path on the branch
     named_min = np.empty(n_paths, dtype=np.int64)  # ... the smallest size (with one: the sum)
     # undo logs, (path, values before) per change, and where each stacked node's changes start
     view_log = np.empty((log_capacity, 3), dtype=shown.dtype)
-    named_log = np.empty((log_capacity, 2), dtype=np.int64)
-    named_log_count = np.empty(log_capacity, dtype=np.int32)
+    named_log = np.empty((log_capacity, 3), dtype=np.int64)
     stack = np.empty(max_depth + 1, dtype=np.int64)
     marks = np.empty((max_depth + 1, 2), dtype=np.int64)
     saved = np.empty((max_depth + 1, N_FIGURES), dtype=np.int64)
     stamp = np.full(layer_offsets.size - 1, -1, dtype=np.int64)  # layer seen in a query
+    plain = np.full(layer_offsets.size - 1, -1, dtype=np.int8)  # see below; -1: not yet known
     # the running figures of the current node's view
     vis_tar = vis_compressed = vis_disk = vis_file = all_file = 0
     dive_min = dive_cumulative = dive_wasted = 0
@@ -125,8 +194,8 @@ def overlay_walk(  # type: ignore[no-untyped-def]
     n_named = 0
     depth = 0
     query = 0
-    for position in range(n_chain):
-        node = chain_by_tin[position]
+    for position in range(n_prefix + walk.size):
+        node = prefix[position] if position < n_prefix else walk[position - n_prefix]
         # leave the nodes whose subtree ends here, newest first
         while depth > 0 and tout[stack[depth - 1]] <= tin[node]:
             depth -= 1
@@ -138,8 +207,8 @@ def overlay_walk(  # type: ignore[no-untyped-def]
             while n_named > marks[depth, 1]:
                 n_named -= 1
                 p = named_log[n_named, 0]
-                named[p] = named_log_count[n_named]
-                named_min[p] = named_log[n_named, 1]
+                named[p] = named_log[n_named, 1]
+                named_min[p] = named_log[n_named, 2]
             vis_tar = saved[depth, VIS_TAR]
             vis_compressed = saved[depth, VIS_COMPRESSED]
             vis_disk = saved[depth, VIS_DISK]
@@ -148,6 +217,57 @@ def overlay_walk(  # type: ignore[no-untyped-def]
             dive_min = saved[depth, DIVE_MIN]
             dive_cumulative = saved[depth, DIVE_CUMULATIVE]
             dive_wasted = saved[depth, DIVE_WASTED]
+        layer = chain_layer[node]
+        lo = layer_offsets[layer]
+        hi = layer_offsets[layer + 1]
+        if tout[node] == tin[node] + 1:
+            if plain[layer] < 0:
+                plain[layer] = 1
+                for e in range(lo, hi):
+                    if kind[e] >= WHITEOUT or (kind[e] != DIR and path_end[path[e]] > path[e] + 1):
+                        plain[layer] = 0
+                        break
+            if plain[layer] == 1:
+                # a leaf of the trie whose layer hides nothing below its entries (no whiteout,
+                # no opaque marker, no non-directory over a directory): its figures are the
+                # view's with each entry put in place of the one shown at its path, read off
+                # without changing the views, so nothing to log or undo (most occurrences)
+                t_tar, t_compressed, t_disk, t_file = vis_tar, vis_compressed, vis_disk, vis_file
+                t_min, t_cumulative, t_wasted = dive_min, dive_cumulative, dive_wasted
+                t_all = all_file
+                for e in range(lo, hi):
+                    k = kind[e]
+                    p = path[e]
+                    f = file_bytes[e]
+                    if e + 1 >= hi or path[e + 1] >= path_end[p]:  # a leaf (as `_is_leaf`)
+                        t_cumulative += f
+                        count = named[p]
+                        if count == 0:
+                            t_min += f
+                        else:
+                            t_wasted += f + (named_min[p] if count == 1 else 0)
+                            if f < named_min[p]:
+                                t_min += f - named_min[p]
+                    h = shown[p, 0]
+                    if h >= 0:
+                        t_tar -= tar_bytes[h]
+                        t_compressed -= compressed_bytes[h]
+                        t_file -= file_bytes[h]
+                        t_disk -= _disk_bytes(kind[h], file_bytes[h], block_bytes, block_shift)
+                    t_tar += tar_bytes[e]
+                    t_compressed += compressed_bytes[e]
+                    t_file += f
+                    t_all += f
+                    t_disk += _disk_bytes(k, f, block_bytes, block_shift)
+                out[node, VIS_TAR] = t_tar
+                out[node, VIS_COMPRESSED] = t_compressed
+                out[node, VIS_DISK] = t_disk
+                out[node, VIS_FILE] = t_file
+                out[node, ALL_FILE] = t_all
+                out[node, DIVE_MIN] = t_min
+                out[node, DIVE_CUMULATIVE] = t_cumulative
+                out[node, DIVE_WASTED] = t_wasted
+                continue
         stack[depth] = node
         marks[depth, 0] = n_view
         marks[depth, 1] = n_named
@@ -160,20 +280,15 @@ def overlay_walk(  # type: ignore[no-untyped-def]
         saved[depth, DIVE_CUMULATIVE] = dive_cumulative
         saved[depth, DIVE_WASTED] = dive_wasted
         depth += 1
-        lo = layer_offsets[chain_layer[node]]
-        hi = layer_offsets[chain_layer[node] + 1]
 
-        # dive: each leaf of the layer names its path; a whiteout is sized on the view below
+        # dive: each leaf of the layer names its path. Whiteouts (sized on dive's view below)
+        # and lone opaque markers first, before the layer changes the views; the others
+        # with their entry, below
         for e in range(lo, hi):
             k = kind[e]
+            if k < WHITEOUT or not _is_leaf(e, lo, hi, path, kind, path_end):
+                continue
             p = path[e]
-            if k == OPAQUE and e > lo and path[e - 1] == p:
-                continue  # beside its DIR: one node, the DIR
-            after = e + 1
-            if k == DIR and after < hi and path[after] == p:
-                after += 1  # step over the DIR's opaque marker
-            if after < hi and path[after] < path_end[p]:
-                continue  # has an entry of its layer below it: not a leaf
             size = file_bytes[e]
             if k == WHITEOUT:
                 below_shown = shown[p, 1]
@@ -191,22 +306,10 @@ def overlay_walk(  # type: ignore[no-untyped-def]
                             if shown[path[j], 1] == j:
                                 size += file_bytes[j]
                             j += 1
-            count = named[p]
-            named_log[n_named, 0] = p
-            named_log[n_named, 1] = named_min[p]
-            named_log_count[n_named] = count
-            n_named += 1
             dive_cumulative += size
-            if count == 0:
-                named_min[p] = size
-                dive_min += size
-            else:
-                # with one leaf so far, its size is both the minimum and the sum
-                dive_wasted += size + (named_min[p] if count == 1 else 0)
-                if size < named_min[p]:
-                    dive_min += size - named_min[p]
-                    named_min[p] = size
-            named[p] = count + 1
+            n_named, dive_min, dive_wasted = _name(
+                p, size, named, named_min, named_log, n_named, dive_min, dive_wasted
+            )
 
         # the views: first what the layer's entries hide below them, then the entries
         for e in range(lo, hi):
@@ -262,6 +365,28 @@ def overlay_walk(  # type: ignore[no-untyped-def]
             if k >= WHITEOUT:  # whiteouts and opaque markers are never shown
                 continue
             p = path[e]
+            # `_is_leaf` and `_name`, spelled out: this loop runs once per occurrence, and a
+            # call with array arguments costs reference counting on each of them
+            after = e + 1
+            if k == DIR and after < hi and path[after] == p:
+                after += 1  # step over the DIR's opaque marker
+            if after >= hi or path[after] >= path_end[p]:
+                size = file_bytes[e]
+                dive_cumulative += size
+                count = named[p]
+                named_log[n_named, 0] = p
+                named_log[n_named, 1] = count
+                named_log[n_named, 2] = named_min[p]
+                n_named += 1
+                if count == 0:
+                    named_min[p] = size
+                    dive_min += size
+                else:
+                    dive_wasted += size + (named_min[p] if count == 1 else 0)
+                    if size < named_min[p]:
+                        dive_min += size - named_min[p]
+                        named_min[p] = size
+                named[p] = count + 1
             h = shown[p, 0]
             view_log[n_view, 0] = p
             view_log[n_view, 1] = h
@@ -279,6 +404,8 @@ def overlay_walk(  # type: ignore[no-untyped-def]
             vis_file += file_bytes[e]
             vis_disk += _disk_bytes(k, file_bytes[e], block_bytes, block_shift)
             all_file += file_bytes[e]
+        if position < n_prefix:
+            continue
         out[node, VIS_TAR] = vis_tar
         out[node, VIS_COMPRESSED] = vis_compressed
         out[node, VIS_DISK] = vis_disk
@@ -287,83 +414,118 @@ def overlay_walk(  # type: ignore[no-untyped-def]
         out[node, DIVE_MIN] = dive_min
         out[node, DIVE_CUMULATIVE] = dive_cumulative
         out[node, DIVE_WASTED] = dive_wasted
-    return out
 
 
-@njit(cache=True, nogil=True)
-def held_file_bytes(  # type: ignore[no-untyped-def]
-    order, bounds, row_layer, row_mask, file_offsets, file_content, unit, n_epochs
+_NOT_TOP_BIT = (1 << 63) - 1  # masks off what an arithmetic shift right brings into bit 63
+_DEBRUIJN = 0x03F79D71B4CB0A89
+_DEBRUIJN_INDEX = np.array(
+    [
+        0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
+        62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+        63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+        46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
+    ],
+    dtype=np.int64,
+)  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lowest_bit(x):  # type: ignore[no-untyped-def]
+    """Index of the lowest set bit of x (x != 0), by de Bruijn multiplication: the isolated bit
+    times the de Bruijn constant puts a unique 6-bit pattern in the top bits."""
+    return _DEBRUIJN_INDEX[((x & -x) * _DEBRUIJN >> 58) & 63]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def held_bytes(  # type: ignore[no-untyped-def]
+    order, bounds, row_group, row_mask, group_offsets, group_items, unit, n_epochs
 ):
-    """File-strategy bytes per holder and epoch: every distinct content a holder's layers hold
-    costs `unit[content]` in each epoch that any of its rows holds it.
+    """Bytes per holder and epoch when every distinct item a holder holds costs `unit[item]`
+    in each epoch that any of its rows holds it.
 
-    Rows `order[bounds[h]:bounds[h + 1]]` are holder h's; row r holds layer `row_layer[r]` in
-    the epochs whose bits are set in `row_mask[r]` (int64 bit patterns, bit t for epoch t).
-    A layer's contents are `file_content[file_offsets[layer]:file_offsets[layer + 1]]`. One
-    pass over the contents each holder names: the first time a holder names a content it is
-    stamped with the holder (and, where its rows differ in epochs, listed), later times only
-    OR their epochs in; contents held in the same epochs are then summed together (a holder
-    has few distinct epoch sets)."""
+    Rows `order[bounds[h]:bounds[h + 1]]` are holder h's; row r holds group `row_group[r]`
+    in the epochs whose bits are set in `row_mask[r]` (int64 bit patterns, bit t for epoch
+    t), and a group holds the items `group_items[group_offsets[g]:group_offsets[g + 1]]`
+    (an image its layers' blobs, a layer its files' contents...). Per holder, its distinct
+    groups first (their epochs OR-ed together), so that a group held by many rows is read
+    once; then the items of those groups, the same way; items held in the same epochs are
+    summed together (a holder has few distinct epoch sets). Each level finds its distinct
+    members by stamping them with the holder: no sort, no reset between holders."""
     n_holders = bounds.size - 1
-    n_content = unit.size
+    n_groups = group_offsets.size - 1
+    n_items = unit.size
     out = np.zeros((n_holders, n_epochs), dtype=np.int64)
-    stamp = np.full(n_content, -1, dtype=np.int32)
-    bits = np.zeros(n_content, dtype=np.int64)
-    distinct = np.empty(n_content, dtype=file_content.dtype)
+    group_stamp = np.full(n_groups, -1, dtype=np.int32)
+    group_bits = np.zeros(n_groups, dtype=np.int64)
+    groups = np.empty(n_groups, dtype=np.int64)
+    item_stamp = np.full(n_items, -1, dtype=np.int32)
+    item_bits = np.zeros(n_items, dtype=np.int64)
+    items = np.empty(n_items, dtype=np.int64)
     for h in range(n_holders):
-        if bounds[h] == bounds[h + 1]:
-            continue
-        first_mask = row_mask[order[bounds[h]]]
+        m = 0
+        n_held = 0
         single = True
-        for r in range(bounds[h] + 1, bounds[h + 1]):
-            if row_mask[order[r]] != first_mask:
+        first_mask = row_mask[order[bounds[h]]] if bounds[h] < bounds[h + 1] else 0
+        for r in range(bounds[h], bounds[h + 1]):
+            g = row_group[order[r]]
+            mask = row_mask[order[r]]
+            if mask != first_mask:
                 single = False
-                break
+            if group_stamp[g] != h:
+                group_stamp[g] = h
+                group_bits[g] = mask
+                groups[n_held] = g
+                n_held += 1
+            else:
+                group_bits[g] |= mask
         if single:
-            # every row held in the same epochs: a plain sum over the distinct contents
+            # every row held in the same epochs: a plain sum over the distinct items
             total = 0
-            for r in range(bounds[h], bounds[h + 1]):
-                layer = row_layer[order[r]]
-                for i in range(file_offsets[layer], file_offsets[layer + 1]):
-                    c = file_content[i]
-                    if stamp[c] != h:
-                        stamp[c] = h
+            for k in range(n_held):
+                g = groups[k]
+                for i in range(group_offsets[g], group_offsets[g + 1]):
+                    c = group_items[i]
+                    if item_stamp[c] != h:
+                        item_stamp[c] = h
                         total += unit[c]
             for t in range(n_epochs):
                 if (first_mask >> t) & 1:
                     out[h, t] = total
             continue
-        m = 0
-        for r in range(bounds[h], bounds[h + 1]):
-            mask = row_mask[order[r]]
-            layer = row_layer[order[r]]
-            for i in range(file_offsets[layer], file_offsets[layer + 1]):
-                c = file_content[i]
-                if stamp[c] != h:
-                    stamp[c] = h
-                    bits[c] = mask
-                    distinct[m] = c
+        # per epoch, by differences: each distinct item adds its unit where a run of held
+        # epochs starts and takes it off after the run ends
+        delta = np.zeros(65, dtype=np.int64)  # any of 64 bits may start or end a run
+        for k in range(n_held):
+            g = groups[k]
+            mask = group_bits[g]
+            for i in range(group_offsets[g], group_offsets[g + 1]):
+                c = group_items[i]
+                if item_stamp[c] != h:
+                    item_stamp[c] = h
+                    item_bits[c] = mask
+                    items[m] = c
                     m += 1
                 else:
-                    bits[c] |= mask
-        masks = np.empty(m, dtype=np.int64)
-        for i in range(m):
-            masks[i] = bits[distinct[i]]
-        by_mask = np.argsort(masks)
-        i = 0
-        while i < m:
-            mask = masks[by_mask[i]]
-            total = 0
-            while i < m and masks[by_mask[i]] == mask:
-                total += unit[distinct[by_mask[i]]]
-                i += 1
-            for t in range(n_epochs):
-                if (mask >> t) & 1:
-                    out[h, t] += total
+                    item_bits[c] |= mask
+        for k in range(m):
+            c = items[k]
+            bits = item_bits[c]
+            runs_start = bits & ~(bits << 1)
+            runs_end = bits & ~((bits >> 1) & _NOT_TOP_BIT)  # the last epoch of each run
+            while runs_start != 0:
+                delta[_lowest_bit(runs_start)] += unit[c]
+                runs_start &= runs_start - 1
+            while runs_end != 0:
+                delta[_lowest_bit(runs_end) + 1] -= unit[c]
+                runs_end &= runs_end - 1
+        running = 0
+        for t in range(n_epochs):
+            running += delta[t]
+            out[h, t] = running
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def preorder_subtree_end(parent):  # type: ignore[no-untyped-def]
     """(end, ok): `ok` iff path ids are a preorder of the forest `parent` gives (-1: a root),
     i.e. every parent before its children and every subtree a contiguous id range; then
@@ -394,33 +556,50 @@ def preorder_subtree_end(parent):  # type: ignore[no-untyped-def]
     return end, True
 
 
-@njit(cache=True, nogil=True)
-def entries_sorted(layer_offsets, path, kind):  # type: ignore[no-untyped-def]
-    """Whether each layer's entries are sorted by path id, and by kind within one path (a DIR
-    before its opaque marker), strictly."""
-    for layer in range(layer_offsets.size - 1):
-        for e in range(layer_offsets[layer] + 1, layer_offsets[layer + 1]):
-            if path[e] < path[e - 1] or (path[e] == path[e - 1] and kind[e] <= kind[e - 1]):
-                return False
-    return True
+@njit(cache=True, nogil=True, error_model="numpy")
+def _entry_at(path, kind, lo, hi, p, opaque):  # type: ignore[no-untyped-def]
+    """Index of the layer entry (entries lo..hi, sorted by path) at path p that is (`opaque`)
+    or is not an opaque marker, else -1."""
+    j = _first_at_least(path, lo, hi, p)
+    while j < hi and path[j] == p:
+        if (kind[j] == OPAQUE) == opaque:
+            return j
+        j += 1
+    return -1
 
 
-@njit(cache=True, nogil=True)
-def file_contents_by_layer(layer_offsets, content, like):  # type: ignore[no-untyped-def]
-    """CSR of the contents of each layer's regular files (entries with content >= 0), the
-    contents in the integer type of `like`."""
-    n_layers = layer_offsets.size - 1
-    offsets = np.zeros(n_layers + 1, dtype=np.int64)
-    n = 0
-    for layer in range(n_layers):
-        for e in range(layer_offsets[layer], layer_offsets[layer + 1]):
-            if content[e] >= 0:
-                n += 1
-        offsets[layer + 1] = n
-    out = np.empty(n, dtype=like.dtype)
-    n = 0
-    for e in range(content.size):
-        if content[e] >= 0:
-            out[n] = content[e]
-            n += 1
-    return offsets, out
+@njit(cache=True, nogil=True, error_model="numpy")
+def visible_entries(  # type: ignore[no-untyped-def]
+    image_offsets, image_layers, layer_offsets, path, kind, path_parent, image_ids, path_ids
+):
+    """For each (image, path) query, the entry the image's merged view shows there, or -1.
+
+    The image's layers from the top: the first with an entry at the path decides (a whiteout:
+    absent), unless a layer hides the path first by an opaque marker, a whiteout or a
+    non-directory at one of its ancestors."""
+    out = np.full(image_ids.size, -1, dtype=np.int64)
+    for q in range(image_ids.size):
+        image = image_ids[q]
+        p = path_ids[q]
+        for row in range(image_offsets[image + 1] - 1, image_offsets[image] - 1, -1):
+            layer = image_layers[row]
+            lo = layer_offsets[layer]
+            hi = layer_offsets[layer + 1]
+            if lo == hi:
+                continue
+            at = _entry_at(path, kind, lo, hi, p, False)
+            if at >= 0:
+                if kind[at] != WHITEOUT:
+                    out[q] = at
+                break
+            hidden = False
+            a = path_parent[p]
+            while a >= 0 and not hidden:
+                above = _entry_at(path, kind, lo, hi, a, False)
+                hidden = (above >= 0 and kind[above] != DIR) or _entry_at(
+                    path, kind, lo, hi, a, True
+                ) >= 0
+                a = path_parent[a]
+            if hidden:
+                break
+    return out
