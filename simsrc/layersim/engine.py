@@ -275,7 +275,15 @@ def _chain_figures(
     branch_entries = trie.accumulate(layer_entries)
     block = arrays.options.block_bytes
     work = np.cumsum(layer_entries[chain_by_tin])
-    n_parts = min(_WORKERS, max(1, int(work[-1]) // _ENTRIES_PER_WORKER))
+    # each part has its own scratch, about 24 bytes per path id (`kernels.overlay_walk`)
+    n_parts = max(
+        1,
+        min(
+            _WORKERS,
+            int(work[-1]) // _ENTRIES_PER_WORKER,
+            _SCRATCH_BYTES // (24 * max(arrays.n_paths, 1)),
+        ),
+    )
     cuts = np.searchsorted(work, np.arange(1, n_parts) * (work[-1] / n_parts))
     bounds = np.unique(np.concatenate(([0], cuts, [trie.size]))).tolist()
     entry_dtype = np.int32 if arrays.n_entries < 2**31 else np.int64
@@ -289,6 +297,8 @@ def _chain_figures(
         kernels.overlay_walk(
             out,
             np.empty((arrays.n_paths, 2), dtype=entry_dtype),
+            np.empty(arrays.n_paths, dtype=np.int32),
+            np.empty(arrays.n_paths, dtype=np.int64),
             np.asarray(prefix[::-1], dtype=np.int64),
             chain_by_tin[lo:hi],
             trie.layer,
@@ -317,9 +327,11 @@ def _chain_figures(
     return out
 
 
-# the walk is split across this many threads, each taking at least this many occurrences
+# the walk is split across this many threads, each taking at least this many occurrences,
+# all of them together at most this much scratch memory
 _WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 _ENTRIES_PER_WORKER = 1 << 18
+_SCRATCH_BYTES = 1 << 30
 
 
 # --------------------------------------------------------------------------- timelines
@@ -332,17 +344,30 @@ _ENTRIES_PER_WORKER = 1 << 18
 # `until >= start`. A single sequence into an empty store is the case start = until = 0.
 
 
-def _covered(group: I64, start: I64, until: I64) -> np.ndarray:
-    """Per row (rows in arrival order): does an earlier row of the same group have
-    `until >= start` of this row? One sort by group; a running max within groups."""
-    if group.size == 0:
-        return np.zeros(0, dtype=np.bool_)
-    order = stable_order(group)
-    low = min(int(until.min()), int(start.min()))  # shift epochs to be >= 0
-    before = running_max_before(run_starts(group[order]), until[order] - low)
-    out = np.empty(group.size, dtype=np.bool_)
-    out[order] = before >= start[order] - low
-    return out
+def _covered(
+    key: I64, start: I64, until: I64, store: I64 | None = None, bounds: I64 | None = None
+) -> np.ndarray:
+    """Per row (rows in arrival order): does an earlier row of the same store with the same key
+    have `until >= start` of this row? `store` per row (None: one store), or `bounds` where the
+    rows already come grouped by store, CSR (`kernels.covered`)."""
+    n = key.size
+    if store is not None:
+        order = stable_order(store)
+        bounds = np.searchsorted(store[order], np.arange(int(store.max(initial=-1)) + 2))
+    else:
+        order = np.arange(n, dtype=np.int64)
+        if bounds is None:
+            bounds = np.array([0, n], dtype=np.int64)
+    n_keys = int(key.max(initial=-1)) + 1
+    return kernels.covered(
+        order,
+        bounds,
+        key,
+        start,
+        until,
+        np.empty(n_keys, dtype=np.int32),
+        np.empty(n_keys, dtype=np.int64),
+    )
 
 
 def _expand_images(arrays: PopulationArrays, image_ids: I64) -> tuple[I64, I64, I64]:
@@ -375,10 +400,9 @@ def push_timeline(
     layer = arrays.image_layers[rows]
     blob = arrays.layer_blob[layer]
     repo = arrays.image_repository[push_order][row_push]
-    n_blob = int(arrays.layer_blob.max()) + 1 if arrays.layer_blob.size else 1
     s, u = start[row_push], until[row_push]
     present = _covered(blob, s, u)
-    in_repo = _covered(combine(repo, blob, n_blob), s, u)
+    in_repo = _covered(blob, s, u, store=repo)
     upload = ~present
     outcome = np.where(upload, 0, np.where(in_repo, 1, 2)).astype(np.int64)
     up_layers = segment_sum(upload, row_push, n_push)
@@ -418,19 +442,17 @@ def pull_timeline(
     start, until = _as_epochs(start, n_pull), _as_epochs(until, n_pull)
     pull_node = csr_rows(node_offsets)
     offsets, row_pull, rows = _expand_images(arrays, node_images)
-    row_node = pull_node[row_pull]
+    row_bounds = offsets[node_offsets]  # rows come grouped by node
     s, u = start[row_pull], until[row_pull]
     chain = images.image_chain[rows]
     layer = arrays.image_layers[rows]
-    n_chain = int(images.image_chain.max()) + 1 if images.image_chain.size else 1
-    new_chain = ~_covered(combine(row_node, chain, n_chain), s, u)
+    new_chain = ~_covered(chain, s, u, bounds=row_bounds)
     download = new_chain
     if keep:
-        n_blob = int(arrays.layer_blob.max()) + 1 if arrays.layer_blob.size else 1
-        download = new_chain & ~_covered(combine(row_node, arrays.layer_blob[layer], n_blob), s, u)
+        download = new_chain & ~_covered(arrays.layer_blob[layer], s, u, bounds=row_bounds)
     outcome = np.where(download, 0, np.where(new_chain, 2, 1)).astype(np.int64)
     export_present = _covered(
-        combine(pull_node, images.flattened_key[node_images], n_chain), start, until
+        images.flattened_key[node_images], start, until, bounds=np.asarray(node_offsets)
     )
     down_layers = segment_sum(download, row_pull, n_pull)
     return PullTable(
@@ -557,7 +579,20 @@ def stored_timeline(
     def held(groups: I64, offsets: I64, items: I64, unit: I64, rows: tuple[I64, I64, I64]) -> I64:
         row_order, row_bounds, row_masks = rows
         return kernels.held_bytes(
-            row_order, row_bounds, groups, row_masks, offsets, items, unit, n_epochs
+            row_order,
+            row_bounds,
+            groups,
+            row_masks,
+            offsets,
+            items,
+            unit,
+            n_epochs,
+            np.empty(offsets.size - 1, dtype=np.int32),
+            np.empty(offsets.size - 1, dtype=np.int64),
+            np.empty(offsets.size - 1, dtype=np.int64),
+            np.empty(unit.size, dtype=np.int32),
+            np.empty(unit.size, dtype=np.int64),
+            np.empty(unit.size, dtype=np.int64),
         )
 
     by_image = (order, bounds, masks)
@@ -680,15 +715,17 @@ def _scan_layers(arrays: PopulationArrays) -> tuple[I64, I64]:
     `arrays.cache` (one pass over the entries, `kernels.scan_layers`)."""
     block = arrays.options.block_bytes
     dtype = np.int32 if arrays.content_file_bytes.size < 2**31 else np.int64
-    layer_file, layer_disk, offsets, contents = kernels.scan_layers(
+    contents = np.empty(arrays.n_entries, dtype=dtype)  # pages past the files stay untouched
+    layer_file, layer_disk, offsets = kernels.scan_layers(
         arrays.layer_offsets,
         arrays.entry_kind,
         arrays.entry_content,
         arrays.entry_file_bytes,
         block,
         kernels.block_shift(block),
-        np.zeros(0, dtype=dtype),
+        contents,
     )
+    contents = contents[: offsets[-1]]
     arrays.cache["file_contents_by_layer"] = (offsets, contents)
     return layer_file, layer_disk
 

@@ -16,6 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# Scratch: large arrays the kernels read and write at random are passed in, allocated by
+# numpy, which asks the OS for huge pages on large allocations (madvise); numba's own allocator
+# does not, and with 4 KiB pages such access pays a TLB miss on nearly every read (measured:
+# held bytes of a 300,000-image registry, 0.74 s -> 0.56 s).
+
 # entry kinds, as `model.EntryKind` numbers them (numba needs them as plain constants)
 FILE, DIR, SYMLINK, HARDLINK, WHITEOUT, OPAQUE = 0, 1, 2, 3, 4, 5
 
@@ -44,15 +49,15 @@ def block_shift(block_bytes: int) -> int:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def scan_layers(layer_offsets, kind, content, file_bytes, block_bytes, block_shift, like):  # type: ignore[no-untyped-def]
+def scan_layers(layer_offsets, kind, content, file_bytes, block_bytes, block_shift, contents):  # type: ignore[no-untyped-def]
     """One pass over every layer's entries: per layer its file bytes and extracted disk bytes,
-    and the CSR of the contents of its regular files (`offsets`, `contents`; entries with
-    content >= 0), contents in the integer type of `like`."""
+    and the CSR of the contents of its regular files (entries with content >= 0): `offsets`,
+    and the contents written to the start of `contents` (as long as the entries; scratch, see
+    above). Returns (file bytes, disk bytes, offsets)."""
     n_layers = layer_offsets.size - 1
     file_sum = np.zeros(n_layers, dtype=np.int64)
     disk_sum = np.zeros(n_layers, dtype=np.int64)
     offsets = np.zeros(n_layers + 1, dtype=np.int64)
-    contents = np.empty(content.size, dtype=like.dtype)
     n = 0
     for layer in range(n_layers):
         f = 0
@@ -66,7 +71,7 @@ def scan_layers(layer_offsets, kind, content, file_bytes, block_bytes, block_shi
         file_sum[layer] = f
         disk_sum[layer] = d
         offsets[layer + 1] = n
-    return file_sum, disk_sum, offsets, contents[:n].copy()
+    return file_sum, disk_sum, offsets
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -140,6 +145,8 @@ def _name(p, size, named, named_min, log, n_log, dive_min, dive_wasted):  # type
 def overlay_walk(  # type: ignore[no-untyped-def]
     out,
     shown,
+    named,
+    named_min,
     prefix,
     walk,
     chain_layer,
@@ -166,19 +173,18 @@ def overlay_walk(  # type: ignore[no-untyped-def]
     sums. `prefix` are the ancestors of `walk`'s first node, root first: stacked first, not
     written (a run that starts inside a tree, as each worker's part of a split walk does).
 
-    `shown` (n_paths, 2) is scratch, of an integer type that holds every entry id: per path,
-    the entry the view shows and the one dive's view shows (in which opaque markers hide
-    nothing, `overlay.stack_layer(opaque=False)`), -1 for none. With dive's count and
-    minimum over the leaves that name each path, that is all the walk keeps per path: it is
-    bound by memory traffic, so a few bytes per path, and the running figures in locals.
+    Scratch (see above), one slot per path id: `shown` (n_paths, 2), of an integer type
+    that holds every entry id: the entry the view shows and the one dive's view shows (in which
+    opaque markers hide nothing, `overlay.stack_layer(opaque=False)`), -1 for none; `named`
+    (int32) and `named_min` (int64): dive's count of the leaves on the branch that name the
+    path, and the smallest of their sizes. That is all the walk keeps per path: it is bound by
+    memory traffic, so a few bytes per path, and the running figures in locals.
     Hiding everything below a path looks only at the entries the branch's layers have in
     that path's id range (a binary search per layer): the view shows nothing else.
     Cost: the occurrences (a chain node's entries), plus those ranges."""
     n_prefix = prefix.size
-    n_paths = shown.shape[0]
     shown[:] = -1
-    named = np.zeros(n_paths, dtype=np.int32)  # dive: leaves that named the path on the branch
-    named_min = np.empty(n_paths, dtype=np.int64)  # ... the smallest size (with one: the sum)
+    named[:] = 0
     # undo logs, (path, values before) per change, and where each stacked node's changes start
     view_log = np.empty((log_capacity, 3), dtype=shown.dtype)
     named_log = np.empty((log_capacity, 3), dtype=np.int64)
@@ -438,7 +444,20 @@ def _lowest_bit(x):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def held_bytes(  # type: ignore[no-untyped-def]
-    order, bounds, row_group, row_mask, group_offsets, group_items, unit, n_epochs
+    order,
+    bounds,
+    row_group,
+    row_mask,
+    group_offsets,
+    group_items,
+    unit,
+    n_epochs,
+    group_stamp,
+    group_bits,
+    groups,
+    item_stamp,
+    item_bits,
+    items,
 ):
     """Bytes per holder and epoch when every distinct item a holder holds costs `unit[item]`
     in each epoch that any of its rows holds it.
@@ -450,17 +469,13 @@ def held_bytes(  # type: ignore[no-untyped-def]
     groups first (their epochs OR-ed together), so that a group held by many rows is read
     once; then the items of those groups, the same way; items held in the same epochs are
     summed together (a holder has few distinct epoch sets). Each level finds its distinct
-    members by stamping them with the holder: no sort, no reset between holders."""
+    members by stamping them with the holder: no sort, no reset between holders. Scratch (see
+    above), one slot per group and one per item: `group_stamp`, `item_stamp` (int32),
+    `group_bits`, `groups`, `item_bits`, `items` (int64)."""
     n_holders = bounds.size - 1
-    n_groups = group_offsets.size - 1
-    n_items = unit.size
     out = np.zeros((n_holders, n_epochs), dtype=np.int64)
-    group_stamp = np.full(n_groups, -1, dtype=np.int32)
-    group_bits = np.zeros(n_groups, dtype=np.int64)
-    groups = np.empty(n_groups, dtype=np.int64)
-    item_stamp = np.full(n_items, -1, dtype=np.int32)
-    item_bits = np.zeros(n_items, dtype=np.int64)
-    items = np.empty(n_items, dtype=np.int64)
+    group_stamp[:] = -1
+    item_stamp[:] = -1
     for h in range(n_holders):
         m = 0
         n_held = 0
@@ -602,4 +617,26 @@ def visible_entries(  # type: ignore[no-untyped-def]
                 a = path_parent[a]
             if hidden:
                 break
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def covered(order, bounds, key, start, until, stamp, best):  # type: ignore[no-untyped-def]
+    """Per row: does an earlier row of the same store, with the same key, hold it until at
+    least this row's start (`until >= start`)? Rows `order[bounds[s]:bounds[s + 1]]` are
+    store s's, in arrival order. Per store, each key's latest `until` so far, in slots
+    stamped with the store (scratch, see above: `stamp` int32, `best` int64, one per key)."""
+    out = np.zeros(key.size, dtype=np.bool_)
+    stamp[:] = -1
+    for s in range(bounds.size - 1):
+        for i in range(bounds[s], bounds[s + 1]):
+            r = order[i]
+            k = key[r]
+            if stamp[k] != s:
+                stamp[k] = s
+                best[k] = until[r]
+            else:
+                out[r] = best[k] >= start[r]
+                if until[r] > best[k]:
+                    best[k] = until[r]
     return out
