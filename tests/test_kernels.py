@@ -4,6 +4,7 @@ engine, equal to the reference implementation on random populations)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from layersim import kernels
 
@@ -63,15 +64,14 @@ def test_scan_layers_sums_and_gathers_contents() -> None:
     kind = np.array([kernels.DIR, kernels.FILE, kernels.SYMLINK, kernels.FILE], dtype=np.int8)
     content = np.array([-1, 7, -1, 2], dtype=I)
     file_bytes = np.array([0, 5000, 0, 4096], dtype=I)
-    for shift in (12, -1):  # a shift, and plain division
-        contents = np.full(4, -5, dtype=np.int32)
-        file_sum, disk_sum, file_offsets = kernels.scan_layers(
-            offsets, kind, content, file_bytes, 4096, shift, contents
-        )
-        assert file_sum.tolist() == [5000, 0, 4096]
-        assert disk_sum.tolist() == [4096 + 8192, 0, 4096]
-        assert file_offsets.tolist() == [0, 1, 1, 2]
-        assert contents.tolist() == [7, 2, -5, -5]
+    contents = np.full(4, -5, dtype=np.int32)
+    file_sum, disk_sum, file_offsets = kernels.scan_layers(
+        offsets, kind, content, file_bytes, 4096, 12, contents
+    )
+    assert file_sum.tolist() == [5000, 0, 4096]
+    assert disk_sum.tolist() == [4096 + 8192, 0, 4096]
+    assert file_offsets.tolist() == [0, 1, 1, 2]
+    assert contents.tolist() == [7, 2, -5, -5]
 
 
 def test_check_entries_names_the_problem() -> None:
@@ -90,7 +90,9 @@ def test_check_entries_names_the_problem() -> None:
 
 
 def test_block_shift() -> None:
-    assert [kernels.block_shift(b) for b in (1, 512, 4096, 3000)] == [0, 9, 12, -1]
+    assert [kernels.block_shift(b) for b in (1, 512, 4096)] == [0, 9, 12]
+    with pytest.raises(ValueError, match="power of two, got 3000"):
+        kernels.block_shift(3000)
 
 
 def test_lowest_bit_of_every_single_bit_and_of_mixed_masks() -> None:

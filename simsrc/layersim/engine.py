@@ -211,12 +211,14 @@ def build_chain_trie(arrays: PopulationArrays) -> ChainTrie:
 # --------------------------------------------------------------------------- images
 
 
-def _blocks(file_bytes: I64, block_bytes: int) -> I64:
-    """Whole blocks each file occupies (a shift where the block is a power of two: integer
-    division is several times slower in numpy)."""
-    if block_bytes & (block_bytes - 1) == 0:
-        return (file_bytes + (block_bytes - 1)) >> (block_bytes.bit_length() - 1)
-    return (file_bytes + (block_bytes - 1)) // block_bytes
+def _padded(file_bytes: I64, block_bytes: int) -> I64:
+    """Bytes rounded up to whole blocks (`sizes.pad_to_block`), on a new array, in place (one
+    temporary, not three); blocks are powers of two, so shifts, not a division."""
+    shift = kernels.block_shift(block_bytes)
+    out = np.add(file_bytes, block_bytes - 1, dtype=np.int64)
+    out >>= shift
+    out <<= shift
+    return out
 
 
 def image_table(arrays: PopulationArrays) -> ImageTable:
@@ -563,7 +565,7 @@ def stored_timeline(
     if registry:
         content_unit = arrays.content_compressed_bytes
     else:
-        content_unit = _blocks(arrays.content_file_bytes, block) * block
+        content_unit = _padded(arrays.content_file_bytes, block)
     if n_epochs > _EPOCH_BITS:
         return _stored_timeline_sorted(
             arrays, images, holder, image_ids, start, end, n_holders, n_epochs,
@@ -828,7 +830,7 @@ def container_bytes(arrays: PopulationArrays) -> I64:
     block = arrays.options.block_bytes
     n = len(arrays.container_names)
     written = segment_sum(
-        _blocks(arrays.write_file_bytes, block) * block, csr_rows(arrays.write_offsets), n
+        _padded(arrays.write_file_bytes, block), csr_rows(arrays.write_offsets), n
     )
     names = arrays.path_names
 
@@ -855,12 +857,12 @@ def container_bytes(arrays: PopulationArrays) -> I64:
     bad = np.flatnonzero((lower < 0) | (arrays.entry_kind[np.maximum(lower, 0)] != FILE))
     if bad.size:
         fail(int(m_owner[bad[0]]), int(arrays.modify_path[bad[0]]), "modifies")
-    whole = _blocks(arrays.entry_file_bytes[lower], block) * block
+    whole = _padded(arrays.entry_file_bytes[lower], block)
     if arrays.options.driver is StorageDriver.OVERLAY2:
         copied = whole
     else:
         changed = np.where(arrays.modify_changed_bytes < 0, block, arrays.modify_changed_bytes)
-        copied = np.minimum(_blocks(changed, block) * block, whole)
+        copied = np.minimum(_padded(changed, block), whole)
     return written + segment_sum(copied, m_owner, n)
 
 

@@ -4,8 +4,8 @@ sweeps, each its own trip through memory, done here in one pass each.
 Plain loops over plain integer arrays, no objects: every function takes and returns numpy
 arrays; `engine` and `arrays` are the only callers. Compiled on first use and cached on disk
 (`cache=True`): the first run after installing pays the compile (about ten seconds on a small
-machine), later runs load it. `error_model="numpy"`: no Python-style division checks (every
-divisor here is a positive block size).
+machine), later runs load it. `error_model="numpy"`: numpy's rules for arithmetic errors, not
+Python's checks (less code to compile; nothing here divides).
 
 What they compute is defined in `metrics` and `overlay`; the engine's tests hold the results
 equal to the reference implementation's.
@@ -34,18 +34,18 @@ N_FIGURES = 8
 @njit(cache=True, nogil=True, error_model="numpy")
 def _disk_bytes(kind, file_bytes, block_bytes, block_shift):  # type: ignore[no-untyped-def]
     """`model.Entry.disk_bytes`: a regular file's bytes rounded up to whole blocks, a block per
-    directory, nothing else (file bytes of other kinds are 0). A shift where the block is a
-    power of two (`block_shift` >= 0): integer division costs tens of cycles."""
+    directory, nothing else (file bytes of other kinds are 0). Blocks are powers of two
+    (`model.StorageOptions`): a shift, where integer division costs tens of cycles."""
     if kind == DIR:
         return block_bytes
-    if block_shift >= 0:
-        return ((file_bytes + block_bytes - 1) >> block_shift) << block_shift
-    return (file_bytes + block_bytes - 1) // block_bytes * block_bytes
+    return ((file_bytes + block_bytes - 1) >> block_shift) << block_shift
 
 
 def block_shift(block_bytes: int) -> int:
-    """log2 of a power-of-two block size, else -1 (the kernels then divide)."""
-    return block_bytes.bit_length() - 1 if block_bytes & (block_bytes - 1) == 0 else -1
+    """log2 of a block size (a power of two, as `model.StorageOptions` requires)."""
+    if block_bytes <= 0 or block_bytes & (block_bytes - 1):
+        raise ValueError(f"block size must be a power of two, got {block_bytes}")
+    return block_bytes.bit_length() - 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
