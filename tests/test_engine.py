@@ -243,3 +243,15 @@ def test_visible_entries_equal_the_merged_view(population: Population) -> None:
             )
             expected = view.get(name)
             assert shown == (None if expected is None else (name, int(expected[1].kind))), name
+
+
+@given(populations(max_images=4, max_nodes=2))
+def test_scratch_in_huge_pages_changes_no_figure(population: Population) -> None:
+    """With every scratch array in a map of its own with huge pages asked for (as large
+    populations get), every figure still equals the reference's."""
+    with patch.object(engine, "_HUGE_PAGES_FROM", 0):
+        actual = engine.evaluate(population)
+    expected = reference.evaluate(population)
+    assert actual.images == expected.images
+    assert actual.registry_stored_bytes == expected.registry_stored_bytes
+    assert actual.nodes == expected.nodes

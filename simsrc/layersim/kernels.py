@@ -640,3 +640,10 @@ def covered(order, bounds, key, start, until, stamp, best):  # type: ignore[no-u
                 if until[r] > best[k]:
                     best[k] = until[r]
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def allocate(n, like):  # type: ignore[no-untyped-def]
+    """An uninitialised array of n elements of `like`'s type, from numba's allocator (the C
+    heap: memory freed by an earlier evaluation is used again without faulting pages in)."""
+    return np.empty(n, dtype=like.dtype)
