@@ -9,9 +9,19 @@
   splits (~100) and PAX headers (~130) — while the whole suite stays within a few minutes on a
   2-core machine. No deadline: an example's time depends on how many images and nodes it draws.
 - `thorough`: 3000 examples, for a run before a release or after touching the core semantics.
+
+The engine's compiled loops run with bounds checks in the tests (`NUMBA_BOUNDSCHECK`): they
+index plain arrays and trust their callers' sizes, and a write past an array's end would
+otherwise pass silently. Compiled that way they get a cache of their own.
 """
 
 import os
+import tempfile
+
+os.environ.setdefault("NUMBA_BOUNDSCHECK", "1")
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "layersim-numba-boundscheck")
+)
 
 from hypothesis import HealthCheck, settings
 

@@ -255,3 +255,19 @@ def test_scratch_in_huge_pages_changes_no_figure(population: Population) -> None
     assert actual.images == expected.images
     assert actual.registry_stored_bytes == expected.registry_stored_bytes
     assert actual.nodes == expected.nodes
+
+
+def test_entries_hidden_twice_on_one_branch() -> None:
+    """Files hidden first by an opaque marker (the view) and then by a whiteout of their
+    directory (dive's view, where opaque markers hide nothing): each change is logged to be
+    undone, three per file on the branch (an undo log sized for two overflowed). The figures
+    equal the reference's. dive names `a` twice (the opaque directory, 0 bytes; the whiteout,
+    sized by the 120 bytes of files it deletes from dive's view): 120 wasted."""
+    files = [_file(f"a/f{i}", 10, f"c{i}") for i in range(12)]
+    base = make_layer([make_entry("a", EntryKind.DIR), *files])
+    opaque = make_layer([make_entry("a", EntryKind.DIR), make_entry("a", EntryKind.OPAQUE)])
+    gone = make_layer([make_entry("a", EntryKind.WHITEOUT)])
+    population = Population((Image("x:1", (base, opaque, gone)),))
+    actual = engine.evaluate(population)
+    assert actual.images == reference.evaluate(population).images
+    assert actual.images[0].dive_wasted_bytes == 120

@@ -299,8 +299,9 @@ def _chain_figures(
     chain_by_tin = np.empty(trie.size, dtype=np.int64)
     chain_by_tin[trie.tin] = np.arange(trie.size, dtype=np.int64)
     layer_entries = np.diff(arrays.layer_offsets)[trie.layer]
-    # per stacked entry a branch logs at most one change of a path's dive count and two of
-    # what its views show (shown, then hidden)
+    # per stacked entry a branch logs at most one change of a path's dive count and three of
+    # what its views show: shown; hidden in the view (an opaque marker above); hidden in dive's
+    # view too (a whiteout above that) - the log's capacity (the kernel does not check bounds)
     branch_entries = trie.accumulate(layer_entries)
     block = arrays.options.block_bytes
     work = np.cumsum(layer_entries[chain_by_tin])
@@ -334,7 +335,7 @@ def _chain_figures(
             trie.tin,
             trie.tout,
             int(trie.depth.max()),
-            2 * int(branch_entries.max()) + 1,
+            3 * int(branch_entries.max()) + 1,
             arrays.layer_offsets,
             arrays.entry_path,
             arrays.entry_kind,

@@ -16,10 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Scratch: large arrays the kernels read and write at random are passed in, allocated by
-# numpy, which asks the OS for huge pages on large allocations (madvise); numba's own allocator
-# does not, and with 4 KiB pages such access pays a TLB miss on nearly every read (measured:
-# held bytes of a 300,000-image registry, 0.74 s -> 0.56 s).
+# Scratch: the large arrays a kernel reads and writes at random are passed in, uninitialised;
+# the caller decides what memory backs them (`engine._scratch`: huge pages for large ones).
 
 # entry kinds, as `model.EntryKind` numbers them (numba needs them as plain constants)
 FILE, DIR, SYMLINK, HARDLINK, WHITEOUT, OPAQUE = 0, 1, 2, 3, 4, 5
