@@ -105,41 +105,6 @@ def _first_at_least(path, lo, hi, value):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _is_leaf(e, lo, hi, path, kind, path_end):  # type: ignore[no-untyped-def]
-    """Whether entry e of a layer (entries lo..hi) is a leaf of its file tree as dive builds
-    it: no entry of the layer lies below its path. An opaque marker beside its DIR is not a
-    node of its own (the DIR is)."""
-    p = path[e]
-    if kind[e] == OPAQUE and e > lo and path[e - 1] == p:
-        return False
-    after = e + 1
-    if kind[e] == DIR and after < hi and path[after] == p:
-        after += 1  # step over the DIR's opaque marker
-    return after >= hi or path[after] >= path_end[p]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _name(p, size, named, named_min, log, n_log, dive_min, dive_wasted):  # type: ignore[no-untyped-def]
-    """A leaf of `size` names path p (dive): its count and minimum change (logged), and with
-    them dive's min and wasted sums. Returns (log length, min, wasted)."""
-    count = named[p]
-    log[n_log, 0] = p
-    log[n_log, 1] = count
-    log[n_log, 2] = named_min[p]
-    if count == 0:
-        named_min[p] = size
-        dive_min += size
-    else:
-        # with one leaf so far, its size is both the minimum and the sum
-        dive_wasted += size + (named_min[p] if count == 1 else 0)
-        if size < named_min[p]:
-            dive_min += size - named_min[p]
-            named_min[p] = size
-    named[p] = count + 1
-    return n_log + 1, dive_min, dive_wasted
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def overlay_walk(  # type: ignore[no-untyped-def]
     out,
     shown,
@@ -243,7 +208,7 @@ def overlay_walk(  # type: ignore[no-untyped-def]
                     k = kind[e]
                     p = path[e]
                     f = file_bytes[e]
-                    if e + 1 >= hi or path[e + 1] >= path_end[p]:  # a leaf (as `_is_leaf`)
+                    if e + 1 >= hi or path[e + 1] >= path_end[p]:  # a leaf (as below)
                         t_cumulative += f
                         count = named[p]
                         if count == 0:
@@ -285,14 +250,19 @@ def overlay_walk(  # type: ignore[no-untyped-def]
         saved[depth, DIVE_WASTED] = dive_wasted
         depth += 1
 
-        # dive: each leaf of the layer names its path. Whiteouts (sized on dive's view below)
-        # and lone opaque markers first, before the layer changes the views; the others
-        # with their entry, below
+        # dive: each leaf of the layer (no entry of the layer below its path; an opaque marker
+        # beside its DIR is no node of its own) names its path; a whiteout is sized on dive's
+        # view below, before the layer changes it
         for e in range(lo, hi):
             k = kind[e]
-            if k < WHITEOUT or not _is_leaf(e, lo, hi, path, kind, path_end):
-                continue
             p = path[e]
+            if k == OPAQUE and e > lo and path[e - 1] == p:
+                continue  # beside its DIR: one node, the DIR
+            after = e + 1
+            if k == DIR and after < hi and path[after] == p:
+                after += 1  # step over the DIR's opaque marker
+            if after < hi and path[after] < path_end[p]:
+                continue  # not a leaf
             size = file_bytes[e]
             if k == WHITEOUT:
                 below_shown = shown[p, 1]
@@ -311,9 +281,21 @@ def overlay_walk(  # type: ignore[no-untyped-def]
                                 size += file_bytes[j]
                             j += 1
             dive_cumulative += size
-            n_named, dive_min, dive_wasted = _name(
-                p, size, named, named_min, named_log, n_named, dive_min, dive_wasted
-            )
+            count = named[p]
+            named_log[n_named, 0] = p
+            named_log[n_named, 1] = count
+            named_log[n_named, 2] = named_min[p]
+            n_named += 1
+            if count == 0:
+                named_min[p] = size
+                dive_min += size
+            else:
+                # with one leaf so far, its size is both the minimum and the sum
+                dive_wasted += size + (named_min[p] if count == 1 else 0)
+                if size < named_min[p]:
+                    dive_min += size - named_min[p]
+                    named_min[p] = size
+            named[p] = count + 1
 
         # the views: first what the layer's entries hide below them, then the entries
         for e in range(lo, hi):
@@ -369,28 +351,6 @@ def overlay_walk(  # type: ignore[no-untyped-def]
             if k >= WHITEOUT:  # whiteouts and opaque markers are never shown
                 continue
             p = path[e]
-            # `_is_leaf` and `_name`, spelled out: this loop runs once per occurrence, and a
-            # call with array arguments costs reference counting on each of them
-            after = e + 1
-            if k == DIR and after < hi and path[after] == p:
-                after += 1  # step over the DIR's opaque marker
-            if after >= hi or path[after] >= path_end[p]:
-                size = file_bytes[e]
-                dive_cumulative += size
-                count = named[p]
-                named_log[n_named, 0] = p
-                named_log[n_named, 1] = count
-                named_log[n_named, 2] = named_min[p]
-                n_named += 1
-                if count == 0:
-                    named_min[p] = size
-                    dive_min += size
-                else:
-                    dive_wasted += size + (named_min[p] if count == 1 else 0)
-                    if size < named_min[p]:
-                        dive_min += size - named_min[p]
-                        named_min[p] = size
-                named[p] = count + 1
             h = shown[p, 0]
             view_log[n_view, 0] = p
             view_log[n_view, 1] = h
