@@ -105,6 +105,29 @@ def _first_at_least(path, lo, hi, value):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _entries_below(  # type: ignore[no-untyped-def]
+    p, stack, depth, chain_layer, layer_offsets, path, path_end, stamp, query, out
+):
+    """The entries that the layers of the chain nodes `stack[:depth]` have strictly below path p
+    (a binary search per layer; a layer twice on the branch is read once, `stamp` marking the
+    layers seen by `query`), written to `out`; returns how many. Everything a view below can
+    show under p is among them."""
+    n = 0
+    for level in range(depth):
+        below = chain_layer[stack[level]]
+        if stamp[below] == query:
+            continue
+        stamp[below] = query
+        end = layer_offsets[below + 1]
+        j = _first_at_least(path, layer_offsets[below], end, p + 1)
+        while j < end and path[j] < path_end[p]:
+            out[n] = j
+            n += 1
+            j += 1
+    return n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def overlay_walk(  # type: ignore[no-untyped-def]
     out,
     shown,
@@ -155,6 +178,7 @@ def overlay_walk(  # type: ignore[no-untyped-def]
     marks = np.empty((max_depth + 1, 2), dtype=np.int64)
     saved = np.empty((max_depth + 1, N_FIGURES), dtype=np.int64)
     stamp = np.full(layer_offsets.size - 1, -1, dtype=np.int64)  # layer seen in a query
+    below_entries = np.empty(log_capacity, dtype=np.int64)  # a query's answer
     plain = np.full(layer_offsets.size - 1, -1, dtype=np.int8)  # see below; -1: not yet known
     # the running figures of the current node's view
     vis_tar = vis_compressed = vis_disk = vis_file = all_file = 0
@@ -269,17 +293,14 @@ def overlay_walk(  # type: ignore[no-untyped-def]
                 size = 0
                 if below_shown < 0 or kind[below_shown] == DIR:
                     query += 1
-                    for level in range(depth - 1):
-                        below = chain_layer[stack[level]]
-                        if stamp[below] == query:
-                            continue
-                        stamp[below] = query
-                        b_end = layer_offsets[below + 1]
-                        j = _first_at_least(path, layer_offsets[below], b_end, p + 1)
-                        while j < b_end and path[j] < path_end[p]:
-                            if shown[path[j], 1] == j:
-                                size += file_bytes[j]
-                            j += 1
+                    n_below = _entries_below(
+                        p, stack, depth - 1, chain_layer, layer_offsets, path, path_end,
+                        stamp, query, below_entries,
+                    )  # fmt: skip
+                    for i in range(n_below):
+                        j = below_entries[i]
+                        if shown[path[j], 1] == j:
+                            size += file_bytes[j]
             dive_cumulative += size
             count = named[p]
             named_log[n_named, 0] = p
@@ -319,33 +340,28 @@ def overlay_walk(  # type: ignore[no-untyped-def]
             if path_end[p] == p + 1:
                 continue  # no path lies below p
             query += 1
-            for level in range(depth - 1):
-                below = chain_layer[stack[level]]
-                if stamp[below] == query:
-                    continue
-                stamp[below] = query
-                b_end = layer_offsets[below + 1]
-                j = _first_at_least(path, layer_offsets[below], b_end, p + 1)
-                while j < b_end and path[j] < path_end[p]:
-                    q = path[j]
-                    hide = shown[q, 0] == j
-                    hide_dive = k != OPAQUE and shown[q, 1] == j
-                    if hide or hide_dive:
-                        view_log[n_view, 0] = q
-                        view_log[n_view, 1] = shown[q, 0]
-                        view_log[n_view, 2] = shown[q, 1]
-                        n_view += 1
-                        if hide:
-                            vis_tar -= tar_bytes[j]
-                            vis_compressed -= compressed_bytes[j]
-                            vis_file -= file_bytes[j]
-                            vis_disk -= _disk_bytes(
-                                kind[j], file_bytes[j], block_bytes, block_shift
-                            )
-                            shown[q, 0] = -1
-                        if hide_dive:
-                            shown[q, 1] = -1
-                    j += 1
+            n_below = _entries_below(
+                p, stack, depth - 1, chain_layer, layer_offsets, path, path_end,
+                stamp, query, below_entries,
+            )  # fmt: skip
+            for i in range(n_below):
+                j = below_entries[i]
+                q = path[j]
+                hide = shown[q, 0] == j
+                hide_dive = k != OPAQUE and shown[q, 1] == j
+                if hide or hide_dive:
+                    view_log[n_view, 0] = q
+                    view_log[n_view, 1] = shown[q, 0]
+                    view_log[n_view, 2] = shown[q, 1]
+                    n_view += 1
+                    if hide:
+                        vis_tar -= tar_bytes[j]
+                        vis_compressed -= compressed_bytes[j]
+                        vis_file -= file_bytes[j]
+                        vis_disk -= _disk_bytes(kind[j], file_bytes[j], block_bytes, block_shift)
+                        shown[q, 0] = -1
+                    if hide_dive:
+                        shown[q, 1] = -1
         for e in range(lo, hi):
             k = kind[e]
             if k >= WHITEOUT:  # whiteouts and opaque markers are never shown
