@@ -112,34 +112,20 @@ def lookup(sorted_keys: I64, queries: I64) -> I64:
     return out
 
 
-def forest_levels(parent: I64) -> tuple[I64, I64, I64]:
-    """Depth of every node of a forest (0 for roots) and the nodes by depth, by pointer
-    chasing (cost nodes x depth, no sort): `(depth, order, bounds)`, where the nodes of depth d
-    are `order[bounds[d]:bounds[d + 1]]`, in id order."""
-    n = parent.size
-    depth = np.zeros(n, dtype=np.int64)
-    levels = [np.flatnonzero(parent < 0)]
+def forest_depth(parent: I64) -> I64:
+    """Depth of every node of a forest (0 for roots), by pointer chasing (cost nodes x depth,
+    no sort)."""
+    depth = np.zeros(parent.size, dtype=np.int64)
     active = np.flatnonzero(parent >= 0)
     cursor = parent[active]
     level = 1
     while active.size:
         cursor = parent[cursor]
         alive = cursor >= 0
-        # a node whose chase ends here has `level` ancestors; `active` stays in id order
-        done = active[~alive]
-        depth[done] = level
-        levels.append(done)
+        depth[active[~alive]] = level  # a chase that ends here: `level` ancestors
         active, cursor = active[alive], cursor[alive]
         level += 1
-    order = np.concatenate(levels)
-    bounds = np.zeros(len(levels) + 1, dtype=np.int64)
-    np.cumsum([lv.size for lv in levels], out=bounds[1:])
-    return depth, order, bounds
-
-
-def forest_depth(parent: I64) -> I64:
-    """Depth of every node of a forest (0 for roots)."""
-    return forest_levels(parent)[0]
+    return depth
 
 
 def subtree_sizes(parent: I64, order: I64, bounds: I64) -> I64:
