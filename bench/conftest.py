@@ -15,8 +15,8 @@ import pytest
 
 from bench import images, workloads
 from bench.synthetic import build
-from layersim import engine
-from layersim.arrays import PopulationArrays, to_population
+from layersim.accounting import engine
+from layersim.accounting.arrays import PopulationArrays, to_population
 from layersim.model import Population
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ Reads pytest-benchmark's JSON and the scaling series (`bench.scaling`), computes
 of issue 5 as a ratio of two timings of the same run (or a figure of the same run), marks each
 PASS or MISS (NOT MEASURED where its benchmark did not run), says plainly what limits each
 missed one, and writes the three files atomically. Depends on the standard library,
-matplotlib (Agg) and `layersim.atomic` only.
+matplotlib (Agg) and `layersim.cli.atomic` only.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ FLOOR_EXPONENT_SLACK = 0.05  # ... or no worse than the sort itself grows on thi
 DESCRIPTIONS = {
     "test_synthetic_generation": "build the benchmark population (bench.synthetic) into arrays",
     "test_fleet_generation_company": "fleet generator, `company` scenario",
-    "test_company_end_to_end": "`company`: generate + simulate (layersim.simulate)",
+    "test_company_end_to_end": "`company`: generate + simulate (layersim.simulation.simulate)",
     "test_image_table": "overlay resolution: engine.image_table",
     "test_storage_accounting": "registry_stored + node_stored + disk_usage",
     "test_transfers": "push_sequence + pull_sequences (rollouts)",
@@ -683,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results")
     args = parser.parse_args(argv)
 
-    from layersim.atomic import atomic_write_bytes, atomic_write_text
+    from layersim.cli.atomic import atomic_write_bytes, atomic_write_text
 
     raw = json.loads(Path(args.raw).read_text(encoding="utf-8"))
     scaling_path = Path(args.scaling)

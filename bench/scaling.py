@@ -89,16 +89,16 @@ def child_synthetic(n_images: int) -> dict[str, Any]:
 
 
 def child_hub() -> dict[str, Any]:
-    """The `hub` scenario end to end: generate, then simulate (`layersim.simulate`; while it is
+    """The `hub` scenario end to end: generate, then simulate (`layersim.simulation.simulate`; while it is
     absent, one evaluation of the whole population), with the engine's time per function."""
     import numpy as np
 
     from bench import workloads
     from layersim.config import load_config
-    from layersim.generator import generate
+    from layersim.fleet.generate import generate
 
     try:
-        from layersim.simulate import simulate
+        from layersim.simulation.simulate import simulate
     except ImportError:
         simulate = None
     with workloads.engine_seconds() as engine_s:
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child_hub()))
         return 0
 
-    from layersim.atomic import atomic_write_text
+    from layersim.cli.atomic import atomic_write_text
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     result = run_series(

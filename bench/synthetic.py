@@ -25,7 +25,7 @@ compressed = `CompressionModel().entry_bytes(512, file_bytes, class)`; layers ad
 blocks and the blob overhead, as `make_layer` does. Path names, content classes and layer
 labels are filled in only for small populations (`SyntheticSpec.names_limit`).
 
-This is the benchmarks' own population, independent of `layersim.generator`: the engine's
+This is the benchmarks' own population, independent of `layersim.fleet.generate`: the engine's
 cost can be measured at any size while the fleet generator is written and tuned. It is
 deterministic: one seeded `numpy.random.Generator`, drawn in a fixed order.
 """
@@ -37,15 +37,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from layersim.arrays import I64, PopulationArrays, csr_offsets, csr_rows
+from layersim.accounting.arrays import I64, PopulationArrays, csr_offsets, csr_rows
+from layersim.accounting.sortops import combine, forest_preorder, lookup, ranges, stable_order
 from layersim.model import EntryKind, StorageOptions
-from layersim.sizes import (
+from layersim.model.sizes import (
     DEFAULT_CLASS_RATIOS_PERMILLE,
     TAR_BLOCK_BYTES,
     TAR_END_BYTES,
     CompressionModel,
 )
-from layersim.sortops import combine, forest_preorder, lookup, ranges, stable_order
 
 FILE, DIR, SYMLINK, HARDLINK, WHITEOUT, OPAQUE = (int(k) for k in EntryKind)
 CLASSES = ("text", "binary", "archive")

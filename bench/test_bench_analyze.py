@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench import images, workloads
-from layersim import engine
+from layersim.accounting import engine
 
 
 def _info(layout: images.Layout) -> dict[str, int]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from bench import workloads
-from layersim import engine
-from layersim.arrays import PopulationArrays
+from layersim.accounting import engine
+from layersim.accounting.arrays import PopulationArrays
 
 
 def test_image_table(timed, engine_population: PopulationArrays) -> None:

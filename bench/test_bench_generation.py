@@ -1,5 +1,5 @@
 """Generation: the benchmark population (`bench.synthetic`) and the fleet generator
-(`layersim.generator`, imported lazily: skipped while it is absent), and the default `company`
+(`layersim.fleet.generate`, imported lazily: skipped while it is absent), and the default `company`
 scenario end to end (generate, then evaluate every figure)."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from bench import synthetic, workloads
 
 def _fleet_modules() -> tuple[Any, Any]:
     generator = pytest.importorskip(
-        "layersim.generator", reason="the fleet generator (layersim.generator) is not written yet"
+        "layersim.fleet.generate",
+        reason="the fleet generator (layersim.fleet.generate) is not written yet",
     )
     config = pytest.importorskip("layersim.config", reason="layersim.config is not written yet")
     return generator, config
@@ -56,10 +57,10 @@ def test_fleet_generation_company(timed) -> None:
 
 def test_company_end_to_end(timed, benchmark) -> None:
     """`company` end to end: generate the fleet, then simulate it epoch by epoch
-    (`layersim.simulate`; while it is absent, one evaluation of the whole population)."""
+    (`layersim.simulation.simulate`; while it is absent, one evaluation of the whole population)."""
     _fleet_modules()
     try:
-        from layersim.simulate import simulate
+        from layersim.simulation.simulate import simulate
     except ImportError:
         simulate = None
     stages: dict[str, Any] = {}

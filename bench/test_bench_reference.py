@@ -9,9 +9,9 @@ import time
 import pytest
 
 from bench import workloads
-from layersim import engine, reference
-from layersim.arrays import PopulationArrays, to_population
-from layersim.metrics import PopulationMetrics
+from layersim.accounting import engine, reference
+from layersim.accounting.arrays import PopulationArrays, to_population
+from layersim.accounting.metrics import PopulationMetrics
 from layersim.model import Population
 
 

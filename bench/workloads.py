@@ -26,20 +26,20 @@ from typing import Any, TypeVar
 import numpy as np
 
 from bench.synthetic import SyntheticSpec
-from layersim import engine
-from layersim.arrays import I64, PopulationArrays, csr_rows
-from layersim.metrics import StoredBytes
+from layersim.accounting import engine
+from layersim.accounting.arrays import I64, PopulationArrays, csr_rows
+from layersim.accounting.metrics import StoredBytes
 
 T = TypeVar("T")
 
 # The modules whose speed the benchmarks measure: their source fingerprint is recorded with
 # every measurement, because in a shared working tree they can change between two steps.
 SOURCE_MODULES = (
-    "layersim.engine",
-    "layersim.sortops",
-    "layersim.arrays",
-    "layersim.generator",
-    "layersim.simulate",
+    "layersim.accounting.engine",
+    "layersim.accounting.sortops",
+    "layersim.accounting.arrays",
+    "layersim.fleet.generate",
+    "layersim.simulation.simulate",
     "layersim.readers.layer_tar",
 )
 
@@ -144,7 +144,7 @@ def evaluate_tables(arrays: PopulationArrays, seconds: dict[str, float] | None =
 
 
 def engine_functions() -> tuple[str, ...]:
-    """The engine's public functions (defined in `layersim.engine`), by name."""
+    """The engine's public functions (defined in `layersim.accounting.engine`), by name."""
     return tuple(
         name
         for name, value in vars(engine).items()

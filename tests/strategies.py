@@ -27,7 +27,6 @@ import itertools
 
 from hypothesis import strategies as st
 
-from layersim.digest import content_digest
 from layersim.model import (
     Container,
     ContainerState,
@@ -44,8 +43,9 @@ from layersim.model import (
     make_entry,
     make_layer,
 )
-from layersim.overlay import merged_view
-from layersim.sizes import CompressionModel
+from layersim.model.digest import content_digest
+from layersim.model.overlay import merged_view
+from layersim.model.sizes import CompressionModel
 
 NAMES = ("a", "b", "c")
 SHORT_PATHS: tuple[str, ...] = tuple(

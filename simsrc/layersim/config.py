@@ -30,7 +30,7 @@ from typing import Any
 
 from layersim.errors import ConfigError
 from layersim.model import StorageDriver
-from layersim.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
+from layersim.model.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
 
 DEFAULT_SCENARIO = "company"
 

@@ -45,11 +45,11 @@ from pathlib import Path
 
 import pytest
 
-from layersim.metrics import PopulationMetrics
+from layersim.accounting.metrics import PopulationMetrics
+from layersim.accounting.reference import evaluate
 from layersim.model import EntryKind, Image, Layer, Population
-from layersim.overlay import merged_view
+from layersim.model.overlay import merged_view
 from layersim.readers import read_images, read_population
-from layersim.reference import evaluate
 
 pytestmark = pytest.mark.integration
 
@@ -578,7 +578,7 @@ def test_analyze_command_agrees_with_the_registry(
     uploaded and mounted layers (the layer names map to blob digests in `analysis`)."""
     from typer.testing import CliRunner
 
-    from layersim.cli import app
+    from layersim.cli.app import app
 
     paths = [str(built.oci[name]) for name in IMAGES]
     result = CliRunner().invoke(app, ["analyze", *paths, "--json", "--quiet"])
@@ -603,7 +603,7 @@ def test_calibrate_command_on_real_images(built: Built, tmp_path: Path) -> None:
     the apps sit on the busybox base (no runtime), one of them deletes what it added."""
     from typer.testing import CliRunner
 
-    from layersim.cli import app
+    from layersim.cli.app import app
     from layersim.config import load_config
 
     target = tmp_path / "fit.toml"

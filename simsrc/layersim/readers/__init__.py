@@ -26,12 +26,12 @@ from pathlib import Path
 
 from layersim.errors import ImageFormatError
 from layersim.model import Image, Layer, Node, Population, StorageOptions
+from layersim.model.sizes import CompressionModel
 from layersim.readers.archive import is_archive, plan_archive
 from layersim.readers.blobs import read_layers
 from layersim.readers.oci import is_layout, plan_layout
 from layersim.readers.plan import ImagePlan, LayerPlan, Platform
 from layersim.readers.source import Source, open_source
-from layersim.sizes import CompressionModel
 
 __all__ = ["ProgressCallback", "read_images", "read_population"]
 

@@ -29,9 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from layersim.model import Layer
+from layersim.model.sizes import CompressionModel
 from layersim.readers.layer_tar import read_layer
 from layersim.readers.plan import LayerPlan
-from layersim.sizes import CompressionModel
 
 # Blobs read at once, at most (and never more than the cores: past them, workers only add
 # switching). Each holds a few MiB in flight (`layer_tar`'s chunks, pieces and queues).

@@ -42,7 +42,6 @@ import numpy as np
 import zstandard
 from zlib_ng import zlib_ng
 
-from layersim.digest import BlobDigest, ContentDigest, DiffID
 from layersim.errors import ImageFormatError, ModelError
 from layersim.model import (
     OPAQUE_MARKER,
@@ -53,6 +52,8 @@ from layersim.model import (
     check_layer_entries,
     normalize_path,
 )
+from layersim.model.digest import BlobDigest, ContentDigest, DiffID
+from layersim.model.sizes import TAR_BLOCK_BYTES, CompressionModel, pad_to_block
 from layersim.readers.tar_header import (
     DIRECTORY,
     EXTENDED,
@@ -63,7 +64,6 @@ from layersim.readers.tar_header import (
     Extended,
     parse_header,
 )
-from layersim.sizes import TAR_BLOCK_BYTES, CompressionModel, pad_to_block
 
 CHUNK_BYTES = 1 << 20  # compressed bytes read at a time
 PIECE_BYTES = 1 << 20  # most decompressed bytes handed on at a time

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from layersim.digest import DiffID
 from layersim.errors import ImageFormatError
+from layersim.model.digest import DiffID
 from layersim.readers.layer_tar import LayerBlob
 from layersim.readers.source import Source
 

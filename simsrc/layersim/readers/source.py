@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from layersim.digest import sha256_digest
 from layersim.errors import ImageFormatError
+from layersim.model.digest import sha256_digest
+from layersim.model.sizes import TAR_BLOCK_BYTES, pad_to_block
 from layersim.readers.tar_header import (
     EXTENDED,
     HARDLINK,
@@ -32,7 +33,6 @@ from layersim.readers.tar_header import (
     Extended,
     parse_header,
 )
-from layersim.sizes import TAR_BLOCK_BYTES, pad_to_block
 
 # Image JSON (index, manifests, configs, docker-archive manifest.json) larger than this is
 # refused before it is read: distribution caps manifests at 4 MiB; configs are kilobytes.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, replace
 
-from layersim.sizes import TAR_BLOCK_BYTES
+from layersim.model.sizes import TAR_BLOCK_BYTES
 
 MAX_EXTENDED_HEADER_BYTES = 1 << 20
 ZERO_BLOCK = bytes(TAR_BLOCK_BYTES)

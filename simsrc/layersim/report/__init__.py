@@ -1,7 +1,7 @@
 """Reports: figures of the core turned into JSON documents and rich tables.
 
 This layer may import rich; the core (model, engine, metrics, ...) never does. It rearranges
-figures that `layersim.metrics` defines and computes no size of its own.
+figures that `layersim.accounting.metrics` defines and computes no size of its own.
 
 - `evaluation`: the report of `layersim evaluate` (`metrics_to_json`, `render_evaluation`).
 - `analysis`: the report of `layersim analyze` (the evaluate document plus `analysis`).

@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from layersim.metrics import PopulationMetrics
+from layersim.accounting.metrics import PopulationMetrics
 from layersim.model import EntryKind, Image, Layer, Population
-from layersim.overlay import merged_files
+from layersim.model.overlay import merged_files
 from layersim.report.evaluation import (
     COMPRESSED,
     FILE,

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from layersim.calibrate import ABSOLUTE, TOLERANCES, Calibration
+from layersim.calibration.calibrate import ABSOLUTE, TOLERANCES, Calibration
 
 
 def _number(x: float) -> str:

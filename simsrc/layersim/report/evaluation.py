@@ -1,7 +1,7 @@
 """The report of `layersim evaluate`: a `PopulationMetrics` as a JSON document and as tables.
 
 `metrics_to_json` builds the document; `evaluation_tables` / `render_evaluation` draw the same
-document as rich tables. Both only rearrange figures that `layersim.metrics` defines (and the
+document as rich tables. Both only rearrange figures that `layersim.accounting.metrics` defines (and the
 sums and savings named below); neither computes sizes.
 
 The JSON document, key by key (NAME is an image name, NODE a node name; lists of layers name
@@ -77,7 +77,7 @@ from rich.table import Table
 from rich.text import Text
 
 from layersim import __version__
-from layersim.metrics import (
+from layersim.accounting.metrics import (
     STRATEGIES,
     ImageMetrics,
     NodeMetrics,

@@ -22,12 +22,12 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from layersim import __version__
+from layersim.accounting.metrics import STRATEGIES, dedup_ratio, saving
 from layersim.config import config_to_dict
-from layersim.metrics import STRATEGIES, dedup_ratio, saving
+from layersim.experiment.sweep import SWEEP_METRICS, run_figures
 from layersim.report import json_text
 from layersim.report.tables import SEE_UNIT, Table, columns, human_bytes, percent, units_of
-from layersim.simulate import SimulationResult, TransferEpoch
-from layersim.sweep import SWEEP_METRICS, run_figures
+from layersim.simulation.simulate import SimulationResult, TransferEpoch
 
 C, D, F = "compressed bytes", "disk bytes", "file bytes"
 N, FR, R, S, T = "count", "fraction", "ratio", "seconds", "text"

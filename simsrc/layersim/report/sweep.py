@@ -20,10 +20,10 @@ from rich.text import Text
 
 from layersim import __version__
 from layersim.config import config_to_dict
+from layersim.experiment.sweep import METRIC_NAMES, SWEEP_METRICS, SweepResult
 from layersim.report import json_text
 from layersim.report.run import stable_floats
 from layersim.report.tables import Column, Table, columns, percent
-from layersim.sweep import METRIC_NAMES, SWEEP_METRICS, SweepResult
 
 SWEEP_CSV = "sweep.csv"
 RUNS_CSV = "sweep_runs.csv"

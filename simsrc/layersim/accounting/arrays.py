@@ -1,0 +1,475 @@
+"""The columnar form of a population: what the numpy engine runs on.
+
+Digests are interned to dense integer ids and every one-to-many relation is a CSR pair
+(`*_offsets` of length n+1 and a flat value array), so a population of millions of layers and
+hundreds of millions of file entries fits in a few arrays. `from_population` converts the object
+model (`layersim.model`) to this form at one boundary; `to_population` converts back, so that a
+generated fleet small enough can be checked against the reference implementation.
+
+Ids:
+- path id `p`: an interned path; `path_parent[p]` is its directory's id (-1 at top level). Every
+  ancestor of an entry's path must itself be interned (ids need not be in any order).
+- content id: a distinct file content (identity of the bytes).
+- layer id `l`: a distinct layer (DiffID); `layer_blob[l]` its blob id (same compressed blob,
+  same id). Entries of layer `l` are `layer_offsets[l]:layer_offsets[l+1]`.
+- image id: `image_offsets`/`image_layers` give its layers base first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from layersim.accounting import kernels
+from layersim.accounting.sortops import forest_preorder
+from layersim.errors import ModelError
+from layersim.model import (
+    Container,
+    ContainerState,
+    Entry,
+    EntryKind,
+    FileModify,
+    FileWrite,
+    Image,
+    Layer,
+    Node,
+    Population,
+    StorageOptions,
+)
+from layersim.model.digest import ContentDigest, DiffID
+from layersim.model.sizes import CompressionModel
+
+I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
+Bool = npt.NDArray[np.bool_]
+
+
+def csr_offsets(counts: npt.ArrayLike) -> I64:
+    """Offsets (length n+1) of a CSR relation from its per-row counts."""
+    counts = np.asarray(counts, dtype=np.int64)
+    offsets = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def csr_rows(offsets: I64) -> I64:
+    """The row index of every value of a CSR relation."""
+    return np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationArrays:
+    """A population as arrays. See the module docstring for the ids."""
+
+    # paths
+    path_parent: I64
+    # file contents
+    content_file_bytes: I64
+    content_compressed_bytes: I64
+    # entries, CSR by layer
+    layer_offsets: I64
+    entry_path: I64
+    entry_kind: I8
+    entry_content: I64  # -1 unless a regular file
+    entry_file_bytes: I64
+    entry_tar_bytes: I64
+    entry_compressed_bytes: I64
+    # layers
+    layer_blob: I64
+    layer_tar_bytes: I64
+    layer_compressed_bytes: I64
+    # images, CSR of layer ids, base first
+    image_offsets: I64
+    image_layers: I64
+    image_repository: I64
+    image_names: tuple[str, ...]
+    # registry: image ids in push order (repeats allowed)
+    push_order: I64
+    # nodes: image ids in pull order, CSR by node
+    node_names: tuple[str, ...] = ()
+    node_offsets: I64 = field(default_factory=lambda: np.zeros(1, np.int64))
+    node_images: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    # containers, and their writable-layer operations (CSR by container)
+    container_names: tuple[str, ...] = ()
+    container_node: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    container_image: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    container_running: Bool = field(default_factory=lambda: np.zeros(0, np.bool_))
+    write_offsets: I64 = field(default_factory=lambda: np.zeros(1, np.int64))
+    write_file_bytes: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    modify_offsets: I64 = field(default_factory=lambda: np.zeros(1, np.int64))
+    modify_path: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    modify_changed_bytes: I64 = field(
+        default_factory=lambda: np.zeros(0, np.int64)
+    )  # -1: one block
+    delete_offsets: I64 = field(default_factory=lambda: np.zeros(1, np.int64))
+    delete_path: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    options: StorageOptions = field(default_factory=StorageOptions)
+    blob_overhead_bytes: int = field(
+        default_factory=lambda: CompressionModel().blob_overhead_bytes()
+    )
+    # optional labels, for reports and for converting back to objects
+    path_names: tuple[str, ...] | None = None
+    layer_labels: tuple[str, ...] | None = None  # one per layer id
+    image_layer_labels: tuple[str, ...] | None = None  # parallel to image_layers
+    content_classes: tuple[str, ...] | None = None  # one per content id
+    # derived facts computed once per instance (e.g. the canonical-order check)
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.path_parent.size)
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.layer_offsets.size - 1)
+
+    @property
+    def n_images(self) -> int:
+        return int(self.image_offsets.size - 1)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_offsets.size - 1)
+
+    @property
+    def n_entries(self) -> int:
+        return int(self.entry_path.size)
+
+    def validate(self) -> None:
+        """Check shapes and id ranges; raise ModelError on the first inconsistency."""
+        n_l, n_e = self.n_layers, self.n_entries
+        checks = [
+            (self.layer_offsets[0] == 0 and self.layer_offsets[-1] == n_e, "layer_offsets"),
+            (np.all(np.diff(self.layer_offsets) >= 0), "layer_offsets not monotone"),
+            (self.layer_blob.size == n_l, "layer_blob size"),
+            (self.image_offsets[-1] == self.image_layers.size, "image_offsets"),
+            (np.all(np.diff(self.image_offsets) > 0), "an image has no layers"),
+            (self.image_layers.size == 0 or self.image_layers.max() < n_l, "image layer id"),
+            (len(self.image_names) == self.n_images, "image_names"),
+            (self.node_offsets[-1] == self.node_images.size, "node_offsets"),
+        ]
+        for ok, what in checks:
+            if not ok:
+                raise ModelError(f"inconsistent population arrays: {what}")
+        problem, in_order = kernels.check_entries(
+            self.layer_offsets,
+            self.entry_path,
+            self.entry_kind,
+            self.entry_content,
+            self.entry_file_bytes,
+        )
+        if problem:
+            what = "content" if problem == 1 else "negative file bytes"
+            raise ModelError(f"inconsistent population arrays: {what}")
+        self.cache["entries_sorted"] = bool(in_order)  # `canonical` need not look again
+
+
+class _Interner:
+    def __init__(self) -> None:
+        self.ids: dict[object, int] = {}
+
+    def __call__(self, key: object) -> int:
+        found = self.ids.get(key)
+        if found is None:
+            found = self.ids[key] = len(self.ids)
+        return found
+
+
+def from_population(population: Population) -> PopulationArrays:
+    """Intern an object population into arrays (the boundary between the two forms)."""
+    paths = _Interner()
+    parents: list[int] = []
+
+    def path_id(path: str) -> int:
+        known = paths.ids.get(path)
+        if known is not None:
+            return known
+        parent = path_id(path.rsplit("/", 1)[0]) if "/" in path else -1
+        new = paths(path)
+        parents.append(parent)
+        return new
+
+    contents = _Interner()
+    content_bytes: list[tuple[int, int, str]] = []
+    layers: dict[DiffID, int] = {}
+    layer_list: list[Layer] = []
+    blobs = _Interner()
+    repos = _Interner()
+    image_layers: list[int] = []
+    image_labels: list[str] = []
+    image_counts: list[int] = []
+    for image in population.images:
+        image_counts.append(len(image.layers))
+        for layer in image.layers:
+            lid = layers.get(layer.diff_id)
+            if lid is None:
+                lid = layers[layer.diff_id] = len(layer_list)
+                layer_list.append(layer)
+            image_layers.append(lid)
+            image_labels.append(layer.label)
+
+    e_path: list[int] = []
+    e_kind: list[int] = []
+    e_content: list[int] = []
+    e_file: list[int] = []
+    e_tar: list[int] = []
+    e_comp: list[int] = []
+    for layer in layer_list:
+        for e in layer.entries:
+            e_path.append(path_id(e.path))
+            e_kind.append(int(e.kind))
+            if e.kind is EntryKind.FILE and e.content is not None:
+                cid = contents(e.content)
+                if cid == len(content_bytes):
+                    content_bytes.append(
+                        (e.file_bytes, e.content_compressed_bytes, e.content_class)
+                    )
+                e_content.append(cid)
+            else:
+                e_content.append(-1)
+            e_file.append(e.file_bytes)
+            e_tar.append(e.tar_bytes)
+            e_comp.append(e.compressed_bytes)
+
+    index = {image.name: i for i, image in enumerate(population.images)}
+    node_images = [index[n] for node in population.nodes for n in node.images]
+    c_names: list[str] = []
+    c_node: list[int] = []
+    c_image: list[int] = []
+    c_running: list[bool] = []
+    writes: list[list[int]] = []
+    modifies: list[list[tuple[int, int]]] = []
+    deletes: list[list[int]] = []
+    for n, node in enumerate(population.nodes):
+        for c in node.containers:
+            c_names.append(c.name)
+            c_node.append(n)
+            c_image.append(index[c.image])
+            c_running.append(c.state is ContainerState.RUNNING)
+            writes.append([w.file_bytes for w in c.writes])
+            modifies.append(
+                [
+                    (path_id(m.path), -1 if m.changed_bytes is None else m.changed_bytes)
+                    for m in c.modifies
+                ]
+            )
+            deletes.append([path_id(p) for p in c.deletes])
+
+    def arr(values: list[int] | list[bool], dtype: type = np.int64) -> np.ndarray:
+        return np.asarray(values, dtype=dtype)
+
+    arrays = PopulationArrays(
+        path_parent=arr(parents),
+        content_file_bytes=arr([c[0] for c in content_bytes]),
+        content_compressed_bytes=arr([c[1] for c in content_bytes]),
+        layer_offsets=csr_offsets([len(layer.entries) for layer in layer_list]),
+        entry_path=arr(e_path),
+        entry_kind=arr(e_kind, np.int8),
+        entry_content=arr(e_content),
+        entry_file_bytes=arr(e_file),
+        entry_tar_bytes=arr(e_tar),
+        entry_compressed_bytes=arr(e_comp),
+        layer_blob=arr([blobs(layer.blob_digest) for layer in layer_list]),
+        layer_tar_bytes=arr([layer.tar_bytes for layer in layer_list]),
+        layer_compressed_bytes=arr([layer.compressed_bytes for layer in layer_list]),
+        image_offsets=csr_offsets(image_counts),
+        image_layers=arr(image_layers),
+        image_repository=arr([repos(image.repository) for image in population.images]),
+        image_names=tuple(image.name for image in population.images),
+        push_order=arr([index[n] for n in population.push_order or ()]),
+        node_names=tuple(node.name for node in population.nodes),
+        node_offsets=csr_offsets([len(node.images) for node in population.nodes]),
+        node_images=arr(node_images),
+        container_names=tuple(c_names),
+        container_node=arr(c_node),
+        container_image=arr(c_image),
+        container_running=arr(c_running, np.bool_),
+        write_offsets=csr_offsets([len(w) for w in writes]),
+        write_file_bytes=arr([b for w in writes for b in w]),
+        modify_offsets=csr_offsets([len(m) for m in modifies]),
+        modify_path=arr([p for m in modifies for p, _ in m]),
+        modify_changed_bytes=arr([b for m in modifies for _, b in m]),
+        delete_offsets=csr_offsets([len(d) for d in deletes]),
+        delete_path=arr([p for d in deletes for p in d]),
+        options=population.options,
+        blob_overhead_bytes=population.compression.blob_overhead_bytes(),
+        path_names=tuple(paths.ids),  # insertion order == id order
+        layer_labels=tuple(layer.label for layer in layer_list),
+        image_layer_labels=tuple(image_labels),
+        content_classes=tuple(c[2] for c in content_bytes),
+    )
+    return canonical(arrays)[0]
+
+
+def path_strings(arrays: PopulationArrays) -> tuple[str, ...]:
+    """Path strings by id: the stored names, or synthetic `d<parent>/p<id>` ones."""
+    if arrays.path_names is not None:
+        return arrays.path_names
+    names: list[str] = []
+    for p, parent in enumerate(arrays.path_parent.tolist()):
+        names.append(f"{names[parent]}/p{p}" if parent >= 0 else f"p{p}")
+    return tuple(names)
+
+
+def to_population(arrays: PopulationArrays) -> Population:
+    """Objects for arrays (small populations only): the bridge to the reference implementation.
+
+    Content identities become `sha256` names of their ids, layer identities are synthetic digests
+    of their ids, so distinct ids stay distinct and equal ids equal.
+    """
+    from layersim.model.digest import BlobDigest, synthetic_digest
+
+    paths = path_strings(arrays)
+    classes = arrays.content_classes
+    layer_objs: list[Layer] = []
+    for lid in range(arrays.n_layers):
+        lo, hi = int(arrays.layer_offsets[lid]), int(arrays.layer_offsets[lid + 1])
+        entries = []
+        for i in range(lo, hi):
+            cid = int(arrays.entry_content[i])
+            entries.append(
+                Entry(
+                    path=paths[int(arrays.entry_path[i])],
+                    kind=EntryKind(int(arrays.entry_kind[i])),
+                    file_bytes=int(arrays.entry_file_bytes[i]),
+                    content=ContentDigest(synthetic_digest("content-id", cid))
+                    if cid >= 0
+                    else None,
+                    content_class=(classes[cid] if classes and cid >= 0 else "binary"),
+                    link_target="",
+                    tar_bytes=int(arrays.entry_tar_bytes[i]),
+                    compressed_bytes=int(arrays.entry_compressed_bytes[i]),
+                    content_compressed_bytes=int(arrays.content_compressed_bytes[cid])
+                    if cid >= 0
+                    else 0,
+                )
+            )
+        entries.sort(key=lambda e: (e.path, int(e.kind)))
+        layer_objs.append(
+            Layer(
+                entries=tuple(entries),
+                diff_id=DiffID(synthetic_digest("layer-id", lid)),
+                blob_digest=BlobDigest(synthetic_digest("blob-id", int(arrays.layer_blob[lid]))),
+                tar_bytes=int(arrays.layer_tar_bytes[lid]),
+                compressed_bytes=int(arrays.layer_compressed_bytes[lid]),
+                name=arrays.layer_labels[lid] if arrays.layer_labels else f"layer{lid}",
+            )
+        )
+    images = []
+    for i, name in enumerate(arrays.image_names):
+        lo, hi = int(arrays.image_offsets[i]), int(arrays.image_offsets[i + 1])
+        images.append(
+            Image(name, tuple(layer_objs[int(lid)] for lid in arrays.image_layers[lo:hi]))
+        )
+    nodes = []
+    containers_by_node: dict[int, list[Container]] = {}
+    for k, cname in enumerate(arrays.container_names):
+        w0, w1 = arrays.write_offsets[k], arrays.write_offsets[k + 1]
+        m0, m1 = arrays.modify_offsets[k], arrays.modify_offsets[k + 1]
+        d0, d1 = arrays.delete_offsets[k], arrays.delete_offsets[k + 1]
+        container = Container(
+            name=cname,
+            image=arrays.image_names[int(arrays.container_image[k])],
+            state=ContainerState.RUNNING if arrays.container_running[k] else ContainerState.STOPPED,
+            writes=tuple(
+                FileWrite(f"layersim-writes/{k}/{j}", int(b))
+                for j, b in enumerate(arrays.write_file_bytes[w0:w1].tolist())
+            ),
+            modifies=tuple(
+                FileModify(paths[int(p)], None if int(b) < 0 else int(b))
+                for p, b in zip(
+                    arrays.modify_path[m0:m1], arrays.modify_changed_bytes[m0:m1], strict=True
+                )
+            ),
+            deletes=tuple(paths[int(p)] for p in arrays.delete_path[d0:d1]),
+        )
+        containers_by_node.setdefault(int(arrays.container_node[k]), []).append(container)
+    for n, nname in enumerate(arrays.node_names):
+        lo, hi = int(arrays.node_offsets[n]), int(arrays.node_offsets[n + 1])
+        nodes.append(
+            Node(
+                nname,
+                tuple(arrays.image_names[int(i)] for i in arrays.node_images[lo:hi]),
+                tuple(containers_by_node.get(n, [])),
+            )
+        )
+    return Population(
+        images=tuple(images),
+        nodes=tuple(nodes),
+        push_order=tuple(arrays.image_names[int(i)] for i in arrays.push_order),
+        options=arrays.options,
+    )
+
+
+# --------------------------------------------------------------------------- canonical order
+
+
+def preorder_subtree_end(path_parent: I64) -> I64 | None:
+    """If path ids are a preorder of the path tree (each parent before its children, every
+    subtree a contiguous id range, siblings in id order), the exclusive end of each path's
+    subtree; else None (`kernels.preorder_subtree_end`)."""
+    end, ok = kernels.preorder_subtree_end(np.ascontiguousarray(path_parent, dtype=np.int64))
+    return end if ok else None
+
+
+def _entries_sorted(arrays: PopulationArrays) -> bool:
+    """Whether each layer's entries are sorted by path id (a DIR before its opaque marker)."""
+    known = arrays.cache.get("entries_sorted")
+    if isinstance(known, bool):
+        return known
+    _, in_order = kernels.check_entries(
+        arrays.layer_offsets,
+        arrays.entry_path,
+        arrays.entry_kind,
+        arrays.entry_content,
+        arrays.entry_file_bytes,
+    )
+    return bool(in_order)
+
+
+def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
+    """The arrays with path ids in preorder and each layer's entries sorted by path id, and
+    the subtree end of every path. Returns the input unchanged when it already is (the fast
+    path: `from_population` and the generator produce canonical arrays)."""
+    cached = arrays.cache.get("path_end")
+    if isinstance(cached, np.ndarray):
+        return arrays, cached
+    end = preorder_subtree_end(arrays.path_parent)
+    if end is not None and _entries_sorted(arrays):
+        arrays.cache["path_end"] = end
+        return arrays, end
+    tin, tout, _ = forest_preorder(arrays.path_parent)
+    n = arrays.n_paths
+    new_parent = np.full(n, -1, dtype=np.int64)
+    has = arrays.path_parent >= 0
+    new_parent[tin[has]] = tin[arrays.path_parent[has]]
+    new_path = tin[arrays.entry_path]
+    layer = csr_rows(arrays.layer_offsets)
+    order = np.lexsort((arrays.entry_kind, new_path, layer))
+    names = None
+    if arrays.path_names is not None:
+        ordered = [""] * n
+        for old, new in enumerate(tin.tolist()):
+            ordered[new] = arrays.path_names[old]
+        names = tuple(ordered)
+    end = np.empty(n, dtype=np.int64)
+    end[tin] = tout
+    import dataclasses
+
+    result = dataclasses.replace(
+        arrays,
+        path_parent=new_parent,
+        entry_path=new_path[order],
+        entry_kind=arrays.entry_kind[order],
+        entry_content=arrays.entry_content[order],
+        entry_file_bytes=arrays.entry_file_bytes[order],
+        entry_tar_bytes=arrays.entry_tar_bytes[order],
+        entry_compressed_bytes=arrays.entry_compressed_bytes[order],
+        modify_path=tin[arrays.modify_path],
+        delete_path=tin[arrays.delete_path],
+        path_names=names,
+        cache={"path_end": end},
+    )
+    return result, end

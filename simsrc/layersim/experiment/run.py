@@ -1,0 +1,44 @@
+"""One experiment run: a config's fleet generated and simulated, with the wall time of each stage.
+
+`run_experiment(config, progress)` is what `layersim run` and every point of `layersim sweep`
+do: seed the run's one `numpy.random.Generator` with `config.seed`, `generator.generate`, then
+`simulate.simulate`. The wall times are returned apart from the result (`RunOutcome.timings`)
+because they differ from run to run: they go to `timings.json`, never into the figures.
+
+Pure: no printing, no files; progress goes out through the callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from layersim.config import ExperimentConfig
+from layersim.fleet.generate import generate
+from layersim.simulation.simulate import SimulationResult, simulate
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A run's result and its wall time per stage in seconds (`generate`, `simulate`)."""
+
+    result: SimulationResult
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -> RunOutcome:
+    """Generate and simulate `config`'s fleet with a generator seeded by `config.seed`."""
+    started = time.perf_counter()
+    fleet = generate(config, np.random.default_rng(config.seed), progress)
+    generated = time.perf_counter()
+    result = simulate(fleet, progress)
+    simulated = time.perf_counter()
+    return RunOutcome(
+        result=result,
+        timings={"generate": generated - started, "simulate": simulated - generated},
+    )
