@@ -60,19 +60,21 @@ from layersim.config import (
     load_config,
 )
 from layersim.errors import ModelError
-from layersim.fleet.generate import (
-    _CODE_CLASS_MIX,
+from layersim.fleet.generate import generate
+from layersim.fleet.presets import (
     BASE_PRESETS,
     CLASS_NAMES,
+    CODE_CLASS_MIX,
+    CODE_COUNT_SIGMA,
+    CODE_FILE_SIGMA,
     ECOSYSTEMS,
     RUNTIME_PRESETS,
-    generate,
+    WASTE_SIGMA,
 )
 from layersim.model import Entry, EntryKind, Image, Layer
 from layersim.model.overlay import merged_files
 from layersim.model.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
-
-Progress = Callable[[str, float], None]
+from layersim.progress import Progress
 
 # How far a generated statistic may be from the analyzed one, relative
 # (|generated - analyzed| / analyzed; version churn: absolute, in share of files). These hold
@@ -87,11 +89,6 @@ TOLERANCES: Mapping[str, float] = {
 }
 ABSOLUTE = frozenset({"version_churn"})
 
-# The generator's draws that the fit inverts (generator.py): sigma of the log-normal code
-# file sizes, of the archive sizes, of the per-app code file count; ecosystems' file sizes.
-CODE_FILE_SIGMA = 1.2
-WASTE_SIGMA = 0.8
-CODE_COUNT_SIGMA = 0.5
 # A release cadence longer than any horizon: what "never changed" is written as.
 NEVER_EPOCHS = 1000
 # Zipf exponent giving one of two parents all the apps (2**-30 of them to the other).
@@ -901,7 +898,7 @@ def _fit_code(fit: _Fit, data: _Set) -> None:
                 f"{CODE_FILE_SIGMA} in the model (not configurable)"
             )
     seen = _distinct(x for a in with_code for x in a.layers(a.code))
-    _note_ratio(fit, "code layers", seen, _mix_ratio(_CODE_CLASS_MIX))
+    _note_ratio(fit, "code layers", seen, _mix_ratio(CODE_CLASS_MIX))
     changed, common = _churn_sum(
         (_role_files(a.layers(a.code)), _role_files(b.layers(b.code)))
         for a, b in data.pairs

@@ -11,16 +11,14 @@ Pure: no printing, no files; progress goes out through the callback.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from layersim.config import ExperimentConfig
 from layersim.fleet.generate import generate
+from layersim.progress import Progress
 from layersim.simulation.simulate import SimulationResult, simulate
-
-Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -36,9 +36,9 @@ from layersim.accounting.metrics import saving
 from layersim.config import SECTIONS, ExperimentConfig, load_config, parse_override
 from layersim.errors import ConfigError, RunError
 from layersim.experiment.run import run_experiment
+from layersim.progress import Progress
 from layersim.simulation.simulate import SimulationResult
 
-Progress = Callable[[str, float], None]
 MAX_PARAMS = 2
 
 # The savings a sweep aggregates (fractions, `metrics.saving`), in table order, with what each

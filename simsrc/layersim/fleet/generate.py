@@ -47,9 +47,8 @@ fixed order, so the same config and seed give identical arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import ClassVar
 
 import numpy as np
@@ -58,6 +57,24 @@ import numpy.typing as npt
 from layersim.accounting.arrays import I8, I64, Bool, PopulationArrays, csr_offsets, csr_rows
 from layersim.accounting.sortops import first_occurrence, forest_preorder, ranges, stable_order
 from layersim.config import RUNTIME_BASE, ExperimentConfig
+from layersim.fleet.presets import (
+    ARCHIVE,
+    BASE_PRESETS,
+    BINARY,
+    CHANGED_BYTES_MEDIAN,
+    CLASS_NAMES,
+    CODE_CLASS_MIX,
+    CODE_COUNT_SIGMA,
+    CODE_FILE_SIGMA,
+    ECOSYSTEMS,
+    RUNTIME_PRESETS,
+    TEXT,
+    WASTE_SIGMA,
+    WRITE_SIGMA,
+    ImageKind,
+    LayerKind,
+    class_mix_for_ratio,
+)
 from layersim.model import EntryKind, StorageDriver, StorageOptions
 from layersim.model.sizes import (
     DEFAULT_CLASS_RATIOS_PERMILLE,
@@ -67,13 +84,10 @@ from layersim.model.sizes import (
     USTAR_NAME_BYTES,
     CompressionModel,
 )
+from layersim.progress import Progress
 
-Progress = Callable[[str, float], None]
 F64 = npt.NDArray[np.float64]
 
-# Content classes by code, in the order of the compression model's table.
-CLASS_NAMES: tuple[str, ...] = tuple(DEFAULT_CLASS_RATIOS_PERMILLE)
-TEXT, BINARY, ARCHIVE = (CLASS_NAMES.index(c) for c in ("text", "binary", "archive"))
 _CLASS_RATIO = np.array([DEFAULT_CLASS_RATIOS_PERMILLE[c] for c in CLASS_NAMES], dtype=np.int64)
 # Compressed bytes of one 512-byte tar header (CompressionModel.entry_bytes with no data).
 _HEADER_COMPRESSED = -(-TAR_BLOCK_BYTES * 1000 // DEFAULT_METADATA_RATIO_PERMILLE)
@@ -88,143 +102,6 @@ DIRS_PER_GROUP = 16
 # Where the add-then-delete archive goes (one path for every app; contents differ).
 WASTE_DIR = "tmp"
 WASTE_FILE = "fetch.tar.gz"
-
-
-class ImageKind(IntEnum):
-    BASE = 0
-    RUNTIME = 1
-    APP = 2
-
-
-class LayerKind(IntEnum):
-    BASE = 0
-    RUNTIME = 1
-    DEPS = 2
-    WASTE = 3
-    CODE = 4
-
-
-# --------------------------------------------------------------------------- presets
-
-
-@dataclass(frozen=True)
-class BasePreset:
-    """A base family: one layer of `file_bytes` (the "on disk" figure) whose class mix is set
-    so that it compresses to about `compressed_bytes`. `files` is an assumption (scaled by
-    `bases.file_scale`); `roots` spread the files over top directories by weight."""
-
-    name: str
-    file_bytes: int
-    compressed_bytes: int
-    files: int
-    roots: tuple[tuple[str, float], ...]
-
-
-_BASE_ROOTS = (
-    ("etc", 0.05),
-    ("usr/bin", 0.15),
-    ("usr/lib", 0.5),
-    ("usr/share", 0.25),
-    ("var/lib", 0.05),
-)
-BASE_PRESETS: dict[str, BasePreset] = {
-    # ANCHORS "Real images": alpine:3.22, 1 layer, 3.79 MB compressed, 8.3 MB on disk.
-    "alpine": BasePreset("alpine", 8_300_000, 3_790_000, 400, _BASE_ROOTS),
-    # ANCHORS "Real images": debian:bookworm, 1 layer, 48.5 MB compressed, 116.57 MB on disk.
-    "debian": BasePreset("debian", 116_570_000, 48_500_000, 2_000, _BASE_ROOTS),
-    # ANCHORS "Real images": ubuntu:24.04, 1 layer, 29.76 MB compressed, 78.16 MB on disk.
-    "ubuntu": BasePreset("ubuntu", 78_160_000, 29_760_000, 1_500, _BASE_ROOTS),
-}
-
-
-@dataclass(frozen=True)
-class RuntimePreset:
-    """A runtime: layers of `layer_compressed_bytes` over its base family, each holding
-    `ratio` times as many file bytes; file counts are assumptions (`runtimes.file_scale`)."""
-
-    name: str
-    base: str
-    ecosystem: str
-    layer_compressed_bytes: tuple[int, ...]
-    ratio: float
-    layer_files: tuple[int, ...]
-    root: str
-
-
-RUNTIME_PRESETS: dict[str, RuntimePreset] = {
-    # ANCHORS "Real images": python:3.12-bookworm, 7 layers 48.5 (the debian base) / 24.1 / 64.4 /
-    # 211.7 / 6.2 / 25.7 MB / 249 B compressed, 380.6 MB compressed, 1.02 GB on disk: the six
-    # runtime layers hold (1020 - 116.57) / (380.6 - 48.5) = 2.72 bytes per compressed byte.
-    "python": RuntimePreset(
-        "python",
-        "debian",
-        "python",
-        (24_100_000, 64_400_000, 211_700_000, 6_200_000, 25_700_000, 249),
-        2.72,
-        (120, 240, 1_000, 40, 500, 1),
-        "usr/local/py",
-    ),
-    # ANCHORS "Real images": node:24-trixie, 8 layers 49.3 (base) / 25.6 / 67.8 / 236.3 MB /
-    # 3.3 KB / 59.1 MB / 1.3 MB / 448 B compressed; on-disk ratio assumed as python's.
-    "node": RuntimePreset(
-        "node",
-        "debian",
-        "node",
-        (25_600_000, 67_800_000, 236_300_000, 3_300, 59_100_000, 1_300_000, 448),
-        2.72,
-        (120, 240, 1_000, 2, 600, 8, 1),
-        "usr/local/nd",
-    ),
-    # Assumption (no ANCHORS row): a JRE over ubuntu, certificates/locales then the JRE, jars
-    # and a modules image that compress about 2x.
-    "jvm": RuntimePreset(
-        "jvm",
-        "ubuntu",
-        "jvm",
-        (16_000_000, 55_000_000, 10_000),
-        2.0,
-        (60, 60, 2),
-        "opt/jvm",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class EcosystemPreset:
-    """A package ecosystem: where its packages install, and what their files look like
-    (all assumptions: typical apt, pip, npm and maven packages, scaled down in count)."""
-
-    name: str
-    prefix: str
-    files_factor: float  # times `packages.files_mean`
-    file_bytes_median: int
-    file_bytes_sigma: float
-    class_mix: tuple[float, float, float]  # text, binary, archive (probabilities per file)
-
-
-ECOSYSTEMS: dict[str, EcosystemPreset] = {
-    "system": EcosystemPreset("system", "usr/lib/pkgs", 1.0, 32_000, 1.5, (0.4, 0.6, 0.0)),
-    "python": EcosystemPreset(
-        "python", "usr/local/lib/python3.12/site-packages", 1.5, 16_000, 1.5, (0.8, 0.2, 0.0)
-    ),
-    "node": EcosystemPreset("node", "app/node_modules", 1.5, 8_000, 1.5, (0.95, 0.05, 0.0)),
-    "jvm": EcosystemPreset("jvm", "app/lib", 0.15, 800_000, 1.0, (0.05, 0.0, 0.95)),
-}
-_CODE_CLASS_MIX = (0.9, 0.1, 0.0)  # assumption: sources, configs, a few compiled files
-_WRITE_SIGMA = 1.5  # assumption: spread of container-written file sizes
-_CHANGED_BYTES_MEDIAN = 4096  # assumption: bytes a modify changes (block drivers)
-
-
-def class_mix_for_ratio(ratio: float) -> tuple[float, float, float]:
-    """Byte shares (text, binary, archive) that compress `ratio`:1 with the class ratios of
-    `sizes`: text+binary above the binary ratio, binary+archive below it. From
-    `1/ratio = sum(share_c / ratio_c)`."""
-    r_text, r_bin, r_arch = (DEFAULT_CLASS_RATIOS_PERMILLE[c] / 1000 for c in CLASS_NAMES)
-    if ratio >= r_bin:
-        text = min(1.0, (1 / r_bin - 1 / ratio) / (1 / r_bin - 1 / r_text))
-        return (text, 1.0 - text, 0.0)
-    archive = min(1.0, (1 / ratio - 1 / r_bin) / (1 / r_arch - 1 / r_bin))
-    return (0.0, 1.0 - archive, archive)
 
 
 # --------------------------------------------------------------------------- the result
@@ -902,7 +779,9 @@ class _Generator:
         cfg, rng = self.config.apps, self.rng
         A, C = cfg.count, cfg.code_layers
         # at least one code file per code layer
-        n_code = np.maximum(C, np.round(cfg.code_files * np.exp(0.5 * rng.standard_normal(A))))
+        n_code = np.maximum(
+            C, np.round(cfg.code_files * np.exp(CODE_COUNT_SIGMA * rng.standard_normal(A)))
+        )
         n_code = n_code.astype(np.int64)
         self.app_code_files = n_code
         # one pool of code paths shared by every app (apps all keep their code in app/src)
@@ -939,8 +818,8 @@ class _Generator:
         file_app = np.repeat(np.arange(A, dtype=np.int64), n_code)
         file_block = _local_index(n_code) * C // n_code[file_app]
         f_tree = self.code_tree[file_app * C + file_block]
-        sizes = _lognormal_bytes(rng, f_tree.size, cfg.code_file_bytes, 1.2)
-        classes = _draw_classes(rng, f_tree.size, _CODE_CLASS_MIX)
+        sizes = _lognormal_bytes(rng, f_tree.size, cfg.code_file_bytes, CODE_FILE_SIGMA)
+        classes = _draw_classes(rng, f_tree.size, CODE_CLASS_MIX)
         self.trees.entries(f_tree, pool_files[_local_index(n_code)], EntryKind.FILE, sizes, classes)
 
         # the add-then-delete archive: added in its own layer, whited out in the code layer
@@ -950,7 +829,7 @@ class _Generator:
         self.waste_tree = np.full(A, -1, dtype=np.int64)
         self.waste_tree[wasters] = self.trees.new(wasters.size, 1, 0.0, False)
         self.trees.entries(self.waste_tree[wasters], np.full(wasters.size, tmp), EntryKind.DIR)
-        waste_bytes = _lognormal_bytes(rng, wasters.size, cfg.waste_bytes, 0.8)
+        waste_bytes = _lognormal_bytes(rng, wasters.size, cfg.waste_bytes, WASTE_SIGMA)
         self.trees.entries(
             self.waste_tree[wasters],
             np.full(wasters.size, archive),
@@ -1369,16 +1248,14 @@ class _Generator:
         n_c = c_rep.size
         # writable layers
         n_writes = rng.poisson(cfg.nodes.writes_mean, n_c).astype(np.int64)
-        write_bytes = _lognormal_bytes(
-            rng, int(n_writes.sum()), cfg.nodes.write_bytes, _WRITE_SIGMA
-        )
+        write_bytes = _lognormal_bytes(rng, int(n_writes.sum()), cfg.nodes.write_bytes, WRITE_SIGMA)
         F = self.app_code_files[c_app]
         n_mod = np.minimum(rng.poisson(cfg.nodes.modifies_mean, n_c), F).astype(np.int64)
         first_file = (rng.random(n_c) * F).astype(np.int64)
         m_c = np.repeat(np.arange(n_c, dtype=np.int64), n_mod)
         m_file = (first_file[m_c] + _local_index(n_mod)) % F[m_c]
         modify_path = self.code_pool_files[m_file]
-        changed = _lognormal_bytes(rng, m_c.size, _CHANGED_BYTES_MEDIAN, 1.0)
+        changed = _lognormal_bytes(rng, m_c.size, CHANGED_BYTES_MEDIAN, 1.0)
         rep_ordinal = np.empty(rep_app.size, np.int64)
         rep_ordinal[stable_order(rep_app)] = _local_index(np.bincount(rep_app, minlength=A))
         names = tuple(

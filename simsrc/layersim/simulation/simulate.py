@@ -22,7 +22,6 @@ node sample estimate (`sampled_total`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -35,8 +34,8 @@ from layersim.accounting.sortops import ranges
 from layersim.config import ExperimentConfig, TransferConfig, config_to_dict
 from layersim.fleet.generate import BASE_PRESETS, Fleet, ImageKind
 from layersim.model import EntryKind
+from layersim.progress import Progress
 
-Progress = Callable[[str, float], None]
 TOP_LAYERS = 10
 # Sharing histogram buckets: (label, fewest images, most images) referencing a layer.
 SHARING_BUCKETS: tuple[tuple[str, int, int], ...] = (
