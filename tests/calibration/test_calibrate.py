@@ -46,9 +46,9 @@ from layersim.calibration.calibrate import (
 )
 from layersim.config import load_config
 from layersim.errors import ConfigError, ModelError
-from layersim.fleet.generate import generate
+from layersim.fleet import generate
 from layersim.readers import read_images, read_population
-from layersim.simulation.simulate import simulate
+from layersim.simulation import simulate
 from tests.readers.test_readers import Layout, M, docker_archive, make_tar
 
 # The round trip averages this many seeds: with three apps one seed's draws (file sizes are

@@ -17,7 +17,7 @@ from layersim.accounting import reference
 from layersim.accounting.arrays import to_population
 from layersim.accounting.metrics import saving
 from layersim.config import load_config
-from layersim.fleet.generate import generate
+from layersim.fleet import generate
 from layersim.report import json_text
 from layersim.report.run import (
     REPORT,

@@ -14,7 +14,7 @@ import pytest
 from layersim.accounting import reference
 from layersim.accounting.arrays import PopulationArrays, csr_offsets, csr_rows, to_population
 from layersim.config import TransferConfig, load_config
-from layersim.fleet.generate import Fleet, generate
+from layersim.fleet import Fleet, generate
 from layersim.simulation.simulate import (
     SimulationResult,
     measured_nodes,

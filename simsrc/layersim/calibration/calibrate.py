@@ -60,7 +60,7 @@ from layersim.config import (
     load_config,
 )
 from layersim.errors import ModelError
-from layersim.fleet.generate import generate
+from layersim.fleet import generate
 from layersim.fleet.presets import (
     BASE_PRESETS,
     CLASS_NAMES,

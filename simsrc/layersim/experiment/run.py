@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from layersim.config import ExperimentConfig
-from layersim.fleet.generate import generate
+from layersim.fleet import generate
 from layersim.progress import Progress
-from layersim.simulation.simulate import SimulationResult, simulate
+from layersim.simulation import SimulationResult, simulate
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from layersim.config import SECTIONS, ExperimentConfig, load_config, parse_overr
 from layersim.errors import ConfigError, RunError
 from layersim.experiment.run import run_experiment
 from layersim.progress import Progress
-from layersim.simulation.simulate import SimulationResult
+from layersim.simulation import SimulationResult
 
 MAX_PARAMS = 2
 

@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, NullFormatter
 
-from layersim.simulation.simulate import SimulationResult
+from layersim.simulation import SimulationResult
 
 GB = 1e9
 DPI = 100

@@ -27,7 +27,7 @@ from layersim.config import config_to_dict
 from layersim.experiment.sweep import SWEEP_METRICS, run_figures
 from layersim.report import json_text
 from layersim.report.tables import SEE_UNIT, Table, columns, human_bytes, percent, units_of
-from layersim.simulation.simulate import SimulationResult, TransferEpoch
+from layersim.simulation import SimulationResult, TransferEpoch
 
 C, D, F = "compressed bytes", "disk bytes", "file bytes"
 N, FR, R, S, T = "count", "fraction", "ratio", "seconds", "text"
