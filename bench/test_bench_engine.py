@@ -1,6 +1,6 @@
-"""The engine on a generated hub-shaped population of a few million entries: overlay resolution, storage
-accounting, transfers, containers, the whole evaluation, and its floor (one `numpy.sort` over
-every entry's key) in the same run."""
+"""The engine on a generated hub-shaped population of a few million entries
+(`workloads.ENGINE_WORKLOAD`): overlay resolution, storage accounting, transfers, containers,
+the whole evaluation, and its floor (one `numpy.sort` over every entry's key) in the same run."""
 
 from __future__ import annotations
 

@@ -124,14 +124,15 @@ def configure(workload: Workload) -> ExperimentConfig:
     config = _with(load_config(scenario=workload.scenario), workload.settings)
     if workload.seed is not None:
         config = replace(config, seed=workload.seed)
-    if workload.images is None and workload.entries is None:
-        return config
     unsized = replace(workload, images=None, entries=None)
-    fixed_images, fixed_entries, images_per_app, entries_per_app = _growth(unsized)
     if workload.images is not None:
-        apps = (workload.images - fixed_images) / images_per_app
+        fixed, _, per_app, _ = _growth(unsized)
+        apps = (workload.images - fixed) / per_app
+    elif workload.entries is not None:
+        _, fixed, _, per_app = _growth(unsized)
+        apps = (workload.entries - fixed) / per_app
     else:
-        apps = (workload.entries - fixed_entries) / entries_per_app
+        return config
     return _scaled(config, max(1, math.ceil(apps)))
 
 
