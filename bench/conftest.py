@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import pytest
 
 from bench import images, workloads
-from bench.synthetic import build
 from layersim.accounting import engine
 from layersim.accounting.arrays import PopulationArrays, to_population
 from layersim.model import Population
@@ -51,7 +50,7 @@ def timed(benchmark: Any, rounds: int) -> Callable[..., Any]:
 @pytest.fixture(scope="session")
 def engine_population() -> PopulationArrays:
     """Hub-shaped, a few million entries: the per-function and floor benchmarks."""
-    return build(workloads.ENGINE_SPEC)
+    return workloads.build(workloads.ENGINE_WORKLOAD)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +61,7 @@ def engine_images(engine_population: PopulationArrays) -> engine.ImageTable:
 @pytest.fixture(scope="session")
 def reference_arrays() -> PopulationArrays:
     """10,000 images with small stacks: the engine-against-reference comparison."""
-    return build(workloads.REFERENCE_SPEC)
+    return workloads.with_image_labels(workloads.build(workloads.REFERENCE_WORKLOAD))
 
 
 @pytest.fixture

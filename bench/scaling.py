@@ -1,20 +1,24 @@
-"""The scaling series: time and peak memory of building and evaluating a hub-shaped population
+"""The scaling series: time and peak memory of generating and evaluating a hub-shaped population
 of growing size, one fresh subprocess per size (so that each peak RSS is that size's own).
 
-    python -m bench.scaling [--sizes 1000,3000,...] [--budget-seconds 420] [--hub]
+    python -m bench.scaling [--sizes 1000,3000,...,hub] [--budget-seconds 420] [--hub]
                             [--memory-limit-gib 16] [--out results/bench-scaling.json]
 
-Per size the child builds `workloads.hub_shaped(n)` (timed), evaluates it with the engine
+A size is a number of images (the `hub` scenario with its apps and nodes scaled to about that
+many: `workloads.hub_shaped(n)`) or `hub`, the scenario itself (~570k images, ~100M entries:
+the series' hub-sized point). Per size the child generates the population at its last epoch
+(timed; the pilot that sizes it is not), evaluates it with the engine
 (`workloads.evaluate_tables`, timed as a whole and per stage), sorts its floor keys (timed, same
-process), checks the invariants, and reports `ru_maxrss` after the build and at the end. Sizes
-run in ascending order; a size is skipped when the time predicted for it from the last two sizes
-(their log-log slope) would overrun the remaining budget, or its predicted peak memory (+10%)
-exceeds what the machine has available (`MemAvailable`) or the child's limit.
+process), checks the invariants, and reports `ru_maxrss` after the generation and at the end.
+Sizes run in ascending order; a size is skipped when the time predicted for it from the last
+two sizes (their log-log slope in apps) would overrun the remaining budget, or its predicted
+peak memory (+10%) exceeds what the machine has available (`MemAvailable`) or the child's
+limit.
 
-`--hub` also runs the `hub` scenario of the fleet generator end to end (generate, then every
-figure of its whole population) in a child of its own (about a minute and 7 GiB; scripts/bench.sh
-passes it unless LAYERSIM_BENCH_HUB=0). Children run under an address-space limit (`--memory-limit-gib`)
-so that an oversized run fails with MemoryError instead of exhausting a shared machine.
+`--hub` also runs the `hub` scenario end to end (generate, then simulate) in a child of its own
+(about a minute and 7 GiB; scripts/bench.sh passes it unless LAYERSIM_BENCH_HUB=0). Children
+run under an address-space limit (`--memory-limit-gib`) so that an oversized run fails with
+MemoryError instead of exhausting a shared machine.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SIZES = (1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 500_000)
+# The scenario the series scales, and the size token that stands for it unscaled.
+SCENARIO = "hub"
+DEFAULT_SIZES = ("1000", "3000", "10000", "30000", "100000", "300000", SCENARIO)
+# The population whose evaluation loads the engine's compiled loops before the timed part.
+WARM_UP_SCENARIO = "small"
+
+
+def _images(size: str) -> int | None:
+    """A size as `workloads.hub_shaped` takes it: images, or None for the scenario itself."""
+    return None if size == SCENARIO else int(size)
 
 
 def _current_rss_gib() -> float:
@@ -47,19 +60,20 @@ def _rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def child_synthetic(n_images: int) -> dict[str, Any]:
+def child_generated(size: str) -> dict[str, Any]:
     """One point of the series (runs in the child process)."""
     import numpy as np
 
-    from bench import synthetic, workloads
+    from bench import workloads
 
+    config = workloads.configure(workloads.hub_shaped(_images(size)))
     # load the engine's compiled loops first (from numba's cache on disk, compiled by the
     # benchmarks before): a fixed cost per process, not part of how time grows with the work
-    workloads.evaluate_tables(synthetic.build(workloads.hub_shaped(100)))
+    workloads.evaluate_tables(workloads.build(workloads.Workload(WARM_UP_SCENARIO)))
     start = time.perf_counter()
-    arrays = synthetic.build(workloads.hub_shaped(n_images))
-    build_s = time.perf_counter() - start
-    build_rss = _rss_gib()
+    arrays = workloads.population(config)
+    generate_s = time.perf_counter() - start
+    generate_rss = _rss_gib()
     start_rss = _current_rss_gib()  # the population and the interpreter: the engine's start
     start = time.perf_counter()
     stages: dict[str, float] = {}
@@ -75,13 +89,15 @@ def child_synthetic(n_images: int) -> dict[str, Any]:
     del keys
     workloads.check_tables(arrays, tables)
     return {
-        "kind": "synthetic",
+        "kind": "generated",
+        "size": size,
+        "apps": config.apps.count,
         **workloads.population_info(arrays),
-        "build_s": build_s,
+        "generate_s": generate_s,
         "engine_s": engine_s,
         "floor_sort_s": floor_s,
         "stages_s": stages,
-        "build_peak_rss_gib": build_rss,
+        "generate_peak_rss_gib": generate_rss,
         "engine_peak_rss_gib": engine_rss,
         "rss_before_engine_gib": start_rss,
         "peak_rss_gib": _rss_gib(),
@@ -89,37 +105,30 @@ def child_synthetic(n_images: int) -> dict[str, Any]:
 
 
 def child_hub() -> dict[str, Any]:
-    """The `hub` scenario end to end: generate, then simulate (`layersim.simulation.simulate`; while it is
-    absent, one evaluation of the whole population), with the engine's time per function."""
+    """The `hub` scenario end to end: generate, then simulate, with the engine's time per
+    function."""
     import numpy as np
 
     from bench import workloads
     from layersim.config import load_config
-    from layersim.fleet.generate import generate
+    from layersim.fleet import generate
+    from layersim.simulation import simulate
 
-    try:
-        from layersim.simulation.simulate import simulate
-    except ImportError:
-        simulate = None
     with workloads.engine_seconds() as engine_s:
         start = time.perf_counter()
-        settings = load_config(scenario="hub")
+        settings = load_config(scenario=SCENARIO)
         fleet = generate(settings, np.random.default_rng(settings.seed))
         generate_s = time.perf_counter() - start
         generate_rss = _rss_gib()
         start = time.perf_counter()
-        if simulate is not None:
-            simulate(fleet)
-        else:
-            workloads.check_tables(fleet.arrays, workloads.evaluate_tables(fleet.arrays))
-        engine_total = time.perf_counter() - start
+        simulate(fleet)
+        simulate_s = time.perf_counter() - start
     return {
         "kind": "hub",
-        "includes_simulate": simulate is not None,
         **workloads.population_info(fleet.arrays),
         "generate_s": generate_s,
-        "engine_s": engine_total,
-        "total_s": generate_s + engine_total,
+        "engine_s": simulate_s,
+        "total_s": generate_s + simulate_s,
         "stages_s": dict(engine_s),
         "generate_peak_rss_gib": generate_rss,
         "peak_rss_gib": _rss_gib(),
@@ -156,7 +165,7 @@ def _run_child(args: list[str], timeout_s: float, memory_limit_gib: float) -> di
 def _summary(point: dict[str, Any]) -> str:
     if "error" in point:
         return f"failed: {point['error']}"
-    shown = ("entries", "build_s", "generate_s", "engine_s", "floor_sort_s", "peak_rss_gib")
+    shown = ("images", "entries", "generate_s", "engine_s", "floor_sort_s", "peak_rss_gib")
     return ", ".join(
         f"{k} {point[k]:.3g}" if isinstance(point[k], float) else f"{k} {point[k]}"
         for k in shown
@@ -164,14 +173,26 @@ def _summary(point: dict[str, Any]) -> str:
     )
 
 
-def _predict(points: list[dict[str, Any]], n_images: int, key: str = "wall_s") -> float:
-    """`key` (wall seconds, peak GiB) predicted for `n_images` from the last two points'
-    log-log slope (at least linear)."""
+def _expected_apps(size: str, points: list[dict[str, Any]]) -> float:
+    """Apps of the population `size` stands for: the scenario's own count, or the images
+    asked for at the last point's images per app (0.0 before any point)."""
+    if size == SCENARIO:
+        from layersim.config import load_config
+
+        return float(load_config(scenario=SCENARIO).apps.count)
+    if not points:
+        return 0.0
+    return int(size) * points[-1]["apps"] / points[-1]["images"]
+
+
+def _predict(points: list[dict[str, Any]], apps: float, key: str = "wall_s") -> float:
+    """`key` (wall seconds, peak GiB) predicted for a population of `apps` apps from the last
+    two points' log-log slope (at least linear)."""
     if len(points) < 2:
         return 0.0
-    (n0, t0), (n1, t1) = [(p["images"], p[key]) for p in points[-2:]]
-    slope = max(1.0, math.log(t1 / t0) / math.log(n1 / n0)) if t1 > t0 > 0 else 1.0
-    return t1 * (n_images / n1) ** slope
+    (n0, t0), (n1, t1) = [(p["apps"], p[key]) for p in points[-2:]]
+    slope = max(1.0, math.log(t1 / t0) / math.log(n1 / n0)) if t1 > t0 > 0 and n1 > n0 else 1.0
+    return t1 * (apps / n1) ** slope
 
 
 def _available_gib() -> float:
@@ -185,33 +206,51 @@ def _available_gib() -> float:
     return math.inf
 
 
+def _skip_reason(
+    points: list[dict[str, Any]], size: str, remaining_s: float, memory_limit_gib: float
+) -> dict[str, Any] | None:
+    """Why `size` is not run (predicted to overrun the budget or the memory), or None."""
+    apps = _expected_apps(size, points)
+    predicted = _predict(points, apps)
+    if predicted > remaining_s:
+        return {"size": size, "predicted_s": predicted, "remaining_s": remaining_s}
+    # a shared machine: never start a size that would take memory others are using
+    memory = _predict(points, apps, "peak_rss_gib") * 1.1
+    available = min(_available_gib(), memory_limit_gib)
+    if memory > available:
+        return {"size": size, "predicted_gib": memory, "available_gib": available}
+    return None
+
+
+def _why(skip: dict[str, Any]) -> str:
+    if "predicted_gib" in skip:
+        return f"predicted {skip['predicted_gib']:.1f} GiB > {skip['available_gib']:.1f} GiB"
+    return f"predicted {skip['predicted_s']:.0f} s > {skip['remaining_s']:.0f} s left"
+
+
+def _ascending(sizes: list[str]) -> list[str]:
+    """Numbers of images in ascending order, then the scenario itself."""
+    return sorted(sizes, key=lambda s: (s == SCENARIO, 0 if s == SCENARIO else int(s)))
+
+
 def run_series(
-    sizes: list[int], budget_s: float, memory_limit_gib: float, hub: bool, progress: Any
+    sizes: list[str], budget_s: float, memory_limit_gib: float, hub: bool, progress: Any
 ) -> dict[str, Any]:
     started = time.perf_counter()
     points: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    for n in sorted(sizes):
+    for size in _ascending(sizes):
         remaining = budget_s - (time.perf_counter() - started)
-        predicted = _predict(points, n)
-        if predicted > remaining:
-            skipped.append({"images": n, "predicted_s": predicted, "remaining_s": remaining})
-            progress(
-                f"scaling: {n} images skipped (predicted {predicted:.0f} s > {remaining:.0f} s)"
-            )
+        skip = _skip_reason(points, size, remaining, memory_limit_gib)
+        if skip is not None:
+            skipped.append(skip)
+            progress(f"scaling: {size} skipped ({_why(skip)})")
             continue
-        # a shared machine: never start a size that would take memory others are using
-        memory = _predict(points, n, "peak_rss_gib") * 1.1
-        available = min(_available_gib(), memory_limit_gib)
-        if memory > available:
-            skipped.append({"images": n, "predicted_gib": memory, "available_gib": available})
-            progress(f"scaling: {n} images skipped (predicted {memory:.1f} GiB > {available:.1f})")
-            continue
-        progress(f"scaling: {n} images ...")
-        point = _run_child(["--child", str(n)], remaining, memory_limit_gib)
-        progress(f"scaling: {n} images: {_summary(point)}")
+        progress(f"scaling: {size} ...")
+        point = _run_child(["--child", size], remaining, memory_limit_gib)
+        progress(f"scaling: {size}: {_summary(point)}")
         if "error" in point:
-            skipped.append({"images": n, "error": point["error"]})
+            skipped.append({"size": size, "error": point["error"]})
             break
         points.append(point)
     result: dict[str, Any] = {
@@ -231,16 +270,20 @@ def run_series(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scaling", description=__doc__)
-    parser.add_argument("--sizes", default=",".join(str(n) for n in DEFAULT_SIZES))
+    parser.add_argument(
+        "--sizes",
+        default=",".join(DEFAULT_SIZES),
+        help=f"numbers of images, and `{SCENARIO}` for the scenario itself",
+    )
     parser.add_argument("--budget-seconds", type=float, default=420.0)
     parser.add_argument("--memory-limit-gib", type=float, default=20.0)
     parser.add_argument("--hub", action="store_true", help="also run the hub scenario")
     parser.add_argument("--out", default="results/bench-scaling.json")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-hub", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        print(json.dumps(child_synthetic(args.child)))
+        print(json.dumps(child_generated(args.child)))
         return 0
     if args.child_hub:
         print(json.dumps(child_hub()))
@@ -248,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from layersim.cli.atomic import atomic_write_text
 
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    for size in sizes:
+        if size != SCENARIO and not size.isdigit():
+            parser.error(f"--sizes: {size!r} is neither a number of images nor {SCENARIO!r}")
     result = run_series(
         sizes,
         args.budget_seconds,

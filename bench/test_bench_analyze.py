@@ -1,15 +1,14 @@
-"""`analyze` throughput: reading real image blobs (`layersim.readers`, imported lazily) and
-evaluating them, against the standard library's floor on the same blobs in the same run:
-sha256 of each blob, gunzip, sha256 of the tar (`bench.images.stdlib_digest_pass`)."""
+"""`analyze` throughput: reading real image blobs (`layersim.readers`) and evaluating them,
+against the standard library's floor on the same blobs in the same run: sha256 of each blob,
+gunzip, sha256 of the tar (`bench.images.stdlib_digest_pass`)."""
 
 from __future__ import annotations
 
 import time
 
-import pytest
-
 from bench import images, workloads
 from layersim.accounting import engine
+from layersim.readers import read_population
 
 
 def _info(layout: images.Layout) -> dict[str, int]:
@@ -32,12 +31,9 @@ def test_stdlib_digest_pass(timed, layout: images.Layout) -> None:
 
 def test_analyze(timed, layout: images.Layout) -> None:
     """`analyze`: read the layout (both digests verified, every file hashed) and evaluate it."""
-    readers = pytest.importorskip(
-        "layersim.readers", reason="the image readers (layersim.readers) are not written yet"
-    )
 
     def analyze():
-        population = readers.read_population([layout.path])
+        population = read_population([layout.path])
         return population, engine.evaluate(population)
 
     population, metrics = timed(analyze, _info(layout), fast=True)
@@ -53,7 +49,6 @@ def test_analyze_paired(benchmark, layout: images.Layout, rounds: int) -> None:
     """The floor and `analyze` back to back, alternating, round after round: the ratio of each
     pair is taken under the same load, so a change of load on this shared machine between the
     two benchmarks above cannot land on one side only. Timed: one pair per round."""
-    readers = pytest.importorskip("layersim.readers")
     ratios: list[float] = []
 
     def pair() -> None:
@@ -61,7 +56,7 @@ def test_analyze_paired(benchmark, layout: images.Layout, rounds: int) -> None:
         images.stdlib_digest_pass(layout.blobs)
         floor_s = time.perf_counter() - start
         start = time.perf_counter()
-        population = readers.read_population([layout.path])
+        population = read_population([layout.path])
         engine.evaluate(population)
         ratios.append(floor_s / (time.perf_counter() - start))
 

@@ -9,9 +9,12 @@
 # Settings (environment):
 #   LAYERSIM_BENCH_ROUNDS   rounds of each benchmark that takes seconds (default 3; quick
 #                           ones get three times as many)
-#   LAYERSIM_BENCH_BUDGET   seconds for the scaling series (default 420); sizes that would not
-#                           fit (predicted from the sizes before them) are skipped and listed
-#   LAYERSIM_BENCH_HUB=0    skip the `hub` scenario end to end (about a minute, under 8 GiB)
+#   LAYERSIM_BENCH_BUDGET   seconds for the scaling series (default 420): generated hub-shaped
+#                           populations of growing size, the last the `hub` scenario itself;
+#                           sizes that would not fit (predicted from the sizes before them) are
+#                           skipped and listed
+#   LAYERSIM_BENCH_HUB=0    skip the `hub` scenario end to end, generate + simulate (about a
+#                           minute, under 8 GiB)
 #   LAYERSIM_BENCH_MEMORY_GIB  address-space limit of each scaling child (default 20)
 # Exit status: non-zero if a benchmark's assertion fails or a step breaks; targets missed are
 # reported in results/bench.md, not as a failure.
