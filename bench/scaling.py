@@ -98,7 +98,7 @@ def child_hub() -> dict[str, Any]:
     from layersim.fleet.generate import generate
 
     try:
-        from layersim.simulation.simulate import simulate
+        from layersim.simulation import simulate
     except ImportError:
         simulate = None
     with workloads.engine_seconds() as engine_s:

@@ -60,7 +60,7 @@ def test_company_end_to_end(timed, benchmark) -> None:
     (`layersim.simulation.simulate`; while it is absent, one evaluation of the whole population)."""
     _fleet_modules()
     try:
-        from layersim.simulation.simulate import simulate
+        from layersim.simulation import simulate
     except ImportError:
         simulate = None
     stages: dict[str, Any] = {}

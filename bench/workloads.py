@@ -39,7 +39,8 @@ SOURCE_MODULES = (
     "layersim.accounting.sortops",
     "layersim.accounting.arrays",
     "layersim.fleet.generate",
-    "layersim.simulation.simulate",
+    "layersim.simulation.replay",
+    "layersim.simulation.statistics",
     "layersim.readers.layer_tar",
 )
 
