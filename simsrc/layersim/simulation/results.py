@@ -141,8 +141,8 @@ class WasteSummary:
 
 @dataclass(frozen=True, slots=True)
 class SharingBucket:
-    """The layers of the final registry that between `label` images reference, with their
-    compressed bytes and what sharing them saves (`statistics.sharing`)."""
+    """The layers of the final registry referenced by a number of its images in the range
+    `label` names, their compressed bytes and what sharing them saves (`statistics.sharing`)."""
 
     label: str
     layers: int
