@@ -1,6 +1,6 @@
-"""Tests of `layersim.experiment.sweep`: parsing a grid axis, planning (validated configs, the same seeds
-at every point), and running: the same figures in-process and in a process pool, equal to a
-plain run's final-epoch figures."""
+"""Tests of `layersim.experiment.sweep`: parsing a grid axis, planning (validated configs, the
+same seeds at every point), and running: the same figures in-process and in a process pool,
+equal to a plain run's final-epoch figures, and the metrics recorded are the ones passed in."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ import pytest
 from layersim.config import load_config
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
-from layersim.experiment.sweep import (
-    METRIC_NAMES,
-    default_seeds,
-    parse_param,
-    plan_sweep,
-    run_figures,
-    run_sweep,
-)
+from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
+from layersim.simulation.metrics import SAVINGS, STANDARD_METRICS, HeadlineFigure, Metric, measure
+
+METRIC_NAMES = [m.name for m in SAVINGS]
 
 TINY = [
     "time.epochs=3",
@@ -47,6 +43,7 @@ def test_parse_param_splits_outside_brackets():
     "text", ["apps.count", "apps.count=", "count=1,2", "apps.count=1,,2", "apps.count=1,1", "x.y=1"]
 )
 def test_parse_param_rejects(text):
+    """A param without a section, a value, or with an empty or repeated value is refused."""
     with pytest.raises(ConfigError):
         parse_param(text)
 
@@ -77,6 +74,7 @@ def test_plan_grid_order_and_common_seeds():
 
 
 def test_plan_rejects_bad_values_before_running():
+    """A bad value, a bad seed, a repeated seed or no seeds fail at planning, naming the key."""
     with pytest.raises(ConfigError, match=r"^apps\.count: "):
         plan_sweep([parse_param("apps.count=2,-1")], [1], scenario="small")
     with pytest.raises(ConfigError, match="seed"):
@@ -108,6 +106,29 @@ def test_same_figures_in_process_and_in_a_pool():
 def test_sweep_figures_equal_a_plain_run():
     """Measuring stored bytes only at the last epoch leaves the final figures unchanged."""
     config = load_config(scenario="small", overrides=[*TINY, "seed=9", "apps.count=4"])
-    plain = run_figures(run_experiment(config).result)
+    plain = measure(run_experiment(config).result)
     plan = plan_sweep([parse_param("apps.count=4")], [9], scenario="small", overrides=TINY)
     assert run_sweep(plan).runs[0].figures == plain
+
+
+def test_sweep_records_the_metrics_passed_in():
+    """`run_sweep` records the metrics it is given (the standard set by default) in their
+    order; `stats` aggregates only those marked `aggregated`."""
+    plan = plan_sweep([parse_param("apps.count=3,4")], [2], scenario="small", overrides=TINY)
+    pushed = Metric(
+        "pushed_layer_bytes", "pushes (compressed bytes)", HeadlineFigure("pushed.layer")
+    )
+    own = run_sweep(plan, metrics=(pushed, SAVINGS[1]))
+    assert own.metrics == (pushed, SAVINGS[1])
+    assert [list(r.figures) for r in own.runs] == [
+        ["pushed_layer_bytes", "nodes_layer_saving_vs_flattened"]
+    ] * 2
+    assert set(own.stats(1)) == {"nodes_layer_saving_vs_flattened"}
+    standard = run_sweep(plan)
+    assert standard.metrics == STANDARD_METRICS
+    for mine, theirs in zip(own.runs, standard.runs, strict=True):
+        assert (
+            mine.figures["nodes_layer_saving_vs_flattened"]
+            == (theirs.figures["nodes_layer_saving_vs_flattened"])
+        )
+        assert mine.figures["pushed_layer_bytes"] > 0

@@ -30,7 +30,8 @@ from layersim.report.run import (
     write_run,
 )
 from layersim.report.tables import Column, Table, csv_cell, human_bytes
-from layersim.simulation.simulate import simulate, state_arrays
+from layersim.simulation import simulate
+from layersim.simulation.state import state_arrays
 
 # The `small` scenario cut down (few files, few epochs) so that a run and the reference take
 # about a second.

@@ -1,8 +1,8 @@
 """One experiment run: a config's fleet generated and simulated, with the wall time of each stage.
 
 `run_experiment(config, progress)` is what `layersim run` and every point of `layersim sweep`
-do: seed the run's one `numpy.random.Generator` with `config.seed`, `generator.generate`, then
-`simulate.simulate`. The wall times are returned apart from the result (`RunOutcome.timings`)
+do: seed the run's one `numpy.random.Generator` with `config.seed`, `fleet.generate`, then
+`simulation.simulate`. The wall times are returned apart from the result (`RunOutcome.timings`)
 because they differ from run to run: they go to `timings.json`, never into the figures.
 
 Pure: no printing, no files; progress goes out through the callback.

@@ -1,4 +1,5 @@
-"""Parameter sweeps: the headline savings over a grid of one or two config keys, several seeds.
+"""Parameter sweeps: a run's metrics (by default the headline savings and the byte counts they
+come from) over a grid of one or two config keys, several seeds.
 
 A sweep is planned, then run:
 
@@ -9,9 +10,11 @@ A sweep is planned, then run:
   before anything runs, so a bad value fails at once with the key in its message. Every point
   runs with the *same* seeds (common random numbers): the fleets of two points differ by the
   parameter, not by the luck of the draw, and the plan does not depend on `--jobs`.
-- `run_sweep(plan, jobs)` runs every point x seed (`experiment.run_experiment`), in this process
-  (`jobs=1`) or in a local process pool, and returns the runs in grid order, seed order within
-  a point, whatever order they finished in. Same plan, same figures, for any `jobs`.
+- `run_sweep(plan, jobs, metrics=STANDARD_METRICS)` runs every point x seed
+  (`experiment.run_experiment`), in this process (`jobs=1`) or in a local process pool, records
+  the `metrics` of each run (`simulation.metrics`, as Mesa's batch runner takes reporters) and
+  returns the runs in grid order, seed order within a point, whatever order they finished in.
+  Same plan, same figures, for any `jobs`.
 
 A sweep measures stored bytes at the last epoch only (`time.storage_every` set to the horizon):
 its figures are final-epoch figures, equal to those of `layersim run` with the same config and
@@ -32,72 +35,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from layersim.accounting.metrics import saving
 from layersim.config import SECTIONS, ExperimentConfig, load_config, parse_override
 from layersim.errors import ConfigError, RunError
 from layersim.experiment.run import run_experiment
 from layersim.progress import Progress
-from layersim.simulation import SimulationResult
+from layersim.simulation.metrics import STANDARD_METRICS, Figure, Metric, measure
 
 MAX_PARAMS = 2
-
-# The savings a sweep aggregates (fractions, `metrics.saving`), in table order, with what each
-# compares. Final-epoch stores; transfers summed over every epoch.
-SWEEP_METRICS: tuple[tuple[str, str], ...] = (
-    (
-        "registry_layer_saving_vs_flattened",
-        "registry at the end, layer store vs flattened exports (compressed bytes)",
-    ),
-    (
-        "nodes_layer_saving_vs_flattened",
-        "nodes at the end (sum), layer store vs flattened exports (disk bytes)",
-    ),
-    (
-        "registry_file_saving_vs_layer",
-        "registry at the end, file-level dedup vs layer store (compressed bytes)",
-    ),
-    (
-        "nodes_file_saving_vs_layer",
-        "nodes at the end (sum), file-level dedup vs layer store (disk bytes)",
-    ),
-    (
-        "pull_layer_saving_vs_flattened",
-        "pulls of every epoch, layered vs flattened images (compressed bytes)",
-    ),
-)
-METRIC_NAMES: tuple[str, ...] = tuple(name for name, _ in SWEEP_METRICS)
-
-
-# --------------------------------------------------------------------------- the figures
-
-
-def run_figures(result: SimulationResult) -> dict[str, int | float]:
-    """The figures one sweep run contributes: `SWEEP_METRICS` (fractions) and the byte counts
-    they come from (registry: compressed bytes; nodes: disk bytes; pulls: compressed bytes)."""
-    registry, nodes = result.registry[-1], result.nodes[-1]
-    last = result.transfers[-1]
-    figures: dict[str, int | float] = {
-        "registry_layer_saving_vs_flattened": saving(
-            registry.layer_bytes, registry.flattened_bytes
-        ),
-        "nodes_layer_saving_vs_flattened": saving(nodes.layer_bytes, nodes.flattened_bytes),
-        "registry_file_saving_vs_layer": saving(registry.file_bytes, registry.layer_bytes),
-        "nodes_file_saving_vs_layer": saving(nodes.file_bytes, nodes.layer_bytes),
-        "pull_layer_saving_vs_flattened": saving(
-            last.cumulative_pull_bytes, last.cumulative_pull_flattened_bytes
-        ),
-        "images": result.fleet.images,
-        "file_entries": result.fleet.file_entries,
-        "registry_flattened_compressed_bytes": registry.flattened_bytes,
-        "registry_layer_compressed_bytes": registry.layer_bytes,
-        "registry_file_compressed_bytes": registry.file_bytes,
-        "nodes_flattened_disk_bytes": nodes.flattened_bytes,
-        "nodes_layer_disk_bytes": nodes.layer_bytes,
-        "nodes_file_disk_bytes": nodes.file_bytes,
-        "pull_layered_compressed_bytes": last.cumulative_pull_bytes,
-        "pull_flattened_compressed_bytes": last.cumulative_pull_flattened_bytes,
-    }
-    return figures
 
 
 # --------------------------------------------------------------------------- the plan
@@ -246,16 +190,19 @@ def plan_sweep(
 
 @dataclass(frozen=True)
 class SweepRun:
-    """One point x seed: its figures (`run_figures`) and wall time (seconds; not a figure)."""
+    """One point x seed: its figures (`metrics.measure`, by metric name) and wall time
+    (seconds; not a figure)."""
 
     point: int
     seed: int
-    figures: dict[str, int | float]
+    figures: dict[str, Figure]
     seconds: float
 
 
 @dataclass(frozen=True)
 class MetricStats:
+    """A metric over the seeds of one grid point."""
+
     mean: float
     min: float
     max: float
@@ -263,42 +210,59 @@ class MetricStats:
 
 @dataclass(frozen=True)
 class SweepResult:
+    """The runs of a plan and the metrics each recorded."""
+
     plan: SweepPlan
+    metrics: tuple[Metric, ...]
     runs: tuple[SweepRun, ...]  # grid order, then seed order
+
+    @property
+    def aggregated(self) -> tuple[Metric, ...]:
+        """The metrics whose mean, min and max over seeds `stats` gives (`Metric.aggregated`)."""
+        return tuple(m for m in self.metrics if m.aggregated)
 
     def point_runs(self, point: int) -> tuple[SweepRun, ...]:
         return tuple(r for r in self.runs if r.point == point)
 
     def stats(self, point: int) -> dict[str, MetricStats]:
-        """Per metric of `SWEEP_METRICS`: mean, min and max over the point's seeds."""
+        """Per aggregated metric: mean, min and max over the point's seeds."""
         runs = self.point_runs(point)
         out = {}
-        for name in METRIC_NAMES:
-            values = [float(r.figures[name]) for r in runs]
-            out[name] = MetricStats(sum(values) / len(values), min(values), max(values))
+        for metric in self.aggregated:
+            values = [float(r.figures[metric.name]) for r in runs]
+            out[metric.name] = MetricStats(sum(values) / len(values), min(values), max(values))
         return out
 
 
-def _run_one(config: ExperimentConfig) -> tuple[dict[str, int | float], float]:
+def _run_one(
+    config: ExperimentConfig, metrics: tuple[Metric, ...]
+) -> tuple[dict[str, Figure], float]:
     started = time.perf_counter()
     outcome = run_experiment(config)
-    return run_figures(outcome.result), time.perf_counter() - started
+    return measure(outcome.result, metrics), time.perf_counter() - started
 
 
-def run_sweep(plan: SweepPlan, jobs: int = 1, progress: Progress | None = None) -> SweepResult:
-    """Run every point x seed of `plan`: in this process if `jobs` is 1, else in a pool of
-    `jobs` worker processes. Raises `RunError` if a worker process dies (e.g. out of memory)."""
+def run_sweep(
+    plan: SweepPlan,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    metrics: Sequence[Metric] = STANDARD_METRICS,
+) -> SweepResult:
+    """Run every point x seed of `plan` and record `metrics` of each run: in this process if
+    `jobs` is 1, else in a pool of `jobs` worker processes (each metric's function must then
+    pickle, `Metric`). Raises `RunError` if a worker process dies (e.g. out of memory)."""
     report = progress or (lambda stage, fraction: None)
+    recorded = tuple(metrics)
     tasks = [
         (point.index, seed, config)
         for point in plan.points
         for seed, config in zip(plan.seeds, point.configs, strict=True)
     ]
-    results: dict[int, tuple[dict[str, int | float], float]] = {}
+    results: dict[int, tuple[dict[str, Figure], float]] = {}
     report("sweep: runs", 0.0)
     if jobs <= 1 or len(tasks) == 1:
         for k, (_, _, config) in enumerate(tasks):
-            results[k] = _run_one(config)
+            results[k] = _run_one(config, recorded)
             report("sweep: runs", (k + 1) / len(tasks))
     else:
         # spawn, not fork: the caller may run threads (a progress bar) that fork would copy
@@ -306,7 +270,7 @@ def run_sweep(plan: SweepPlan, jobs: int = 1, progress: Progress | None = None) 
         workers = min(jobs, len(tasks))
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: dict[Future[Any], int] = {
-                pool.submit(_run_one, config): k for k, (_, _, config) in enumerate(tasks)
+                pool.submit(_run_one, config, recorded): k for k, (_, _, config) in enumerate(tasks)
             }
             try:
                 while pending:
@@ -325,4 +289,4 @@ def run_sweep(plan: SweepPlan, jobs: int = 1, progress: Progress | None = None) 
         SweepRun(point=point, seed=seed, figures=results[k][0], seconds=results[k][1])
         for k, (point, seed, _) in enumerate(tasks)
     )
-    return SweepResult(plan=plan, runs=runs)
+    return SweepResult(plan=plan, metrics=recorded, runs=runs)

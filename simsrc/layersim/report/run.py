@@ -24,10 +24,9 @@ from rich.text import Text
 from layersim import __version__
 from layersim.accounting.metrics import STRATEGIES, dedup_ratio, saving
 from layersim.config import config_to_dict
-from layersim.experiment.sweep import SWEEP_METRICS, run_figures
 from layersim.report import json_text
 from layersim.report.tables import SEE_UNIT, Table, columns, human_bytes, percent, units_of
-from layersim.simulation import SimulationResult, TransferEpoch
+from layersim.simulation import SAVINGS, SimulationResult, TransferEpoch, measure
 
 C, D, F = "compressed bytes", "disk bytes", "file bytes"
 N, FR, R, S, T = "count", "fraction", "ratio", "seconds", "text"
@@ -600,82 +599,72 @@ def anchors_table(result: SimulationResult) -> Table:
 
 
 def headline_table(result: SimulationResult) -> Table:
-    reg, nodes = result.registry[-1], result.nodes[-1]
-    first, last = result.first_rollout, result.transfers[-1]
-    epochs = len(result.transfers)
-    n_nodes = result.fleet.nodes
-    estimated = " (estimated from a sample)" if nodes.estimated else ""
-    later = [r for r in result.transfers[1:] if r.pulls > 0]
+    h = result.headline()
+    reg, nodes = h.registry_stored, h.nodes_stored
+    estimated = " (estimated from a sample)" if h.nodes_estimated else ""
 
     def ms(seconds: float | None) -> int | None:
         return None if seconds is None else round(seconds * 1000)
 
     rows: list[tuple[Any, ...]] = [
+        ("registry: stored at the end", C, reg.logical, reg.flattened, reg.layer, reg.file),
         (
-            "registry: stored at the end",
-            C,
-            reg.logical_bytes,
-            reg.flattened_bytes,
-            reg.layer_bytes,
-            reg.file_bytes,
-        ),
-        (
-            f"nodes: stored at the end, sum over {n_nodes} nodes{estimated}",
+            f"nodes: stored at the end, sum over {h.nodes} nodes{estimated}",
             D,
-            nodes.logical_bytes,
-            nodes.flattened_bytes,
-            nodes.layer_bytes,
-            nodes.file_bytes,
+            nodes.logical,
+            nodes.flattened,
+            nodes.layer,
+            nodes.file,
         ),
         (
             "nodes: the fullest node at the end",
             D,
             None,
-            nodes.flattened_bytes_max,
-            nodes.layer_bytes_max,
+            h.fullest_node_stored.flattened,
+            h.fullest_node_stored.layer,
             None,
         ),
         (
             "first rollout: pulled by the nodes",
             C,
             None,
-            first.pull_flattened_downloaded_bytes,
-            first.pull_downloaded_bytes,
+            h.first_rollout_pulled.flattened,
+            h.first_rollout_pulled.layer,
             None,
         ),
         (
-            f"all {epochs} epochs: pulled by the nodes",
+            f"all {h.epochs} epochs: pulled by the nodes",
             C,
             None,
-            last.cumulative_pull_flattened_bytes,
-            last.cumulative_pull_bytes,
+            h.pulled.flattened,
+            h.pulled.layer,
             None,
         ),
         (
-            f"all {epochs} epochs: pushed to the registry",
+            f"all {h.epochs} epochs: pushed to the registry",
             C,
             None,
-            last.cumulative_push_flattened_bytes,
-            last.cumulative_push_bytes,
+            h.pushed.flattened,
+            h.pushed.layer,
             None,
         ),
         (
             "first rollout: pull time per node, p95",
             MS,
             None,
-            ms(first.flattened_pull_seconds_p95),
-            ms(first.pull_seconds_p95),
+            ms(h.first_rollout_pull_seconds_p95.flattened),
+            ms(h.first_rollout_pull_seconds_p95.layer),
             None,
         ),
     ]
-    if later:
+    if h.later_pull_seconds_p95 is not None:
         rows.append(
             (
                 "later epochs: worst pull time per node, p95",
                 MS,
                 None,
-                ms(max(r.flattened_pull_seconds_p95 for r in later)),
-                ms(max(r.pull_seconds_p95 for r in later)),
+                ms(h.later_pull_seconds_p95.flattened),
+                ms(h.later_pull_seconds_p95.layer),
                 None,
             )
         )
@@ -837,7 +826,6 @@ def summary_document(
     }
     w = result.waste
     sh = result.sharing
-    figures = run_figures(result)
     doc: dict[str, Any] = {
         "layersim_version": __version__,
         "scenario": cfg.scenario,
@@ -852,7 +840,7 @@ def summary_document(
             "containers_running_at_end": final_containers.running,
             "containers_stopped_at_end": final_containers.stopped,
         },
-        "headline": {name: figures[name] for name, _ in SWEEP_METRICS},
+        "headline": measure(result, SAVINGS),
         "registry": registry,
         "nodes": node_doc,
         "transfers": transfers,

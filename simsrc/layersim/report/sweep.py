@@ -2,9 +2,10 @@
 sweep.png and report.md.
 
 `write_sweep(result, folder, timings)` writes them into `folder` (the CLI hands it the temporary
-folder of `atomic.atomic_directory`). Every figure is one of `sweep.SWEEP_METRICS` or a byte
-count of `sweep.run_figures`; the mean, min and max over seeds are `SweepResult.stats`. Wall
-times go to timings.json only. docs/run.md describes every file and column.
+folder of `atomic.atomic_directory`). Every figure is a metric the sweep recorded
+(`SweepResult.metrics`, `simulation.metrics`); the mean, min and max over seeds of the
+aggregated ones (the savings) are `SweepResult.stats`. Wall times go to timings.json only.
+docs/run.md describes every file and column.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.text import Text
 
 from layersim import __version__
 from layersim.config import config_to_dict
-from layersim.experiment.sweep import METRIC_NAMES, SWEEP_METRICS, SweepResult
+from layersim.experiment.sweep import SweepResult
 from layersim.report import json_text
 from layersim.report.run import stable_floats
 from layersim.report.tables import Column, Table, columns, percent
@@ -42,6 +43,15 @@ SHORT: Mapping[str, str] = {
 }
 
 
+def _aggregated(result: SweepResult) -> list[str]:
+    """The names of the metrics aggregated over seeds (the savings, by default), in order."""
+    return [metric.name for metric in result.aggregated]
+
+
+def _meanings(result: SweepResult) -> list[tuple[str, str]]:
+    return [(metric.name, metric.meaning) for metric in result.aggregated]
+
+
 def _param_columns(result: SweepResult) -> tuple[Column, ...]:
     return tuple(
         Column(p.key, "text", "the parameter's value, as given") for p in result.plan.params
@@ -51,14 +61,14 @@ def _param_columns(result: SweepResult) -> tuple[Column, ...]:
 def sweep_table(result: SweepResult) -> Table:
     """One row per grid point: the params, the seeds, and mean/min/max of every metric."""
     metric_columns = []
-    for name in METRIC_NAMES:
+    for name in _aggregated(result):
         for stat in ("mean", "min", "max"):
             metric_columns.append((f"{name}_{stat}", "fraction", f"fraction ({stat} over seeds)"))
     rows = []
     for point in result.plan.points:
         stats = result.stats(point.index)
         cells: list[Any] = [*point.labels, len(result.plan.seeds)]
-        for name in METRIC_NAMES:
+        for name in _aggregated(result):
             s = stats[name]
             cells += [s.mean, s.min, s.max]
         rows.append(tuple(cells))
@@ -68,7 +78,7 @@ def sweep_table(result: SweepResult) -> Table:
         meaning=(
             "Per grid point, the headline savings (`1 - S/B`, fractions) as mean, min and max "
             "over the seeds: "
-            + "; ".join(f"`{name}`: {what}" for name, what in SWEEP_METRICS)
+            + "; ".join(f"`{name}`: {what}" for name, what in _meanings(result))
             + "."
         ),
         columns=(*_param_columns(result), *columns(("seeds", "int", "count"), *metric_columns)),
@@ -77,12 +87,13 @@ def sweep_table(result: SweepResult) -> Table:
 
 
 def runs_table(result: SweepResult) -> Table:
-    """One row per run (point x seed) with every figure of `sweep.run_figures`."""
-    names = list(result.runs[0].figures) if result.runs else list(METRIC_NAMES)
-    kinds = {n: ("fraction" if n in METRIC_NAMES else "int") for n in names}
+    """One row per run (point x seed) with every metric the sweep recorded."""
+    aggregated = _aggregated(result)
+    names = [metric.name for metric in result.metrics]
+    kinds = {n: ("fraction" if n in aggregated else "int") for n in names}
     units = {
         n: "fraction"
-        if n in METRIC_NAMES
+        if n in aggregated
         else "count"
         if n in ("images", "file_entries")
         else ("disk bytes" if "disk" in n else "compressed bytes")
@@ -113,15 +124,15 @@ def runs_table(result: SweepResult) -> Table:
 def _markdown_table(result: SweepResult) -> str:
     """The sweep table for people: `mean (min - max)` in percent per metric."""
     params = [p.key for p in result.plan.params]
-    header = [*params, *(SHORT[n] for n in METRIC_NAMES)]
+    header = [*params, *(SHORT.get(n, n) for n in _aggregated(result))]
     lines = [
         "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] * len(params) + ["---:"] * len(METRIC_NAMES)) + "|",
+        "|" + "|".join(["---"] * len(params) + ["---:"] * len(_aggregated(result))) + "|",
     ]
     for point in result.plan.points:
         stats = result.stats(point.index)
         cells = [f"`{label}`" for label in point.labels]
-        for name in METRIC_NAMES:
+        for name in _aggregated(result):
             s = stats[name]
             if len(result.plan.seeds) > 1:
                 cells.append(f"{percent(s.mean)} ({percent(s.min)} - {percent(s.max)})")
@@ -145,14 +156,17 @@ def sweep_png(result: SweepResult) -> bytes:
         return (s.mean, s.min, s.max)
 
     if len(plan.params) == 1:
-        lines = {SHORT[name]: [triple(p.index, name) for p in plan.points] for name in METRIC_NAMES}
+        lines = {
+            SHORT.get(name, name): [triple(p.index, name) for p in plan.points]
+            for name in _aggregated(result)
+        }
         series: dict[str, dict[str, list[tuple[float, float, float]]]] = {"": lines}
     else:
         second = plan.params[1]
         n2 = len(second.labels)
         series = {}
-        for name in METRIC_NAMES:
-            series[SHORT[name]] = {
+        for name in _aggregated(result):
+            series[SHORT.get(name, name)] = {
                 f"{second.key}={label}": [
                     triple(i1 * n2 + i2, name) for i1 in range(len(first.labels))
                 ]
@@ -189,7 +203,7 @@ def sweep_document(result: SweepResult, tables: Sequence[Table]) -> dict[str, An
         "description": plan.base.description,
         "seeds": list(plan.seeds),
         "params": [{"key": p.key, "values": list(p.labels)} for p in plan.params],
-        "metrics": [{"name": n, "meaning": what} for n, what in SWEEP_METRICS],
+        "metrics": [{"name": n, "meaning": what} for n, what in _meanings(result)],
         "note": (
             "stored bytes are measured at the last epoch only (time.storage_every is set to "
             "time.epochs in every run); every figure is a final-epoch or all-epoch figure"
@@ -216,7 +230,7 @@ def sweep_markdown(result: SweepResult) -> str:
         "",
         "Each cell is the saving `1 - bytes(S) / bytes(B)` as the mean over seeds, with the "
         "lowest and highest seed in brackets: "
-        + "; ".join(f"**{SHORT[n]}**: {what}" for n, what in SWEEP_METRICS)
+        + "; ".join(f"**{SHORT.get(n, n)}**: {what}" for n, what in _meanings(result))
         + ".",
         "",
         _markdown_table(result),
@@ -260,12 +274,12 @@ def render_sweep(result: SweepResult, console: Console) -> None:
     table = RichTable(title=f"Savings (mean over {len(plan.seeds)} seeds)", title_justify="left")
     for p in plan.params:
         table.add_column(p.key, overflow="fold")
-    for name in METRIC_NAMES:
-        table.add_column(SHORT[name], justify="right", overflow="fold")
+    for name in _aggregated(result):
+        table.add_column(SHORT.get(name, name), justify="right", overflow="fold")
     for point in plan.points:
         stats = result.stats(point.index)
         table.add_row(
             *(Text(label) for label in point.labels),
-            *(percent(stats[n].mean) for n in METRIC_NAMES),
+            *(percent(stats[n].mean) for n in _aggregated(result)),
         )
     console.print(table)

@@ -1,58 +1,22 @@
-"""Tests of `layersim.simulation.simulate`: the epoch loop's figures equal the reference implementation's on
-the populations each epoch stands for, runs are deterministic, and the figures defined in the
-module (pull time, percentiles, sample estimates, sharing) hold their definitions."""
+"""Tests of `layersim.simulation.replay`: the epoch replay's figures equal the reference
+implementation's on the populations each epoch stands for, runs are deterministic, the node
+sample and `time.storage_every` shape the rows, and the cold-start share is that of each node's
+first pull onto an empty node."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 
 import numpy as np
 import pytest
 
-from layersim.accounting import reference
+from layersim.accounting import engine, reference
 from layersim.accounting.arrays import PopulationArrays, csr_offsets, csr_rows, to_population
-from layersim.config import TransferConfig, load_config
-from layersim.fleet import Fleet, generate
-from layersim.simulation.simulate import (
-    SimulationResult,
-    measured_nodes,
-    nearest_rank,
-    pull_seconds,
-    sampled_total,
-    simulate,
-    startup_pull_share,
-    state_arrays,
-)
-
-# The `small` scenario with few files per layer, so that the reference runs in seconds.
-SMALL_FEW_FILES = [
-    "time.epochs=6",
-    "bases.file_scale=0.05",
-    "bases.release_every=2",
-    "runtimes.file_scale=0.02",
-    "packages.count=20",
-    "packages.files_mean=3.0",
-    "apps.count=8",
-    "apps.code_files=5.0",
-    "apps.packages_per_layer=3.0",
-    "apps.waste_probability=0.5",
-    "apps.rebuild_every=1.5",
-    "registry.retention=2",
-    "nodes.count=3",
-]
-
-
-def run(*overrides: str, scenario: str = "small") -> tuple[Fleet, SimulationResult]:
-    config = load_config(scenario=scenario, overrides=list(overrides))
-    fleet = generate(config, np.random.default_rng(config.seed))
-    return fleet, simulate(fleet)
-
-
-@pytest.fixture(scope="module")
-def small_run() -> tuple[Fleet, SimulationResult]:
-    return run(*SMALL_FEW_FILES)
+from layersim.simulation.pulltime import pull_seconds, startup_pull_share
+from layersim.simulation.replay import cold_start_share, pull_timeline, storage_epochs
+from layersim.simulation.state import state_arrays
+from tests.simulation.runs import SMALL_FEW_FILES, run
 
 
 def _no_containers(arrays: PopulationArrays) -> PopulationArrays:
@@ -177,40 +141,6 @@ def test_epoch_transfers_equal_reference(small_run, epoch):
     assert row.pull_downloaded_layers == sum(len(p.downloaded_layers) for p in pulls)
 
 
-def test_sharing_saves_logical_minus_layer(small_run):
-    """The sharing histogram's saved bytes are exactly the registry's logical - layer bytes,
-    and its buckets cover every layer the registry holds."""
-    _, result = small_run
-    registry = result.registry[-1]
-    assert result.sharing.saved_bytes == registry.logical_bytes - registry.layer_bytes
-    assert sum(b.layers for b in result.sharing.buckets) == result.sharing.layers
-    assert sum(b.compressed_bytes for b in result.sharing.buckets) == registry.layer_bytes
-    saved = [x.saved_bytes for x in result.sharing.top_layers]
-    assert saved == sorted(saved, reverse=True)
-
-
-def test_waste_summary(small_run):
-    """Wasteful apps' images show shadowed bytes in the final registry."""
-    fleet, result = small_run
-    assert result.waste.images == result.registry[-1].images
-    if fleet.app_waste.any():
-        assert result.waste.shadowed_file_bytes > 0
-        assert result.waste.dive_wasted_bytes >= result.waste.shadowed_file_bytes
-
-
-def test_anchor_rows_are_reported(small_run):
-    """The hub-style statistics are reported beside their published figures."""
-    _, result = small_run
-    figures = {row.figure: row for row in result.anchors}
-    assert any(f.startswith("layers referenced by a single image") for f in figures)
-    assert any(f.startswith("distinct file contents per file entry") for f in figures)
-    assert any(f.startswith("compression ratio") for f in figures)
-    assert any("alpine-like base" in f for f in figures)
-    for row in result.anchors:
-        assert row.published and row.source
-        assert math.isfinite(row.produced)
-
-
 def test_same_seed_same_json_other_seed_other_json():
     """The same config and seed give byte-identical JSON; another seed gives other figures."""
     one = json.dumps(run(*SMALL_FEW_FILES)[1].as_dict(), sort_keys=True)
@@ -236,40 +166,29 @@ def test_storage_every_skips_epochs():
     assert len(result.transfers) == 6
 
 
-# --------------------------------------------------------------------------- definitions
+def test_storage_epochs():
+    """The measured epochs are every `storage_every`-th from 0, plus the last."""
+    assert storage_epochs(1, 4) == [0, 1, 2, 3]
+    assert storage_epochs(4, 6) == [0, 4, 5]
+    assert storage_epochs(3, 7) == [0, 3, 6]
+    assert storage_epochs(10, 3) == [0, 2]
 
 
-def test_nearest_rank():
-    """Nearest-rank percentiles: the smallest value with at least q of the values at or below."""
-    values = np.array([5, 1, 4, 2, 3])
-    assert nearest_rank(values, 0.5) == 3
-    assert nearest_rank(values, 0.95) == 5
-    assert nearest_rank(values, 1.0) == 5
-    assert nearest_rank(np.array([7]), 0.5) == 7
-    assert nearest_rank(np.zeros(0), 0.5) == 0
-
-
-def test_pull_time_model_is_calibrated_to_slacker():
-    """With the defaults a cold pull of python:3.12-bookworm (7 blobs, 380.6 MB) takes
-    ceil(7/3) * 50 ms + 380.6e6 * 8 / 1e9 s, 76% of start-up as Slacker measured."""
-    transfer = TransferConfig()
-    seconds = pull_seconds(np.array([7]), np.array([380_600_000]), transfer)
-    assert seconds[0] == pytest.approx(3 * 0.05 + 3.0448)
-    share = startup_pull_share(seconds, transfer)[0]
-    assert share == pytest.approx(0.76, abs=0.005)
-    assert startup_pull_share(np.array([0.0]), transfer)[0] == 0.0
-
-
-def test_sampled_total():
-    """A full sample is exact; a partial one scales the mean and gives a 95% interval."""
-    assert sampled_total(np.array([1, 2, 3]), 3) == (6, 0)
-    estimate, half = sampled_total(np.array([10, 20]), 4)
-    assert estimate == 60
-    assert half == round(1.96 * np.std([10, 20], ddof=1) / math.sqrt(2) * math.sqrt(0.5) * 4)
-
-
-def test_measured_nodes_are_evenly_spaced():
-    """A node sample is evenly spaced over the node ids; 0 means every node."""
-    assert measured_nodes(10, 0).tolist() == list(range(10))
-    assert measured_nodes(10, 5).tolist() == [0, 2, 4, 6, 8]
-    assert measured_nodes(3, 5).tolist() == [0, 1, 2]
+def test_cold_start_share_is_each_nodes_first_pull(small_run):
+    """The cold-start share is the mean start-up share of each node's first pull at epoch 0,
+    which, onto an empty node, downloads every layer of its image."""
+    fleet, _ = small_run
+    a = fleet.arrays
+    images = engine.image_table(a)
+    transfer = fleet.config.transfer
+    firsts = [
+        int(a.node_images[a.node_offsets[n]])
+        for n in range(a.n_nodes)
+        if a.node_offsets[n + 1] > a.node_offsets[n]
+        and fleet.image_epoch[a.node_images[a.node_offsets[n]]] == 0
+    ]
+    assert firsts
+    layers = np.diff(a.image_offsets)[firsts]
+    seconds = pull_seconds(layers, images.layered_compressed_bytes[firsts], transfer)
+    expected = float(startup_pull_share(seconds, transfer).mean())
+    assert cold_start_share(fleet, pull_timeline(fleet, images)) == pytest.approx(expected)

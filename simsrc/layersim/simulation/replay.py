@@ -1,0 +1,430 @@
+"""The time simulation: replay a generated fleet epoch by epoch (DESIGN.md §7, §8).
+
+At each epoch `t`, in this order:
+1. the images built at `t` (base patch releases, runtime rebuilds, app builds; `Fleet`) are
+   pushed to the registry, which holds what it kept at the end of `t-1`;
+2. each node running an app that was rebuilt pulls the new version (the rollout), holding what it
+   kept at the end of `t-1`;
+3. garbage collection: the registry keeps the last `registry.retention` versions of each
+   repository, a node the last `nodes.retention` versions of each app (with them go the stopped
+   containers of the removed versions);
+4. the state at the end of `t` is measured: stored bytes of the registry and of every node
+   (every `time.storage_every` epochs and at the last), containers.
+
+`simulate(fleet)` runs it as stages, each a function returning a frozen value: the engine's
+timelines over the whole horizon (pushes, pulls, stored bytes), then the rows of every epoch
+read off them, then the end-of-run statistics. Every storage and transfer figure comes from
+`engine` (defined once there, equal to `reference`); the pull-time model is `pulltime`, the
+node sample `sampling`, the end-of-run statistics `statistics`, the result types `results`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layersim.accounting import engine
+from layersim.accounting.arrays import I64, csr_rows
+from layersim.accounting.metrics import STRATEGIES
+from layersim.config import TransferConfig
+from layersim.fleet.generate import Fleet, ImageKind
+from layersim.model import EntryKind
+from layersim.progress import Progress
+from layersim.simulation.pulltime import mean_share, pull_seconds, startup_pull_share
+from layersim.simulation.results import (
+    ContainerEpoch,
+    FleetSummary,
+    NodeEpoch,
+    RegistryEpoch,
+    SimulationResult,
+    TransferEpoch,
+    TransferTotals,
+)
+from layersim.simulation.sampling import measured_nodes, nearest_rank, sampled_total
+from layersim.simulation.state import held_by_registry
+from layersim.simulation.statistics import (
+    FinalState,
+    anchor_rows,
+    fleet_anchors,
+    layer_references,
+    sharing,
+    waste,
+)
+
+# --------------------------------------------------------------------------- the timelines
+
+
+@dataclass(frozen=True, eq=False)
+class Pushes:
+    """Every push of the horizon (image `i` at its build epoch, kept to its registry gc), in
+    push order, with the epoch of each."""
+
+    table: engine.PushTable
+    epoch: I64
+
+
+@dataclass(frozen=True, eq=False)
+class Pulls:
+    """Every rollout pull of the horizon (per node, in pull order; kept to the node's gc), with
+    the epoch of each."""
+
+    table: engine.PullTable
+    epoch: I64
+
+
+@dataclass(frozen=True, eq=False)
+class StoredTimelines:
+    """Stored bytes at the end of every epoch, after garbage collection: the registry's, and
+    each measured node's (`sampling.measured_nodes`), with how many images each holds."""
+
+    registry: engine.StoredTimeline
+    registry_images: I64  # per epoch
+    nodes: engine.StoredTimeline
+    node_images: I64  # per epoch, summed over the measured nodes
+
+
+def push_timeline(fleet: Fleet, images: engine.ImageTable) -> Pushes:
+    """Every push of the horizon, one pass over every arrival (`engine.push_timeline`)."""
+    a = fleet.arrays
+    push_order = np.asarray(a.push_order, dtype=np.int64)
+    table = engine.push_timeline(
+        a,
+        push_order,
+        images,
+        start=fleet.image_epoch[push_order],
+        until=fleet.image_registry_gc_epoch[push_order],
+    )
+    return Pushes(table, fleet.image_epoch[push_order])
+
+
+def pull_timeline(fleet: Fleet, images: engine.ImageTable) -> Pulls:
+    """Every rollout pull of the horizon, onto nodes that keep images to their node gc."""
+    a = fleet.arrays
+    pull_epoch = fleet.image_epoch[a.node_images]
+    table = engine.pull_timeline(
+        a,
+        a.node_offsets,
+        a.node_images,
+        images,
+        start=pull_epoch,
+        until=fleet.image_node_gc_epoch[a.node_images],
+    )
+    return Pulls(table, pull_epoch)
+
+
+def _held_counts(start: I64, end: I64, epochs: int) -> I64:
+    """How many rows are held at the end of each epoch (row: held at start..end-1)."""
+    delta = np.bincount(np.minimum(start, epochs), minlength=epochs + 1) - np.bincount(
+        np.minimum(end, epochs), minlength=epochs + 1
+    )
+    return np.cumsum(delta)[:epochs]
+
+
+def stored_timelines(fleet: Fleet, images: engine.ImageTable, sample: I64) -> StoredTimelines:
+    """What the registry and the `sample` nodes hold at the end of every epoch: one pass each
+    over every arrival (a store holds an image from the epoch it arrives to the garbage
+    collection that drops it), not one recomputation of every store per epoch."""
+    a = fleet.arrays
+    T = fleet.epochs
+    registry = engine.stored_timeline(
+        a,
+        images,
+        np.zeros(a.n_images, dtype=np.int64),
+        np.arange(a.n_images, dtype=np.int64),
+        fleet.image_epoch,
+        fleet.image_registry_gc_epoch,
+        1,
+        T,
+        registry=True,
+    )
+    pull_images = a.node_images
+    pull_node = csr_rows(a.node_offsets)
+    position = np.full(a.n_nodes, -1, dtype=np.int64)
+    position[sample] = np.arange(sample.size)
+    measured = position[pull_node] >= 0
+    node_start = fleet.image_epoch[pull_images][measured]
+    node_end = fleet.image_node_gc_epoch[pull_images[measured]]
+    nodes = engine.stored_timeline(
+        a,
+        images,
+        position[pull_node[measured]],
+        pull_images[measured],
+        node_start,
+        node_end,
+        sample.size,
+        T,
+        registry=False,
+    )
+    return StoredTimelines(
+        registry=registry,
+        registry_images=_held_counts(fleet.image_epoch, fleet.image_registry_gc_epoch, T),
+        nodes=nodes,
+        node_images=_held_counts(node_start, node_end, T),
+    )
+
+
+# --------------------------------------------------------------------------- per epoch
+
+
+def _sorted(values: np.ndarray) -> bool:
+    return bool(values.size < 2 or np.all(values[1:] >= values[:-1]))
+
+
+def _transfer_epoch(
+    t: int,
+    kinds: np.ndarray,
+    pushes: engine.PushTable,
+    p: slice | I64,
+    pulls: engine.PullTable,
+    fresh: I64,
+    transfer: TransferConfig,
+    before: TransferEpoch | None,
+) -> TransferEpoch:
+    """Epoch `t`'s row: the pushes `p` of the images built at `t` (of kinds `kinds`), the
+    rollout pulls `fresh`, and the running totals over the epochs up to `t` (`before`: the
+    row of `t - 1`)."""
+    node_ids, node_of = np.unique(pulls.node[fresh], return_inverse=True)
+    n_pulling = node_ids.size
+    blobs = np.bincount(node_of, weights=pulls.downloaded_layers[fresh], minlength=n_pulling)
+    dl = np.bincount(node_of, weights=pulls.downloaded_bytes[fresh], minlength=n_pulling)
+    flat_dl = pulls.flattened_downloaded_bytes[fresh]
+    flat_blobs = np.bincount(node_of, weights=flat_dl > 0, minlength=n_pulling)
+    flat_bytes = np.bincount(node_of, weights=flat_dl, minlength=n_pulling)
+    node_seconds = pull_seconds(blobs, dl, transfer)
+    flat_seconds = pull_seconds(flat_blobs, flat_bytes, transfer)
+    image_seconds = pull_seconds(
+        pulls.downloaded_layers[fresh], pulls.downloaded_bytes[fresh], transfer
+    )
+    flat_image_seconds = pull_seconds((flat_dl > 0).astype(np.int64), flat_dl, transfer)
+
+    pushed = int(pushes.uploaded_bytes[p].sum())
+    pushed_flat = int(pushes.flattened_uploaded_bytes[p].sum())
+    pulled = int(pulls.downloaded_bytes[fresh].sum())
+    pulled_flat = int(flat_dl.sum())
+    return TransferEpoch(
+        epoch=t,
+        base_releases=int((kinds == ImageKind.BASE).sum()),
+        runtime_releases=int((kinds == ImageKind.RUNTIME).sum()),
+        app_builds=int((kinds == ImageKind.APP).sum()),
+        push_uploaded_bytes=pushed,
+        push_flattened_uploaded_bytes=pushed_flat,
+        push_uploaded_layers=int(pushes.uploaded_layers[p].sum()),
+        push_skipped_layers=int(pushes.skipped_layers[p].sum()),
+        push_mounted_layers=int(pushes.mounted_layers[p].sum()),
+        pulls=int(fresh.size),
+        nodes_pulling=int(n_pulling),
+        pull_downloaded_bytes=pulled,
+        pull_flattened_downloaded_bytes=pulled_flat,
+        pull_downloaded_layers=int(pulls.downloaded_layers[fresh].sum()),
+        pull_extracted_disk_bytes=int(pulls.extracted_disk_bytes[fresh].sum()),
+        pull_seconds_p50=nearest_rank(node_seconds, 0.5),
+        pull_seconds_p95=nearest_rank(node_seconds, 0.95),
+        pull_seconds_max=nearest_rank(node_seconds, 1.0),
+        flattened_pull_seconds_p50=nearest_rank(flat_seconds, 0.5),
+        flattened_pull_seconds_p95=nearest_rank(flat_seconds, 0.95),
+        flattened_pull_seconds_max=nearest_rank(flat_seconds, 1.0),
+        startup_pull_share=mean_share(startup_pull_share(image_seconds, transfer)),
+        flattened_startup_pull_share=mean_share(startup_pull_share(flat_image_seconds, transfer)),
+        cumulative_push_bytes=pushed + (before.cumulative_push_bytes if before else 0),
+        cumulative_push_flattened_bytes=pushed_flat
+        + (before.cumulative_push_flattened_bytes if before else 0),
+        cumulative_pull_bytes=pulled + (before.cumulative_pull_bytes if before else 0),
+        cumulative_pull_flattened_bytes=pulled_flat
+        + (before.cumulative_pull_flattened_bytes if before else 0),
+    )
+
+
+def transfer_rows(fleet: Fleet, pushes: Pushes, pulls: Pulls) -> tuple[TransferEpoch, ...]:
+    """One row per epoch: what its pushes and rollout pulls moved, and the running totals."""
+    T = fleet.epochs
+    epoch_bounds = np.searchsorted(fleet.image_epoch, np.arange(T + 1))
+    pushed_at = np.searchsorted(pushes.epoch, np.arange(T + 1)) if _sorted(pushes.epoch) else None
+    rows: list[TransferEpoch] = []
+    for t in range(T):
+        lo, hi = int(epoch_bounds[t]), int(epoch_bounds[t + 1])
+        p = (
+            slice(int(pushed_at[t]), int(pushed_at[t + 1]))
+            if pushed_at is not None
+            else np.flatnonzero(pushes.epoch == t)
+        )
+        fresh = np.flatnonzero(pulls.epoch == t)
+        row = _transfer_epoch(
+            t,
+            fleet.image_kind[lo:hi],
+            pushes.table,
+            p,
+            pulls.table,
+            fresh,
+            fleet.config.transfer,
+            rows[-1] if rows else None,
+        )
+        rows.append(row)
+    return tuple(rows)
+
+
+def cold_start_share(fleet: Fleet, pulls: Pulls) -> float:
+    """Mean share of start-up spent pulling over the cold pulls: nodes start empty, so each
+    node's first pull, at epoch 0, is a pull onto an empty node."""
+    a = fleet.arrays
+    transfer = fleet.config.transfer
+    firsts = a.node_offsets[:-1][np.diff(a.node_offsets) > 0]
+    firsts = firsts[pulls.epoch[firsts] == 0]
+    cold = pull_seconds(
+        pulls.table.downloaded_layers[firsts], pulls.table.downloaded_bytes[firsts], transfer
+    )
+    return mean_share(startup_pull_share(cold, transfer))
+
+
+def container_rows(fleet: Fleet, writable: I64) -> tuple[ContainerEpoch, ...]:
+    """One row per epoch: the containers that exist at its end and their writable bytes."""
+    rows = []
+    for t in range(fleet.epochs):
+        alive = (fleet.container_start_epoch <= t) & (fleet.container_remove_epoch > t)
+        running = alive & (fleet.container_stop_epoch > t)
+        stopped = alive & ~running
+        rows.append(
+            ContainerEpoch(
+                epoch=t,
+                running=int(running.sum()),
+                stopped=int(stopped.sum()),
+                running_writable_bytes=int(writable[running].sum()),
+                stopped_writable_bytes=int(writable[stopped].sum()),
+            )
+        )
+    return tuple(rows)
+
+
+def storage_epochs(storage_every: int, epochs: int) -> list[int]:
+    """The epochs whose stored bytes are measured: every `storage_every`-th and the last."""
+    return sorted({t for t in range(epochs) if t % storage_every == 0} | {epochs - 1})
+
+
+def _node_epoch(held: engine.StoredTimeline, epoch: int, images: int, n_nodes: int) -> NodeEpoch:
+    """The measured nodes at the end of `epoch` (totals estimated when they are a sample)."""
+    columns = {s: getattr(held, s)[:, epoch] for s in STRATEGIES}
+    measured = columns["layer"].size
+    totals = {s: sampled_total(columns[s], n_nodes) for s in STRATEGIES}
+    return NodeEpoch(
+        epoch=epoch,
+        nodes_measured=int(measured),
+        estimated=bool(measured < n_nodes),
+        images=images,
+        logical_bytes=totals["logical"][0],
+        flattened_bytes=totals["flattened"][0],
+        layer_bytes=totals["layer"][0],
+        file_bytes=totals["file"][0],
+        logical_ci95=totals["logical"][1],
+        flattened_ci95=totals["flattened"][1],
+        layer_ci95=totals["layer"][1],
+        file_ci95=totals["file"][1],
+        layer_bytes_p50=int(nearest_rank(columns["layer"], 0.5)),
+        layer_bytes_p95=int(nearest_rank(columns["layer"], 0.95)),
+        layer_bytes_max=int(nearest_rank(columns["layer"], 1.0)),
+        flattened_bytes_p50=int(nearest_rank(columns["flattened"], 0.5)),
+        flattened_bytes_p95=int(nearest_rank(columns["flattened"], 0.95)),
+        flattened_bytes_max=int(nearest_rank(columns["flattened"], 1.0)),
+    )
+
+
+def storage_rows(
+    stored: StoredTimelines, epochs: list[int], n_nodes: int
+) -> tuple[tuple[RegistryEpoch, ...], tuple[NodeEpoch, ...]]:
+    """The registry's and the nodes' rows at the end of each of `epochs`."""
+    registry = tuple(
+        RegistryEpoch(
+            t,
+            int(stored.registry_images[t]),
+            *(int(getattr(stored.registry, s)[0, t]) for s in STRATEGIES),
+        )
+        for t in epochs
+    )
+    nodes = tuple(_node_epoch(stored.nodes, t, int(stored.node_images[t]), n_nodes) for t in epochs)
+    return registry, nodes
+
+
+# --------------------------------------------------------------------------- at the end
+
+
+def _totals(rows: tuple[TransferEpoch, ...], epochs: int) -> TransferTotals:
+    return TransferTotals(
+        first_epoch=rows[0].epoch if rows else epochs,
+        last_epoch=rows[-1].epoch if rows else epochs - 1,
+        push_uploaded_bytes=sum(r.push_uploaded_bytes for r in rows),
+        push_flattened_uploaded_bytes=sum(r.push_flattened_uploaded_bytes for r in rows),
+        pull_downloaded_bytes=sum(r.pull_downloaded_bytes for r in rows),
+        pull_flattened_downloaded_bytes=sum(r.pull_flattened_downloaded_bytes for r in rows),
+        pulls=sum(r.pulls for r in rows),
+    )
+
+
+def fleet_summary(fleet: Fleet) -> FleetSummary:
+    """The counts of what the fleet generated."""
+    a = fleet.arrays
+    return FleetSummary(
+        images=a.n_images,
+        base_images=int((fleet.image_kind == ImageKind.BASE).sum()),
+        runtime_images=int((fleet.image_kind == ImageKind.RUNTIME).sum()),
+        app_images=int((fleet.image_kind == ImageKind.APP).sum()),
+        layers=a.n_layers,
+        entries=a.n_entries,
+        file_entries=int((a.entry_kind == EntryKind.FILE).sum()),
+        contents=int(a.content_file_bytes.size),
+        paths=a.n_paths,
+        apps=fleet.n_apps,
+        deployed_apps=int((fleet.app_replicas > 0).sum()),
+        nodes=a.n_nodes,
+        containers=len(a.container_names),
+    )
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult:
+    """Replay `fleet` epoch by epoch and collect every table of `SimulationResult`.
+
+    Pushes, pulls and stored bytes come from the engine's timelines: one pass each over
+    every arrival of the whole horizon, then each epoch's rows are read off them."""
+    report = progress or (lambda stage, fraction: None)
+    cfg = fleet.config
+    a = fleet.arrays
+    T = fleet.epochs
+    report("simulate: images", 0.0)
+    images = engine.image_table(a)
+    writable = engine.container_bytes(a)
+    report("simulate: pushes", 0.2)
+    pushes = push_timeline(fleet, images)
+    report("simulate: pulls", 0.4)
+    pulls = pull_timeline(fleet, images)
+    report("simulate: storage", 0.6)
+    stored = stored_timelines(fleet, images, measured_nodes(a.n_nodes, cfg.nodes.stats_sample))
+    report("simulate: epochs", 0.8)
+    transfers = transfer_rows(fleet, pushes, pulls)
+    containers = container_rows(fleet, writable)
+    registry, nodes = storage_rows(stored, storage_epochs(cfg.time.storage_every, T), a.n_nodes)
+    report("simulate: summaries", 1.0)
+    final = held_by_registry(fleet, T - 1)
+    state = FinalState(
+        arrays=a,
+        images=images,
+        held=final,
+        layer_references=layer_references(a, final),
+        registry=registry[-1],
+        nodes=nodes[-1],
+        first_rollout=transfers[0],
+        cold_start_pull_share=cold_start_share(fleet, pulls),
+    )
+    return SimulationResult(
+        config=cfg,
+        fleet=fleet_summary(fleet),
+        registry=registry,
+        nodes=nodes,
+        transfers=transfers,
+        containers=containers,
+        first_rollout=transfers[0],
+        steady_state=_totals(transfers[1:], T),
+        waste=waste(final, images),
+        sharing=sharing(fleet, final),
+        anchors=anchor_rows(state, fleet_anchors(fleet)),
+    )

@@ -1,0 +1,341 @@
+"""What a simulation produces: frozen values, one type per table, and `SimulationResult`.
+
+Per epoch: `RegistryEpoch`, `NodeEpoch` (stored bytes), `TransferEpoch` (pushes and pulls),
+`ContainerEpoch`. At the end: `TransferTotals`, `WasteSummary`, `SharingSummary`, `AnchorRow`,
+`FleetSummary`. `SimulationResult` holds them all; `SimulationResult.headline()` is the one
+definition of the run's headline figures (`Headline`), which the report's headline table,
+summary.json and a sweep's metrics (`simulation.metrics`) all read.
+
+Values only: `replay` and `statistics` compute them, `report` formats them. The field names are
+what summary.json and the report's tables read: renaming one changes the outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, TypeVar
+
+from layersim.accounting.metrics import StoredBytes, saving
+from layersim.config import ExperimentConfig, config_to_dict
+
+# --------------------------------------------------------------------------- per epoch
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEpoch:
+    """The registry at the end of an epoch, in compressed bytes per strategy (metrics.py)."""
+
+    epoch: int
+    images: int
+    logical_bytes: int
+    flattened_bytes: int
+    layer_bytes: int
+    file_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEpoch:
+    """The nodes at the end of an epoch, in disk bytes per strategy, summed over nodes.
+
+    With `nodes.stats_sample` set, only `nodes_measured` evenly spaced nodes are measured: the
+    totals are then estimates (`estimated`), mean x nodes, with `*_ci95` the half-width of a
+    95% confidence interval (0 when exact). Percentiles are over the measured nodes."""
+
+    epoch: int
+    nodes_measured: int
+    estimated: bool
+    images: int  # images held, summed over the measured nodes
+    logical_bytes: int
+    flattened_bytes: int
+    layer_bytes: int
+    file_bytes: int
+    logical_ci95: int
+    flattened_ci95: int
+    layer_ci95: int
+    file_ci95: int
+    layer_bytes_p50: int
+    layer_bytes_p95: int
+    layer_bytes_max: int
+    flattened_bytes_p50: int
+    flattened_bytes_p95: int
+    flattened_bytes_max: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferEpoch:
+    """What moved in an epoch: pushes of the new images, pulls of the rollouts.
+
+    Bytes are compressed bytes. Pull seconds are per pulling node (`pulltime.pull_seconds`); the
+    start-up share is the mean over image pulls of `pulltime.startup_pull_share`. `flattened_*`:
+    the same had every image been a flattened export (one blob)."""
+
+    epoch: int
+    base_releases: int
+    runtime_releases: int
+    app_builds: int
+    push_uploaded_bytes: int
+    push_flattened_uploaded_bytes: int
+    push_uploaded_layers: int
+    push_skipped_layers: int
+    push_mounted_layers: int
+    pulls: int
+    nodes_pulling: int
+    pull_downloaded_bytes: int
+    pull_flattened_downloaded_bytes: int
+    pull_downloaded_layers: int
+    pull_extracted_disk_bytes: int
+    pull_seconds_p50: float
+    pull_seconds_p95: float
+    pull_seconds_max: float
+    flattened_pull_seconds_p50: float
+    flattened_pull_seconds_p95: float
+    flattened_pull_seconds_max: float
+    startup_pull_share: float
+    flattened_startup_pull_share: float
+    cumulative_push_bytes: int
+    cumulative_push_flattened_bytes: int
+    cumulative_pull_bytes: int
+    cumulative_pull_flattened_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerEpoch:
+    """Containers at the end of an epoch and their writable layers (disk bytes)."""
+
+    epoch: int
+    running: int
+    stopped: int
+    running_writable_bytes: int
+    stopped_writable_bytes: int
+
+
+# --------------------------------------------------------------------------- at the end
+
+
+@dataclass(frozen=True, slots=True)
+class TransferTotals:
+    """Transfers summed over a range of epochs (compressed bytes)."""
+
+    first_epoch: int
+    last_epoch: int
+    push_uploaded_bytes: int
+    push_flattened_uploaded_bytes: int
+    pull_downloaded_bytes: int
+    pull_flattened_downloaded_bytes: int
+    pulls: int
+
+
+@dataclass(frozen=True, slots=True)
+class WasteSummary:
+    """Waste inside the images the registry holds at the end (DESIGN.md §6; file bytes).
+
+    `shadowed_file_bytes` is what flattening drops; in this model only the add-then-delete
+    archive is shadowed, so it is also what combining those steps into one would save."""
+
+    images: int
+    images_with_shadowed_bytes: int
+    shadowed_file_bytes: int
+    dive_wasted_bytes: int
+    dive_cumulative_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SharingBucket:
+    """The layers of the final registry referenced by a number of its images in the range
+    `label` names, their compressed bytes and what sharing them saves (`statistics.sharing`)."""
+
+    label: str
+    layers: int
+    compressed_bytes: int
+    saved_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLayer:
+    """One of the layers whose sharing saves the most in the final registry."""
+
+    layer: int
+    description: str
+    images: int
+    compressed_bytes: int
+    saved_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SharingSummary:
+    """How many images of the final registry reference each layer (`statistics.sharing`)."""
+
+    layers: int
+    saved_bytes: int
+    buckets: tuple[SharingBucket, ...]
+    top_layers: tuple[SharedLayer, ...]
+    top_share: float  # share of saved_bytes carried by the top layers
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorRow:
+    """A statistic of the simulated fleet beside the published figure it is compared with
+    (`statistics.ANCHORS`)."""
+
+    figure: str
+    produced: float
+    published: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSummary:
+    """How big the generated fleet is: counts of its images, layers, entries, apps, nodes."""
+
+    images: int
+    base_images: int
+    runtime_images: int
+    app_images: int
+    layers: int
+    entries: int
+    file_entries: int
+    contents: int
+    paths: int
+    apps: int
+    deployed_apps: int
+    nodes: int
+    containers: int
+
+
+# --------------------------------------------------------------------------- the headline
+
+T = TypeVar("T", int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenedAndLayer(Generic[T]):
+    """One figure twice: had every image been a flattened export, and with layer sharing."""
+
+    flattened: T
+    layer: T
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The figures a run is summed up by: what layer sharing saves against flattened exports
+    (and what file-level dedup would save on top) in storage at the end, in transfers over
+    every epoch, and in pull time.
+
+    Stores are at the end of the last epoch: the registry in compressed bytes, the nodes in disk
+    bytes summed over every node (estimated from a sample when `nodes_estimated`). Transfers
+    are compressed bytes. `fullest_node_stored` is the largest node under each strategy (not
+    necessarily the same node). `later_pull_seconds_p95` is the worst p95 pull time per node
+    over the epochs after the first that pull anything (None if none does). Each saving is
+    `metrics.saving`, `1 - S / B`, a fraction."""
+
+    epochs: int
+    nodes: int
+    nodes_estimated: bool
+    registry_stored: StoredBytes
+    nodes_stored: StoredBytes
+    fullest_node_stored: FlattenedAndLayer[int]
+    first_rollout_pulled: FlattenedAndLayer[int]
+    pulled: FlattenedAndLayer[int]
+    pushed: FlattenedAndLayer[int]
+    first_rollout_pull_seconds_p95: FlattenedAndLayer[float]
+    later_pull_seconds_p95: FlattenedAndLayer[float] | None
+
+    @property
+    def registry_layer_saving_vs_flattened(self) -> float:
+        """The registry at the end: layer store against flattened exports."""
+        return saving(self.registry_stored.layer, self.registry_stored.flattened)
+
+    @property
+    def nodes_layer_saving_vs_flattened(self) -> float:
+        """The nodes at the end (sum): layer store against flattened exports."""
+        return saving(self.nodes_stored.layer, self.nodes_stored.flattened)
+
+    @property
+    def registry_file_saving_vs_layer(self) -> float:
+        """The registry at the end: file-level dedup against the layer store."""
+        return saving(self.registry_stored.file, self.registry_stored.layer)
+
+    @property
+    def nodes_file_saving_vs_layer(self) -> float:
+        """The nodes at the end (sum): file-level dedup against the layer store."""
+        return saving(self.nodes_stored.file, self.nodes_stored.layer)
+
+    @property
+    def pull_layer_saving_vs_flattened(self) -> float:
+        """The pulls of every epoch: layered images against flattened exports."""
+        return saving(self.pulled.layer, self.pulled.flattened)
+
+
+# --------------------------------------------------------------------------- the result
+
+
+def _stored(row: RegistryEpoch | NodeEpoch) -> StoredBytes:
+    return StoredBytes(row.logical_bytes, row.flattened_bytes, row.layer_bytes, row.file_bytes)
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Everything one run produces; `as_dict` is what summary.json holds."""
+
+    config: ExperimentConfig
+    fleet: FleetSummary
+    registry: tuple[RegistryEpoch, ...]
+    nodes: tuple[NodeEpoch, ...]
+    transfers: tuple[TransferEpoch, ...]
+    containers: tuple[ContainerEpoch, ...]
+    first_rollout: TransferEpoch
+    steady_state: TransferTotals
+    waste: WasteSummary
+    sharing: SharingSummary
+    anchors: tuple[AnchorRow, ...]
+
+    def headline(self) -> Headline:
+        """The run's headline figures, read off the last stored-bytes rows, the first rollout
+        and the last transfer row (its cumulative columns)."""
+        registry, nodes = self.registry[-1], self.nodes[-1]
+        first, last = self.first_rollout, self.transfers[-1]
+        later = [r for r in self.transfers[1:] if r.pulls > 0]
+        return Headline(
+            epochs=len(self.transfers),
+            nodes=self.fleet.nodes,
+            nodes_estimated=nodes.estimated,
+            registry_stored=_stored(registry),
+            nodes_stored=_stored(nodes),
+            fullest_node_stored=FlattenedAndLayer(nodes.flattened_bytes_max, nodes.layer_bytes_max),
+            first_rollout_pulled=FlattenedAndLayer(
+                first.pull_flattened_downloaded_bytes, first.pull_downloaded_bytes
+            ),
+            pulled=FlattenedAndLayer(
+                last.cumulative_pull_flattened_bytes, last.cumulative_pull_bytes
+            ),
+            pushed=FlattenedAndLayer(
+                last.cumulative_push_flattened_bytes, last.cumulative_push_bytes
+            ),
+            first_rollout_pull_seconds_p95=FlattenedAndLayer(
+                first.flattened_pull_seconds_p95, first.pull_seconds_p95
+            ),
+            later_pull_seconds_p95=FlattenedAndLayer(
+                max(r.flattened_pull_seconds_p95 for r in later),
+                max(r.pull_seconds_p95 for r in later),
+            )
+            if later
+            else None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"config": config_to_dict(self.config)}
+        for name in (
+            "fleet",
+            "registry",
+            "nodes",
+            "transfers",
+            "containers",
+            "first_rollout",
+            "steady_state",
+            "waste",
+            "sharing",
+            "anchors",
+        ):
+            value = getattr(self, name)
+            out[name] = [asdict(v) for v in value] if isinstance(value, tuple) else asdict(value)
+        return out

@@ -1,0 +1,36 @@
+"""Tests of `layersim.simulation.pulltime`: the pull-time model's formula, its calibration to
+Slacker, and the start-up share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layersim.config import TransferConfig
+from layersim.simulation.pulltime import mean_share, pull_seconds, startup_pull_share
+
+
+def test_pull_time_model_is_calibrated_to_slacker():
+    """With the defaults a cold pull of python:3.12-bookworm (7 blobs, 380.6 MB) takes
+    ceil(7/3) * 50 ms + 380.6e6 * 8 / 1e9 s, 76% of start-up as Slacker measured."""
+    transfer = TransferConfig()
+    seconds = pull_seconds(np.array([7]), np.array([380_600_000]), transfer)
+    assert seconds[0] == pytest.approx(3 * 0.05 + 3.0448)
+    share = startup_pull_share(seconds, transfer)[0]
+    assert share == pytest.approx(0.76, abs=0.005)
+    assert startup_pull_share(np.array([0.0]), transfer)[0] == 0.0
+
+
+def test_pull_seconds_counts_waves_of_parallel_downloads():
+    """Blobs go `parallel_downloads` at a time: 0 blobs cost no latency, 1 to 3 one wave, 4
+    two waves; bytes add their time on the link."""
+    transfer = TransferConfig()
+    latency = transfer.blob_latency_ms / 1000
+    seconds = pull_seconds(np.array([0, 1, 3, 4]), np.zeros(4), transfer)
+    assert seconds.tolist() == pytest.approx([0, latency, latency, 2 * latency])
+
+
+def test_mean_share():
+    """The mean of the shares, 0 for no pulls."""
+    assert mean_share(np.array([0.25, 0.75])) == 0.5
+    assert mean_share(np.zeros(0)) == 0.0

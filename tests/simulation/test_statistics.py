@@ -1,0 +1,226 @@
+"""Tests of `layersim.simulation.statistics`: each anchor's statistic on a hand-made registry
+(three images on one base, and one image the registry no longer holds) against a hand count,
+the anchors a fleet gets and their order, sharing (its saved bytes are logical - layer) and
+waste."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from layersim.accounting import engine, reference
+from layersim.accounting.arrays import from_population
+from layersim.fleet.generate import BASE_PRESETS, ImageKind
+from layersim.model import EntryKind, Image, Population, make_entry, make_layer
+from layersim.model.digest import content_digest
+from layersim.simulation.results import NodeEpoch, RegistryEpoch, TransferEpoch
+from layersim.simulation.statistics import (
+    ANCHORS,
+    FinalState,
+    anchor_rows,
+    compression_ratio,
+    distinct_content_share,
+    fleet_anchors,
+    image_compressed_mb,
+    image_tar_mb,
+    layer_references,
+    single_image_layer_share,
+    versions_file_saving,
+    waste,
+)
+
+
+def _file(path: str, file_bytes: int, content: str):
+    return make_entry(path, EntryKind.FILE, file_bytes, content_digest(content, file_bytes))
+
+
+# base: 2 files; app1: 2 files, one with the base's etc/os content; app2: 1 file; gone: an
+# image the registry no longer holds; clean: the base with etc/os deleted (100 shadowed bytes)
+BASE = make_layer([_file("etc/os", 100, "os"), _file("bin/sh", 50, "sh")])
+APP1 = make_layer([_file("app/x", 30, "x"), _file("app/dup", 100, "os")])
+APP2 = make_layer([_file("app/y", 40, "y")])
+GONE = make_layer([_file("u", 10, "u")])
+CLEAN = make_layer([make_entry("etc/os", EntryKind.WHITEOUT)])
+IMAGES = (
+    Image("base:1", (BASE,)),
+    Image("app1:1", (BASE, APP1)),
+    Image("app2:1", (BASE, APP2)),
+    Image("gone:1", (GONE,)),
+    Image("clean:1", (BASE, CLEAN)),
+)
+HELD = np.array([0, 1, 2], dtype=np.int64)
+
+
+def _row(cls, **values):
+    """A result row of `cls` with every field 0 but `values`."""
+    fields = {f.name: 0 for f in dataclasses.fields(cls)}
+    return cls(**{**fields, **values})
+
+
+@pytest.fixture(scope="module")
+def state() -> FinalState:
+    arrays = from_population(Population(IMAGES))
+    return FinalState(
+        arrays=arrays,
+        images=engine.image_table(arrays),
+        held=HELD,
+        layer_references=layer_references(arrays, HELD),
+        registry=_row(RegistryEpoch, layer_bytes=600, file_bytes=200),
+        nodes=_row(NodeEpoch, layer_bytes=270, file_bytes=100),
+        first_rollout=_row(TransferEpoch, startup_pull_share=0.5),
+        cold_start_pull_share=0.76,
+    )
+
+
+def test_hand_made_layers_have_the_hand_counted_tar_bytes():
+    """Each file costs a 512-byte header and its bytes padded to 512; a layer ends with 1024
+    zero bytes: the tar sizes the statistics below count with."""
+    assert (BASE.tar_bytes, APP1.tar_bytes, APP2.tar_bytes) == (3072, 3072, 2048)
+
+
+def test_layer_references(state):
+    """The base is referenced by the three held images, each app layer by one, the layer of
+    the image no longer held by none."""
+    layers = {
+        name: int(state.arrays.image_layers[state.arrays.image_offsets[i + 1] - 1])
+        for i, name in enumerate(["base", "app1", "app2", "gone"])
+    }
+    refs = state.layer_references
+    assert [refs[layers[n]] for n in ("base", "app1", "app2", "gone")] == [3, 1, 1, 0]
+
+
+def test_single_image_layer_share(state):
+    """Two of the three layers the registry holds are referenced by a single image."""
+    assert single_image_layer_share(state) == pytest.approx(2 / 3)
+
+
+def test_distinct_content_share(state):
+    """Five file entries in the held layers, four distinct contents (app/dup repeats etc/os):
+    0.8; the unheld layer's file does not count."""
+    assert distinct_content_share(state) == 0.8
+
+
+def test_compression_ratio(state):
+    """Tar over compressed bytes of the three held layers only: (3072 + 3072 + 2048) over the
+    sum of their blobs' compressed bytes."""
+    expected = 8192 / (BASE.compressed_bytes + APP1.compressed_bytes + APP2.compressed_bytes)
+    assert compression_ratio(state) == pytest.approx(expected)
+
+
+def test_image_sizes_in_mb(state):
+    """An image's compressed and tar MB are its layers' bytes summed, over 1e6."""
+    assert image_compressed_mb(state, 1) == pytest.approx(
+        (BASE.compressed_bytes + APP1.compressed_bytes) / 1e6
+    )
+    assert image_tar_mb(state, 1) == pytest.approx(6144 / 1e6)
+
+
+def test_versions_file_saving_equals_the_reference(state):
+    """The file-level saving over a registry holding just the given versions is
+    `1 - file / logical` of the reference's stored bytes for those images."""
+    stored = reference.evaluate(Population(IMAGES[:2])).registry_stored_bytes
+    expected = 1 - stored.file / stored.logical
+    assert versions_file_saving(state, np.array([0, 1])) == pytest.approx(expected)
+    assert 0 < expected < 1
+
+
+def test_anchors_of_the_rows(state):
+    """The row-based anchors: layer / file of the registry (600 / 200) and of the nodes
+    (270 / 100), the cold-start share and the first rollout's share as given."""
+    rows = {row.figure: row for row in anchor_rows(state, ANCHORS)}
+    produced = [rows[a.figure].produced for a in ANCHORS]
+    assert produced[3:] == [3.0, 2.7, 0.76, 0.5]
+    assert [rows[a.figure].published for a in ANCHORS] == [a.published for a in ANCHORS]
+    empty = dataclasses.replace(state, registry=_row(RegistryEpoch, layer_bytes=600))
+    assert anchor_rows(empty, ANCHORS[3:4])[0].produced == 600
+
+
+def test_waste_counts_shadowed_bytes():
+    """Deleting the base's 100-byte etc/os in a later layer shadows 100 file bytes in that
+    image and none in the base alone."""
+    arrays = from_population(Population(IMAGES))
+    summary = waste(np.array([0, 4]), engine.image_table(arrays))
+    assert (summary.images, summary.images_with_shadowed_bytes) == (2, 1)
+    assert summary.shadowed_file_bytes == 100
+
+
+# --------------------------------------------------------------------------- a generated fleet
+
+
+def test_fleet_anchors_in_report_order(small_run):
+    """A fleet's anchors are `ANCHORS`, then per base its version 0 compressed and tar MB,
+    per runtime its compressed MB, then the file-level saving across versions of the first
+    base; the run reports exactly those rows."""
+    fleet, result = small_run
+    figures = [a.figure for a in fleet_anchors(fleet)]
+    expected = [a.figure for a in ANCHORS]
+    for name in fleet.base_families:
+        expected += [
+            f"{name}-like base, version 0: compressed MB",
+            f"{name}-like base, version 0: tar MB (on disk)",
+        ]
+    expected += [
+        f"{name}-like runtime, version 0: compressed MB" for name in fleet.runtime_families
+    ]
+    assert figures[: len(expected)] == expected
+    assert len(figures) == len(expected) + 1
+    assert figures[-1].endswith(
+        f"{fleet.base_families[0]}-like versions: file-level saving over layers (compressed bytes)"
+    )
+    assert [row.figure for row in result.anchors] == figures
+
+
+def test_base_anchors_are_the_first_versions_sizes(small_run):
+    """A base's version-0 row is the sum of its first image's layers' compressed bytes in MB,
+    beside the preset's published size."""
+    fleet, result = small_run
+    a = fleet.arrays
+    rows = {row.figure: row for row in result.anchors}
+    for f, name in enumerate(fleet.base_families):
+        match = (
+            (fleet.image_kind == ImageKind.BASE)
+            & (fleet.image_owner == f)
+            & (fleet.image_version == 0)
+        )
+        image = int(np.flatnonzero(match)[0])
+        layers = a.image_layers[a.image_offsets[image] : a.image_offsets[image + 1]]
+        row = rows[f"{name}-like base, version 0: compressed MB"]
+        assert row.produced == pytest.approx(int(a.layer_compressed_bytes[layers].sum()) / 1e6)
+        assert row.published == f"{BASE_PRESETS[name].compressed_bytes / 1e6:g} MB"
+
+
+def test_sharing_saves_logical_minus_layer(small_run):
+    """The sharing histogram's saved bytes are exactly the registry's logical - layer bytes,
+    and its buckets cover every layer the registry holds."""
+    _, result = small_run
+    registry = result.registry[-1]
+    assert result.sharing.saved_bytes == registry.logical_bytes - registry.layer_bytes
+    assert sum(b.layers for b in result.sharing.buckets) == result.sharing.layers
+    assert sum(b.compressed_bytes for b in result.sharing.buckets) == registry.layer_bytes
+    saved = [x.saved_bytes for x in result.sharing.top_layers]
+    assert saved == sorted(saved, reverse=True)
+
+
+def test_waste_summary(small_run):
+    """Wasteful apps' images show shadowed bytes in the final registry."""
+    fleet, result = small_run
+    assert result.waste.images == result.registry[-1].images
+    if fleet.app_waste.any():
+        assert result.waste.shadowed_file_bytes > 0
+        assert result.waste.dive_wasted_bytes >= result.waste.shadowed_file_bytes
+
+
+def test_anchor_rows_are_reported(small_run):
+    """The hub-style statistics are reported beside their published figures."""
+    _, result = small_run
+    figures = {row.figure: row for row in result.anchors}
+    assert any(f.startswith("layers referenced by a single image") for f in figures)
+    assert any(f.startswith("distinct file contents per file entry") for f in figures)
+    assert any(f.startswith("compression ratio") for f in figures)
+    assert any("alpine-like base" in f for f in figures)
+    for row in result.anchors:
+        assert row.published and row.source
+        assert math.isfinite(row.produced)
