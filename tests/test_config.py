@@ -10,7 +10,7 @@ import pytest
 from layersim.config import (
     SECTIONS,
     ExperimentConfig,
-    _apply,
+    apply_values,
     config_schema,
     config_to_dict,
     list_scenarios,
@@ -139,7 +139,7 @@ def test_config_to_dict_round_trips():
     config = load_config(scenario="small", overrides=["seed=5", "nodes.placement=binpack"])
     data = config_to_dict(config)
     assert json.loads(json.dumps(data)) == data
-    assert _apply(ExperimentConfig(), data) == config
+    assert apply_values(ExperimentConfig(), data) == config
 
 
 def test_schema_checks_accept_every_default():
