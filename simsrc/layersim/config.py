@@ -7,15 +7,21 @@ overrides and a seed. Layers of settings, each over the one before:
 2. a built-in scenario (`small`, `company`, `hub`; `list_scenarios()`), named by the `scenario`
    argument or by a top-level `scenario = "..."` key of the file;
 3. the file's own keys;
-4. the overrides, in order (each value is parsed as a TOML value; a bare word is a string).
+4. the overrides, in order (each value is parsed as a TOML value; a bare word is a string);
+5. typed values, in order (`load_config(values=...)`, as the CLI's `--seed`).
 
-Every key is validated: an unknown section or key, a wrong type or an out-of-range value raises
-`ConfigError` with a one-line message that starts with the key, e.g.
-`apps.count: must be a positive integer, got -3`.
+`apply_values(config, {"apps.count": 300, "seed": 7})` applies typed values to a config the
+same way: callers that hold values (the seed, a calibration's fit) never format them as text
+for the parser to read back.
+
+Every key is validated through one field table, whatever the value came from: an unknown
+section or key, a wrong type or an out-of-range value raises `ConfigError` with a one-line
+message that starts with the key, e.g. `apps.count: must be a positive integer, got -3` (the
+checks are `layersim.checks`').
 
 Every default says where it comes from: a line of ANCHORS.md (the table and row, quoted), or
 plainly "assumption" where no published figure fixes it. This module only reads and checks
-settings; what they mean is `generator` and `simulate`.
+settings; what they mean is `fleet` (generation) and `simulation`'s.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from layersim.model.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
 
 DEFAULT_SCENARIO = "company"
 
-# The presets a config may name; their figures live in `generator` (each cited there).
+# The presets a config may name; their figures live in `fleet.presets` (each cited there).
 BASE_FAMILIES = ("alpine", "debian", "ubuntu")
 RUNTIME_FAMILIES = ("python", "node", "jvm")
 RUNTIME_BASE = {"python": "debian", "node": "debian", "jvm": "ubuntu"}
@@ -70,7 +76,7 @@ def _checked(key: str, check: Check, value: Any) -> Any:
 
 
 # The data compression ratios a generated layer can have: its files' content classes mix
-# between the least and the most compressible class of `sizes` (generator.class_mix_for_ratio).
+# between the least and the most compressible class of `sizes` (fleet.presets.class_mix_for_ratio).
 MIN_CLASS_RATIO = min(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
 MAX_CLASS_RATIO = max(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
 
@@ -111,7 +117,7 @@ class TimeConfig:
 class BasesConfig:
     """Base image families (one layer each, like the official base images)."""
 
-    # ANCHORS "Real images": alpine:3.22, debian:bookworm, ubuntu:24.04 (sizes in generator).
+    # ANCHORS "Real images": alpine:3.22, debian:bookworm, ubuntu:24.04 (sizes in fleet.presets).
     families: tuple[str, ...] = field(
         default=BASE_FAMILIES,
         metadata=_option(distinct_names(BASE_FAMILIES, allow_empty=False), "base families"),
@@ -125,7 +131,7 @@ class BasesConfig:
     rewrite_fraction: float = field(
         default=0.05, metadata=_option(PROBABILITY, "share of files each release rewrites")
     )
-    # Multiplies the preset file counts (assumptions, see generator); bytes stay calibrated.
+    # Multiplies the preset file counts (assumptions, see fleet.presets); bytes stay calibrated.
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
     # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate` to fit the
     # base layers of analyzed images.
@@ -157,7 +163,7 @@ class RuntimesConfig:
     rewrite_fraction: float = field(
         default=0.05, metadata=_option(PROBABILITY, "share of files each rebuild rewrites")
     )
-    # Multiplies the preset file counts (assumptions, see generator); bytes stay calibrated.
+    # Multiplies the preset file counts (assumptions, see fleet.presets); bytes stay calibrated.
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
     # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate`.
     bytes_scale: float = field(
@@ -193,7 +199,7 @@ class PackagesConfig:
     rewrite_fraction: float = field(
         default=0.5, metadata=_option(PROBABILITY, "share of files a release rewrites")
     )
-    # 1.0: the ecosystems' preset median file sizes (assumptions, see generator). Set by
+    # 1.0: the ecosystems' preset median file sizes (assumptions, see fleet.presets). Set by
     # `layersim calibrate` to fit the dependency layers of analyzed images.
     file_bytes_scale: float = field(
         default=1.0, metadata=_option(POSITIVE, "package file size multiplier")

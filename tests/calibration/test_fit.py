@@ -17,7 +17,7 @@ from layersim.calibration.fit import (
     choose_runtime,
     describe_apps,
     fit_apps,
-    fitted,
+    fit_key,
 )
 from layersim.calibration.inversions import expected_code_files
 from layersim.calibration.roles import cut_apps, leaf_indices
@@ -97,14 +97,14 @@ def test_fit_apps_orders_the_keys_and_types_the_values(fitted) -> None:
     assert result.config.description == fit.fitted[0].value
 
 
-def test_fitted_rounds_by_the_keys_type() -> None:
+def test_fit_key_rounds_by_the_keys_type() -> None:
     """An int key rounds to the nearest int; a float key keeps 6 significant digits; a list
     or a string is kept as given."""
-    assert fitted("time", "epochs", 2.6, "why").value == 3
-    assert fitted("apps", "latest_share", 1 / 3, "why").value == 0.333333
-    assert fitted("apps", "rebuild_every", 2, "why").value == 2.0
-    assert fitted("bases", "families", ["alpine"], "why").value == ["alpine"]
-    assert fitted("", "description", "x", "why").dotted == "description"
+    assert fit_key("time", "epochs", 2.6, "why").value == 3
+    assert fit_key("apps", "latest_share", 1 / 3, "why").value == 0.333333
+    assert fit_key("apps", "rebuild_every", 2, "why").value == 2.0
+    assert fit_key("bases", "families", ["alpine"], "why").value == ["alpine"]
+    assert fit_key("", "description", "x", "why").dotted == "description"
 
 
 def test_describe_apps(fitted) -> None:

@@ -113,7 +113,7 @@ class Fit:
         return {f.dotted: f.value for f in self.fitted}
 
 
-def fitted(section: str, key: str, value: Any, why: str) -> Fitted:
+def fit_key(section: str, key: str, value: Any, why: str) -> Fitted:
     """A key's value as the config types it: an int key rounded to an int, a float key to 6
     significant digits (what a file shows is what a run reads)."""
     current = getattr(getattr(_DEFAULTS, section), key) if section else getattr(_DEFAULTS, key)
@@ -133,7 +133,7 @@ class _Step:
 
     def set(self, section: str, key: str, value: Any, why: str) -> Any:
         """Fit a key; returns its value as typed (rounded), which later fits in the step use."""
-        self.fitted.append(fitted(section, key, value, why))
+        self.fitted.append(fit_key(section, key, value, why))
         return self.fitted[-1].value
 
     def note(self, text: str) -> None:
@@ -215,7 +215,7 @@ def fit_apps(apps: Sequence[App], base: ExperimentConfig) -> Fit:
     description = f"calibrated from {describe_apps(apps)} (layersim calibrate)"
     return Fit(
         fitted=(
-            fitted("", "description", description, "what the file is"),
+            fit_key("", "description", description, "what the file is"),
             *sorted(keys.values(), key=lambda f: order[f.dotted]),
         ),
         notes=tuple(note for step in steps for note in step.notes),
