@@ -10,7 +10,7 @@ import pytest
 from layersim.config import (
     SECTIONS,
     ExperimentConfig,
-    _apply,
+    apply_values,
     config_schema,
     config_to_dict,
     list_scenarios,
@@ -139,7 +139,7 @@ def test_config_to_dict_round_trips():
     config = load_config(scenario="small", overrides=["seed=5", "nodes.placement=binpack"])
     data = config_to_dict(config)
     assert json.loads(json.dumps(data)) == data
-    assert _apply(ExperimentConfig(), data) == config
+    assert apply_values(ExperimentConfig(), data) == config
 
 
 def test_schema_checks_accept_every_default():
@@ -273,3 +273,83 @@ def test_calibration_keys_default_to_the_presets():
         assert message.startswith("bases.compression_ratio: must be 0 (the preset's) or a number")
     assert _error(overrides=["apps.code_layers=0"]).startswith("apps.code_layers: must be")
     assert _error(overrides=["bases.bytes_scale=0"]).startswith("bases.bytes_scale: must be")
+
+
+# --------------------------------------------------------------------------- typed values
+
+
+def test_apply_values_sets_typed_values():
+    """Typed values go through the field table as a file's do: an int for a float key becomes
+    a float, a list or a tuple of names becomes a tuple; the rest of the config is kept."""
+    base = load_config(scenario="small")
+    config = apply_values(
+        base,
+        {
+            "apps.count": 300,
+            "seed": 7,
+            "apps.rebuild_every": 3,
+            "bases.families": ["debian"],
+            "runtimes.families": ("python",),
+            "description": "typed",
+        },
+    )
+    assert (config.apps.count, config.seed, config.description) == (300, 7, "typed")
+    assert config.apps.rebuild_every == 3.0 and isinstance(config.apps.rebuild_every, float)
+    assert config.bases.families == ("debian",) and config.runtimes.families == ("python",)
+    assert config.nodes == base.nodes and config.scenario == "small"
+    assert apply_values(base, {}) == base
+
+
+def test_apply_values_equals_the_same_overrides():
+    """The typed apply and `--set` strings give the same config."""
+    typed = apply_values(load_config(), {"apps.latest_share": 0.5, "nodes.placement": "binpack"})
+    assert typed == load_config(overrides=["apps.latest_share=0.5", "nodes.placement=binpack"])
+
+
+def test_load_config_applies_typed_values_last():
+    """`values` apply after the overrides (the CLI's --seed after --set seed=...)."""
+    config = load_config(scenario="small", overrides=["seed=5"], values={"seed": 9})
+    assert config.seed == 9
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"apps.colour": 1}, "apps.colour: unknown key (known: "),
+        ({"colour": 1}, "colour: unknown key or section (known: scenario, description, seed,"),
+        (
+            {"a.b.c": 1},
+            "a.b.c: expected section.key or a top-level key (scenario, description, seed)",
+        ),
+        (
+            {"apps.": 1},
+            "apps.: expected section.key or a top-level key (scenario, description, seed)",
+        ),
+        ({"apps.count": "300"}, "apps.count: must be a positive integer, got '300'"),
+        ({"apps.count": 2.5}, "apps.count: must be a positive integer, got 2.5"),
+        ({"seed": True}, "seed: must be an integer from 0 to 2**63-1, got true"),
+        ({"seed": -1}, "seed: must be an integer from 0 to 2**63-1, got -1"),
+        ({"seed": 2**63}, "seed: must be an integer from 0 to 2**63-1, got 9223372036854775808"),
+        ({"apps.latest_share": 1.5}, "apps.latest_share: must be a number from 0 to 1, got 1.5"),
+        (
+            {"bases.families": ["alpine", "gentoo"]},
+            "bases.families: must be a non-empty list of distinct names from alpine, debian, "
+            "ubuntu, got ['alpine', 'gentoo']",
+        ),
+        ({"apps": 3}, "apps: must be a table, got 3"),
+        (
+            {"bases.families": ["alpine"]},
+            "runtimes.families: python is built on base family debian, which bases.families "
+            "does not list",
+        ),
+    ],
+)
+def test_apply_values_errors(values, expected):
+    """A bad key, a bad type, an out-of-range value or a config the cross checks reject: one
+    line that starts with the key."""
+    with pytest.raises(ConfigError) as info:
+        apply_values(load_config(), values)
+    message = str(info.value)
+    assert message.startswith(expected) and "\n" not in message
+    if "(known: " not in expected:
+        assert message == expected

@@ -7,34 +7,57 @@ overrides and a seed. Layers of settings, each over the one before:
 2. a built-in scenario (`small`, `company`, `hub`; `list_scenarios()`), named by the `scenario`
    argument or by a top-level `scenario = "..."` key of the file;
 3. the file's own keys;
-4. the overrides, in order (each value is parsed as a TOML value; a bare word is a string).
+4. the overrides, in order (each value is parsed as a TOML value; a bare word is a string);
+5. typed values, in order (`load_config(values=...)`, as the CLI's `--seed`).
 
-Every key is validated: an unknown section or key, a wrong type or an out-of-range value raises
-`ConfigError` with a one-line message that starts with the key, e.g.
-`apps.count: must be a positive integer, got -3`.
+`apply_values(config, {"apps.count": 300, "seed": 7})` applies typed values to a config the
+same way: callers that hold values (the seed, a calibration's fit) never format them as text
+for the parser to read back.
+
+Every key is validated through one field table, whatever the value came from: an unknown
+section or key, a wrong type or an out-of-range value raises `ConfigError` with a one-line
+message that starts with the key, e.g. `apps.count: must be a positive integer, got -3` (the
+checks are `layersim.checks`').
 
 Every default says where it comes from: a line of ANCHORS.md (the table and row, quoted), or
 plainly "assumption" where no published figure fixes it. This module only reads and checks
-settings; what they mean is `generator` and `simulate`.
+settings; what they mean is `fleet` (generation) and `simulation`'s.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from layersim.checks import (
+    AT_LEAST_ONE,
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    PROBABILITY,
+    Check,
+    CheckFailed,
+    a_table,
+    boolean,
+    checked,
+    choice,
+    distinct_names,
+    integer,
+    one_line_text,
+    power_of_two,
+)
 from layersim.errors import ConfigError
 from layersim.model import StorageDriver
 from layersim.model.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
 
 DEFAULT_SCENARIO = "company"
 
-# The presets a config may name; their figures live in `generator` (each cited there).
+# The presets a config may name; their figures live in `fleet.presets` (each cited there).
 BASE_FAMILIES = ("alpine", "debian", "ubuntu")
 RUNTIME_FAMILIES = ("python", "node", "jvm")
 RUNTIME_BASE = {"python": "debian", "node": "debian", "jvm": "ubuntu"}
@@ -42,100 +65,18 @@ PLACEMENTS = ("spread", "binpack")
 
 
 # --------------------------------------------------------------------------- value checks
-# A check returns the (possibly converted) value or raises ValueError with the "must be ..."
-# part of the message; `_check` adds the key and the value given.
+# The checks are `layersim.checks`' (shared with the spec reader); `_checked` adds the key.
+
+SEED = integer(0, 2**63 - 1, "an integer from 0 to 2**63-1")
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _integer(low: int, high: int | None, what: str) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < low
-            or (high is not None and value > high)
-        ):
-            raise ValueError(f"must be {what}")
-        return value
-
-    return check
-
-
-def _number(low: float, high: float | None, what: str, *, low_open: bool = False):
-    def check(value: Any) -> float:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise ValueError(f"must be {what}")
-        number = float(value)
-        if not math.isfinite(number) or number < low or (low_open and number == low):
-            raise ValueError(f"must be {what}")
-        if high is not None and number > high:
-            raise ValueError(f"must be {what}")
-        return number
-
-    return check
-
-
-POSITIVE_INT = _integer(1, None, "a positive integer")
-NON_NEGATIVE_INT = _integer(0, None, "a non-negative integer")
-SEED = _integer(0, 2**63 - 1, "an integer from 0 to 2**63-1")
-PROBABILITY = _number(0.0, 1.0, "a number from 0 to 1")
-POSITIVE = _number(0.0, None, "a positive number", low_open=True)
-AT_LEAST_ONE = _number(1.0, None, "a number >= 1")
-
-
-def _choice(choices: Sequence[str]) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or value not in choices:
-            raise ValueError("must be " + " or ".join(repr(c) for c in choices))
-        return value
-
-    return check
-
-
-def _names(choices: Sequence[str], *, allow_empty: bool) -> Callable[[Any], tuple[str, ...]]:
-    def check(value: Any) -> tuple[str, ...]:
-        what = f"a list of distinct names from {', '.join(choices)}"
-        if not allow_empty:
-            what = "a non-empty " + what.removeprefix("a ")
-        if not isinstance(value, list) or (not value and not allow_empty):
-            raise ValueError(f"must be {what}")
-        if any(not isinstance(v, str) or v not in choices for v in value):
-            raise ValueError(f"must be {what}")
-        if len(set(value)) != len(value):
-            raise ValueError(f"must be {what}")
-        return tuple(value)
-
-    return check
-
-
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or "\n" in value:
-        raise ValueError("must be a one-line string")
-    return value
-
-
-def _power_of_two(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 512 or value & (value - 1):
-        raise ValueError("must be a power of two >= 512")
-    return value
+def _checked(key: str, check: Check, value: Any) -> Any:
+    # a config value may be a list (families): the message shows it, not just "a list"
+    return checked(key, check, value, ConfigError, show_lists=True)
 
 
 # The data compression ratios a generated layer can have: its files' content classes mix
-# between the least and the most compressible class of `sizes` (generator.class_mix_for_ratio).
+# between the least and the most compressible class of `sizes` (fleet.presets.class_mix_for_ratio).
 MIN_CLASS_RATIO = min(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
 MAX_CLASS_RATIO = max(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
 
@@ -143,14 +84,14 @@ MAX_CLASS_RATIO = max(DEFAULT_CLASS_RATIOS_PERMILLE.values()) / 1000
 def _preset_or_ratio(value: Any) -> float:
     what = f"0 (the preset's) or a number from {MIN_CLASS_RATIO:g} to {MAX_CLASS_RATIO:g}"
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ValueError(f"must be {what}")
-    number = float(value)
-    if number != 0.0 and not MIN_CLASS_RATIO <= number <= MAX_CLASS_RATIO:
-        raise ValueError(f"must be {what}")
-    return number
+        raise CheckFailed(f"must be {what}")
+    ratio = float(value)
+    if ratio != 0.0 and not MIN_CLASS_RATIO <= ratio <= MAX_CLASS_RATIO:
+        raise CheckFailed(f"must be {what}")
+    return ratio
 
 
-def _option(check: Callable[[Any], Any], doc: str) -> dict[str, Any]:
+def _option(check: Check, doc: str) -> dict[str, Any]:
     return {"check": check, "doc": doc}
 
 
@@ -176,10 +117,10 @@ class TimeConfig:
 class BasesConfig:
     """Base image families (one layer each, like the official base images)."""
 
-    # ANCHORS "Real images": alpine:3.22, debian:bookworm, ubuntu:24.04 (sizes in generator).
+    # ANCHORS "Real images": alpine:3.22, debian:bookworm, ubuntu:24.04 (sizes in fleet.presets).
     families: tuple[str, ...] = field(
         default=BASE_FAMILIES,
-        metadata=_option(_names(BASE_FAMILIES, allow_empty=False), "base families"),
+        metadata=_option(distinct_names(BASE_FAMILIES, allow_empty=False), "base families"),
     )
     # Assumption: a patch release about monthly (4 weekly epochs); ANCHORS has no cadence.
     release_every: int = field(
@@ -190,7 +131,7 @@ class BasesConfig:
     rewrite_fraction: float = field(
         default=0.05, metadata=_option(PROBABILITY, "share of files each release rewrites")
     )
-    # Multiplies the preset file counts (assumptions, see generator); bytes stay calibrated.
+    # Multiplies the preset file counts (assumptions, see fleet.presets); bytes stay calibrated.
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
     # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate` to fit the
     # base layers of analyzed images.
@@ -212,7 +153,7 @@ class RuntimesConfig:
     # ANCHORS "Real images": python:3.12-bookworm and node:24-trixie rows; jvm: assumption.
     families: tuple[str, ...] = field(
         default=RUNTIME_FAMILIES,
-        metadata=_option(_names(RUNTIME_FAMILIES, allow_empty=True), "runtime families"),
+        metadata=_option(distinct_names(RUNTIME_FAMILIES, allow_empty=True), "runtime families"),
     )
     # Assumption: rebuilt every 2 weeks on the newest base then released, not in lockstep
     # with it (ANCHORS "Real images": python and debian published on different days had
@@ -222,7 +163,7 @@ class RuntimesConfig:
     rewrite_fraction: float = field(
         default=0.05, metadata=_option(PROBABILITY, "share of files each rebuild rewrites")
     )
-    # Multiplies the preset file counts (assumptions, see generator); bytes stay calibrated.
+    # Multiplies the preset file counts (assumptions, see fleet.presets); bytes stay calibrated.
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
     # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate`.
     bytes_scale: float = field(
@@ -245,9 +186,7 @@ class PackagesConfig:
     count: int = field(default=1000, metadata=_option(POSITIVE_INT, "packages per ecosystem"))
     # Assumption: ANCHORS "Docker Hub at scale" says popularity is "heavily skewed toward a few
     # images" without an exponent; the classic Zipf exponent 1 is used for packages too.
-    zipf_exponent: float = field(
-        default=1.0, metadata=_option(_number(0.0, None, "a number >= 0"), "popularity skew")
-    )
+    zipf_exponent: float = field(default=1.0, metadata=_option(NON_NEGATIVE, "popularity skew"))
     # Assumption (scaled down to keep populations tractable; bytes per file scale up instead).
     files_mean: float = field(
         default=12.0, metadata=_option(AT_LEAST_ONE, "mean files per package")
@@ -260,7 +199,7 @@ class PackagesConfig:
     rewrite_fraction: float = field(
         default=0.5, metadata=_option(PROBABILITY, "share of files a release rewrites")
     )
-    # 1.0: the ecosystems' preset median file sizes (assumptions, see generator). Set by
+    # 1.0: the ecosystems' preset median file sizes (assumptions, see fleet.presets). Set by
     # `layersim calibrate` to fit the dependency layers of analyzed images.
     file_bytes_scale: float = field(
         default=1.0, metadata=_option(POSITIVE, "package file size multiplier")
@@ -276,7 +215,7 @@ class AppsConfig:
     # Parents (runtimes in config order, then bases) by Zipf popularity. ANCHORS "Docker Hub at
     # scale": popularity "heavily skewed toward a few images"; the exponent is an assumption.
     parent_zipf_exponent: float = field(
-        default=1.0, metadata=_option(_number(0.0, None, "a number >= 0"), "parent popularity skew")
+        default=1.0, metadata=_option(NON_NEGATIVE, "parent popularity skew")
     )
     # Assumption: most apps track the newest parent; the others lag behind by a few versions.
     latest_share: float = field(
@@ -351,7 +290,7 @@ class NodesConfig:
     count: int = field(default=40, metadata=_option(POSITIVE_INT, "number of nodes"))
     # Issue 3: "spread" (least loaded) or "binpack" (by shared layers).
     placement: str = field(
-        default="spread", metadata=_option(_choice(PLACEMENTS), "replica placement policy")
+        default="spread", metadata=_option(choice(PLACEMENTS), "replica placement policy")
     )
     # Assumption: a node keeps the running version and the one before (rollback).
     retention: int = field(
@@ -362,17 +301,13 @@ class NodesConfig:
         default=0.3, metadata=_option(PROBABILITY, "chance a stopped container lingers")
     )
     # Assumption: a few files written per container (logs, caches, temp files).
-    writes_mean: float = field(
-        default=4.0, metadata=_option(_number(0.0, None, "a number >= 0"), "mean files written")
-    )
+    writes_mean: float = field(default=4.0, metadata=_option(NON_NEGATIVE, "mean files written"))
     # Assumption: 1 MB median per written file.
     write_bytes: int = field(
         default=1_000_000, metadata=_option(POSITIVE_INT, "median bytes of a written file")
     )
     # Assumption: about one image file modified per container (copied up whole by overlay2).
-    modifies_mean: float = field(
-        default=1.0, metadata=_option(_number(0.0, None, "a number >= 0"), "mean files modified")
-    )
+    modifies_mean: float = field(default=1.0, metadata=_option(NON_NEGATIVE, "mean files modified"))
     # 0: every node's stored bytes are exact; N > 0: only N evenly spaced nodes are measured and
     # the fleet totals are estimates with a 95% interval (DESIGN.md §5). Cost knob.
     stats_sample: int = field(
@@ -401,7 +336,7 @@ class TransferConfig:
     )
     # Assumption: 50 ms per blob (registry round trips: HEAD, token, GET redirect).
     blob_latency_ms: float = field(
-        default=50.0, metadata=_option(_number(0.0, None, "a number >= 0"), "latency per blob, ms")
+        default=50.0, metadata=_option(NON_NEGATIVE, "latency per blob, ms")
     )
     # Docker's daemon default `max-concurrent-downloads` is 3 (issue 3).
     parallel_downloads: int = field(
@@ -412,7 +347,7 @@ class TransferConfig:
     # default link takes ceil(7/3) * 0.05 + 380.6e6 * 8 / 1e9 = 3.2 s; 3.2 / (3.2 + 1.0) = 76%.
     container_start_seconds: float = field(
         default=1.0,
-        metadata=_option(_number(0.0, None, "a number >= 0"), "start-up time besides the pull, s"),
+        metadata=_option(NON_NEGATIVE, "start-up time besides the pull, s"),
     )
 
 
@@ -421,16 +356,16 @@ class StorageConfig:
     """How nodes store what they pull (`model.StorageOptions`)."""
 
     # DESIGN.md §4: 4 KiB filesystem blocks by default.
-    block_bytes: int = field(default=4096, metadata=_option(_power_of_two, "filesystem block"))
+    block_bytes: int = field(default=4096, metadata=_option(power_of_two(512), "filesystem block"))
     # DESIGN.md §3: overlay2 copies a modified file up whole.
     driver: str = field(
         default="overlay2",
-        metadata=_option(_choice([d.value for d in StorageDriver]), "storage driver"),
+        metadata=_option(choice([d.value for d in StorageDriver]), "storage driver"),
     )
     # DESIGN.md §5 / ANCHORS "How the real tools count": containerd keeps compressed blobs beside
     # the snapshots unless told not to; Docker's overlay2 store does not (default off).
     keep_compressed_blobs: bool = field(
-        default=False, metadata=_option(_boolean, "keep compressed blobs on nodes")
+        default=False, metadata=_option(boolean, "keep compressed blobs on nodes")
     )
 
 
@@ -466,9 +401,9 @@ class ExperimentConfig:
     storage: StorageConfig = field(default_factory=StorageConfig)
 
 
-_TOP_CHECKS: Mapping[str, Callable[[Any], Any]] = {
-    "scenario": _text,
-    "description": _text,
+_TOP_CHECKS: Mapping[str, Check] = {
+    "scenario": one_line_text,
+    "description": one_line_text,
     "seed": SEED,
 }
 
@@ -516,39 +451,36 @@ def _parse_toml(text: str, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: malformed TOML: {exc}") from None
 
 
-def _check(where: str, check: Callable[[Any], Any], value: Any) -> Any:
-    try:
-        return check(value)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}, got {_describe(value)}") from None
-
-
-def _section_keys(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]
-
-
-def _apply(config: ExperimentConfig, document: Mapping[str, Any]) -> ExperimentConfig:
-    """`config` with every key of `document` checked and applied."""
+def _apply_document(config: ExperimentConfig, document: Mapping[str, Any]) -> ExperimentConfig:
+    """`config` with every key of `document` (a file's form) checked and applied."""
     top: dict[str, Any] = {}
     for key, value in document.items():
         if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{key}: must be a table, got {_describe(value)}")
-            section_cls = SECTIONS[key]
-            known = {f.name: f for f in fields(section_cls)}
+            table_value = _checked(key, a_table, value)
+            known = {f.name: f for f in fields(SECTIONS[key])}
             changes: dict[str, Any] = {}
-            for name, item in value.items():
+            for name, item in table_value.items():
                 if name not in known:
                     allowed = ", ".join(sorted(known))
                     raise ConfigError(f"{key}.{name}: unknown key (known: {allowed})")
-                changes[name] = _check(f"{key}.{name}", known[name].metadata["check"], item)
+                changes[name] = _checked(f"{key}.{name}", known[name].metadata["check"], item)
             top[key] = replace(getattr(config, key), **changes)
         elif key in _TOP_CHECKS:
-            top[key] = _check(key, _TOP_CHECKS[key], value)
+            top[key] = _checked(key, _TOP_CHECKS[key], value)
         else:
             allowed = ", ".join([*TOP_KEYS, *SECTIONS])
             raise ConfigError(f"{key}: unknown key or section (known: {allowed})")
     return replace(config, **top)
+
+
+def _document(key: str, value: Any) -> dict[str, Any]:
+    """One key and its value in a file's form: `apps.count`, 5 -> {"apps": {"count": 5}}."""
+    section, dot, name = key.partition(".")
+    if not dot:
+        return {key: value}
+    if not section or not name or "." in name:
+        raise ConfigError(f"{key}: expected section.key or a top-level key ({', '.join(TOP_KEYS)})")
+    return {section: {name: value}}
 
 
 def parse_override(text: str) -> dict[str, Any]:
@@ -567,9 +499,13 @@ def parse_override(text: str) -> dict[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
-    if len(parts) == 1:
-        return {parts[0]: value}
-    return {parts[0]: {parts[1]: value}}
+    return _document(key, value)
+
+
+def _apply_values(config: ExperimentConfig, values: Mapping[str, Any]) -> ExperimentConfig:
+    for key, value in values.items():
+        config = _apply_document(config, _document(key, value))
+    return config
 
 
 def _cross_checks(config: ExperimentConfig) -> None:
@@ -582,12 +518,30 @@ def _cross_checks(config: ExperimentConfig) -> None:
             )
 
 
+def apply_values(config: ExperimentConfig, values: Mapping[str, Any]) -> ExperimentConfig:
+    """`config` with typed values set, e.g. `apply_values(config, {"apps.count": 300, "seed": 7})`.
+
+    Each value is checked by the same field table as a file's or a `--set` value, so it may be
+    what TOML would give: an integer for a float key (it becomes a float), a list (or a tuple)
+    for a list key (it becomes a tuple); values apply in order. A key is `section.key`, a
+    top-level key (`seed`, `description`; `scenario` sets the name only, as `--set` does), or a
+    section name with a table of its keys (a file's form, as `config_to_dict` gives). Raises
+    `ConfigError`, one line starting with the key, for an unknown key or a bad value; the
+    cross checks of `load_config` run on the result.
+    """
+    config = _apply_values(config, values)
+    _cross_checks(config)
+    return config
+
+
 def load_config(
     path: str | Path | None = None,
     scenario: str | None = None,
     overrides: Iterable[str] = (),
+    values: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
-    """The experiment: defaults, then a scenario, then the file, then the overrides.
+    """The experiment: defaults, then a scenario, then the file, then the overrides, then the
+    typed `values` (`apply_values`; the CLI's `--seed`).
 
     The scenario is `scenario` if given, else the file's top-level `scenario` key, else
     `company` when no file is given (a file without `scenario` starts from the defaults,
@@ -603,15 +557,14 @@ def load_config(
             raise ConfigError(f"{source}: cannot read the config: {exc}") from None
         document = _parse_toml(text, str(source))
         if "scenario" in document:
-            _check("scenario", _text, document["scenario"])
+            _checked("scenario", one_line_text, document["scenario"])
     name = scenario or document.get("scenario") or DEFAULT_SCENARIO
-    config = _apply(ExperimentConfig(), _scenario_document(name))
+    config = _apply_document(ExperimentConfig(), _scenario_document(name))
     config = replace(config, scenario=name)
-    config = _apply(config, {k: v for k, v in document.items() if k != "scenario"})
+    config = _apply_document(config, {k: v for k, v in document.items() if k != "scenario"})
     for text in overrides:
-        config = _apply(config, parse_override(text))
-    _cross_checks(config)
-    return config
+        config = _apply_document(config, parse_override(text))
+    return apply_values(config, values or {})
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:

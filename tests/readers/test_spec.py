@@ -652,6 +652,16 @@ ERRORS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         _set("classes|weights", float("inf")),
         "classes.weights: must be a compression ratio >= 1.0, got inf",
     ),
+    (
+        "compression ratio beyond any float",  # JSON integers have no bound
+        _set("classes|weights", 10**400),
+        "classes.weights: must be a compression ratio >= 1.0, got 1" + "0" * 56 + "...",
+    ),
+    (
+        "negative block size",
+        _set("options|block_bytes", -4096),
+        "options.block_bytes: must be a non-negative integer, got -4096",
+    ),
 ]
 
 

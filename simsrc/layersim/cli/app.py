@@ -17,7 +17,7 @@ from rich.text import Text
 
 from layersim import __version__
 from layersim.accounting.engine import evaluate as evaluate_population
-from layersim.calibration.calibrate import calibrate as calibrate_images
+from layersim.calibration import calibrate as calibrate_images
 from layersim.cli.atomic import atomic_directory, refuse_existing
 from layersim.cli.support import (
     ConfigOption,
@@ -45,7 +45,7 @@ from layersim.readers import read_images, read_population
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.analysis import analysis_to_json, render_analysis
-from layersim.report.calibration import render_calibration
+from layersim.report.calibration import calibration_toml, render_calibration
 from layersim.report.run import SUMMARY, render_headline, write_run
 from layersim.report.sweep import SWEEP_JSON, render_sweep, write_sweep
 
@@ -121,8 +121,7 @@ def evaluate(
 def _experiment(
     scenario: str | None, config: Path | None, sets: list[str] | None, seed: int | None
 ) -> ExperimentConfig:
-    overrides = [*(sets or []), *([f"seed={seed}"] if seed is not None else [])]
-    return load_config(config, scenario, overrides)
+    return load_config(config, scenario, sets or [], {} if seed is None else {"seed": seed})
 
 
 def _replaceable(target: Path, marker: str, force: bool) -> None:
@@ -267,8 +266,8 @@ def sweep(
             if seed_list is not None
             else default_seeds(base.seed, DEFAULT_SEEDS if seeds is None else seeds)
         )
-        overrides = [*(sets or []), *([f"seed={seed}"] if seed is not None else [])]
-        plan = plan_sweep(axes, chosen, path=config, scenario=scenario, overrides=overrides)
+        # --seed only picks the first of `chosen`: every run's config gets its own seed
+        plan = plan_sweep(axes, chosen, path=config, scenario=scenario, overrides=sets or [])
         name = _name(scenario, config, base)
         keys = "-".join(a.key for a in axes)
         target = out if out is not None else RESULTS_ROOT / f"sweep-{name}-{keys}"
@@ -389,6 +388,6 @@ def calibrate(
                 check_seeds=check_seeds,
                 progress=stage,
             )
-        write_output(out, result.toml_text(), inputs=paths)
+        write_output(out, calibration_toml(result), inputs=paths)
         if not quiet:
             render_calibration(result, stdout_console(), out=str(out))

@@ -24,17 +24,28 @@ indices count from 0). This module only builds model values; it computes no figu
 from __future__ import annotations
 
 import json
-import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from layersim.checks import (
+    NON_NEGATIVE_INT,
+    a_list,
+    a_table,
+    boolean,
+    checked,
+    choice,
+    describe,
+    failure,
+    number,
+    power_of_two,
+)
 from layersim.errors import ModelError, SpecError
 from layersim.model import (
     WHITEOUT_PREFIX,
@@ -64,6 +75,8 @@ from layersim.model.sizes import (
 
 SPEC_SUFFIXES = (".toml", ".json")
 
+T = TypeVar("T")
+
 _TOP_KEYS = ("layers", "images", "nodes", "registry", "options", "classes")
 _TOP_REQUIRED = ("layers", "images")
 _LAYER_KEYS = ("files", "deletes", "opaque", "mtime")
@@ -75,6 +88,8 @@ _MODIFY_KEYS = ("path", "changed_bytes")
 _REGISTRY_KEYS = ("push",)
 _OPTION_KEYS = ("block_bytes", "driver", "keep_compressed_blobs")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_CLASS_RATIO = number(1.0, None, "a compression ratio >= 1.0")
+_BLOCK_BYTES = power_of_two(1)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -118,9 +133,7 @@ def read_spec_document(path: str | Path) -> dict[str, Any]:
             )
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, _no_constant
             raise SpecError(f"malformed JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise SpecError(f"top level: must be a table, got {_describe(document)}")
-    return document
+    return _checked(a_table, document, "")
 
 
 class _JsonObject(dict[str, Any]):
@@ -142,7 +155,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a spec accepts")
 
 
-# --- locations and scalar checks -------------------------------------------------------------
+# --- locations and checks (the value checks are `layersim.checks`, shared with the config) ---
 
 
 def _key(name: str) -> str:
@@ -162,18 +175,12 @@ def _place(where: str) -> str:
 
 
 def _fail(where: str, message: str) -> SpecError:
-    return SpecError(f"{_place(where)}: {message}")
+    return failure(_place(where), message, SpecError)
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _checked(check: Callable[[Any], T], value: Any, where: str) -> T:
+    """`check(value)` (a `layersim.checks` check), or a `SpecError` at `where`."""
+    return checked(_place(where), check, value, SpecError)
 
 
 @contextmanager
@@ -186,8 +193,7 @@ def _located(where: str) -> Iterator[None]:
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _fail(where, f"must be a table, got {_describe(value)}")
+    _checked(a_table, value, where)
     duplicate = getattr(value, "duplicate_key", None)
     if duplicate is not None:
         raise _fail(where, f"duplicate key {duplicate!r}")
@@ -207,29 +213,11 @@ def _keys(
             raise _fail(where, f"missing key {key!r}")
 
 
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _fail(where, f"must be a list, got {_describe(value)}")
-    return value
-
-
-def _int(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise _fail(where, f"must be a non-negative integer, got {_describe(value)}")
-    return value
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(where, f"must be true or false, got {_describe(value)}")
-    return value
-
-
 def _name(value: Any, where: str, what: str = "a name") -> str:
     """A name (of a layer, image, node, container, class or content): a non-empty string
     without control characters, so that every message stays on one line."""
     if not isinstance(value, str):
-        raise _fail(where, f"{what} must be a string, got {_describe(value)}")
+        raise _fail(where, f"{what} must be a string, got {describe(value)}")
     if not value or any(unicodedata.category(c) == "Cc" for c in value):
         raise _fail(
             where, f"{what} must be a non-empty string without control characters, got {value!r}"
@@ -240,7 +228,7 @@ def _name(value: Any, where: str, what: str = "a name") -> str:
 def _path(value: Any, where: str) -> str:
     """A normalized path inside an image; no component may look like a whiteout."""
     if not isinstance(value, str):
-        raise _fail(where, f"a path must be a string, got {_describe(value)}")
+        raise _fail(where, f"a path must be a string, got {describe(value)}")
     with _located(where):
         path = normalize_path(value)
     if any(part.startswith(WHITEOUT_PREFIX) for part in path.split("/")):
@@ -253,18 +241,11 @@ def _path(value: Any, where: str) -> str:
     return path
 
 
-def _choice(value: Any, where: str, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        options = " or ".join(repr(c) for c in choices)
-        raise _fail(where, f"must be {options}, got {_describe(value)}")
-    return value
-
-
 def _names(value: Any, where: str, known: Mapping[str, Any], what: str) -> list[str]:
     """A list of distinct names, each naming a known `what`."""
     names: list[str] = []
     first: dict[str, int] = {}
-    for index, item in enumerate(_list(value, where)):
+    for index, item in enumerate(_checked(a_list, value, where)):
         here = _item(where, index)
         name = _name(item, here, f"{what} name")
         if name not in known:
@@ -298,13 +279,7 @@ class _Parser:
         ratios = dict(DEFAULT_CLASS_RATIOS_PERMILLE)
         for name, ratio in _table(value, where).items():
             here = _at(where, name)
-            if (
-                not isinstance(ratio, int | float)
-                or isinstance(ratio, bool)
-                or not math.isfinite(ratio)
-                or ratio < 1
-            ):
-                raise _fail(here, f"must be a compression ratio >= 1.0, got {_describe(ratio)}")
+            _checked(_CLASS_RATIO, ratio, here)
             # per-mille, so every size stays an integer; exact, so 1e308 cannot overflow
             ratios[name] = round(Fraction(ratio) * 1000)
         with _located(where):
@@ -316,16 +291,17 @@ class _Parser:
         block = DEFAULT_BLOCK_BYTES
         if "block_bytes" in table:
             here = _at(where, "block_bytes")
-            block = _int(table["block_bytes"], here)
-            if block == 0 or block & (block - 1):
-                raise _fail(here, f"must be a positive power of two, got {block}")
+            block = _checked(NON_NEGATIVE_INT, table["block_bytes"], here)
+            block = _checked(_BLOCK_BYTES, block, here)
         driver = StorageDriver.OVERLAY2
         if "driver" in table:
             choices = [d.value for d in StorageDriver]
-            driver = StorageDriver(_choice(table["driver"], _at(where, "driver"), choices))
+            driver = StorageDriver(_checked(choice(choices), table["driver"], _at(where, "driver")))
         keep = False
         if "keep_compressed_blobs" in table:
-            keep = _bool(table["keep_compressed_blobs"], _at(where, "keep_compressed_blobs"))
+            keep = _checked(
+                boolean, table["keep_compressed_blobs"], _at(where, "keep_compressed_blobs")
+            )
         with _located(where):
             return StorageOptions(block_bytes=block, driver=driver, keep_compressed_blobs=keep)
 
@@ -343,14 +319,14 @@ class _Parser:
             listed[path] = (kind, here)
 
         files_at = _at(where, "files")
-        for index, item in enumerate(_list(table.get("files", []), files_at)):
+        for index, item in enumerate(_checked(a_list, table.get("files", []), files_at)):
             here = _item(files_at, index)
             entry = self.file(name, item, here)
             claim(entry.path, EntryKind.FILE, here)
             entries.append(entry)
         for key, kind in (("deletes", EntryKind.WHITEOUT), ("opaque", EntryKind.OPAQUE)):
             list_at = _at(where, key)
-            for index, item in enumerate(_list(table.get(key, []), list_at)):
+            for index, item in enumerate(_checked(a_list, table.get(key, []), list_at)):
                 here = _item(list_at, index)
                 path = _path(item, here)
                 claim(path, kind, here)
@@ -366,7 +342,7 @@ class _Parser:
                     raise _fail(
                         here, f"path {path!r} lies below {parent!r}, which is {what} at {above[1]}"
                     )
-        mtime = _int(table.get("mtime", 0), _at(where, "mtime"))
+        mtime = _checked(NON_NEGATIVE_INT, table.get("mtime", 0), _at(where, "mtime"))
         with _located(where):
             return make_layer(entries, mtime=mtime, name=name, compression=self.compression)
 
@@ -374,7 +350,7 @@ class _Parser:
         table = _table(value, where)
         _keys(table, where, _FILE_KEYS, required=("path", "size"))
         path = _path(table["path"], _at(where, "path"))
-        file_bytes = _int(table["size"], _at(where, "size"))
+        file_bytes = _checked(NON_NEGATIVE_INT, table["size"], _at(where, "size"))
         content_class = self.compression.default_class
         if "class" in table:
             class_at = _at(where, "class")
@@ -412,7 +388,7 @@ class _Parser:
 
     def image(self, name: str, value: Any, where: str) -> Image:
         layers: list[Layer] = []
-        items = _list(value, where)
+        items = _checked(a_list, value, where)
         if not items:
             raise _fail(where, "an image needs at least one layer")
         for index, item in enumerate(items):
@@ -436,7 +412,7 @@ class _Parser:
         containers: list[Container] = []
         first: dict[str, str] = {}
         containers_at = _at(where, "containers")
-        for index, item in enumerate(_list(table.get("containers", []), containers_at)):
+        for index, item in enumerate(_checked(a_list, table.get("containers", []), containers_at)):
             here = _item(containers_at, index)
             container = self.container(name, index, item, here, pulled, images_at)
             if container.name in first:
@@ -467,7 +443,7 @@ class _Parser:
         state = ContainerState.RUNNING
         if "state" in table:
             choices = [s.value for s in ContainerState]
-            state = ContainerState(_choice(table["state"], _at(where, "state"), choices))
+            state = ContainerState(_checked(choice(choices), table["state"], _at(where, "state")))
 
         view = self.view(image)
         touched: dict[str, str] = {}
@@ -479,17 +455,22 @@ class _Parser:
 
         writes: list[FileWrite] = []
         writes_at = _at(where, "writes")
-        for i, item in enumerate(_list(table.get("writes", []), writes_at)):
+        for i, item in enumerate(_checked(a_list, table.get("writes", []), writes_at)):
             here = _item(writes_at, i)
             write = _table(item, here)
             _keys(write, here, _WRITE_KEYS, required=("path", "size"))
             path = _path(write["path"], _at(here, "path"))
             touch(path, here)
-            writes.append(FileWrite(path=path, file_bytes=_int(write["size"], _at(here, "size"))))
+            writes.append(
+                FileWrite(
+                    path=path,
+                    file_bytes=_checked(NON_NEGATIVE_INT, write["size"], _at(here, "size")),
+                )
+            )
 
         modifies: list[FileModify] = []
         modifies_at = _at(where, "modifies")
-        for i, item in enumerate(_list(table.get("modifies", []), modifies_at)):
+        for i, item in enumerate(_checked(a_list, table.get("modifies", []), modifies_at)):
             here = _item(modifies_at, i)
             changed: int | None = None
             if isinstance(item, str):
@@ -499,7 +480,9 @@ class _Parser:
                 _keys(modify, here, _MODIFY_KEYS, required=("path",))
                 path = _path(modify["path"], _at(here, "path"))
                 if "changed_bytes" in modify:
-                    changed = _int(modify["changed_bytes"], _at(here, "changed_bytes"))
+                    changed = _checked(
+                        NON_NEGATIVE_INT, modify["changed_bytes"], _at(here, "changed_bytes")
+                    )
             lower = view.get(path)
             if lower is None or lower[1].kind is not EntryKind.FILE:
                 raise _fail(here, f"image {image!r} has no file {path!r} to modify")
@@ -508,7 +491,7 @@ class _Parser:
 
         deletes: list[str] = []
         deletes_at = _at(where, "deletes")
-        for i, item in enumerate(_list(table.get("deletes", []), deletes_at)):
+        for i, item in enumerate(_checked(a_list, table.get("deletes", []), deletes_at)):
             here = _item(deletes_at, i)
             path = _path(item, here)
             if path not in view:
