@@ -4,6 +4,10 @@
 ran what in which epoch) from one seeded `numpy.random.Generator`.
 """
 
-from layersim.fleet.generate import Fleet, generate
+# `Fleet` is bound before `generate` is imported: the generator imports
+# `layersim.simulation.retention`, whose package imports `simulate`, which imports `Fleet`
+# from this package while it is still initialising.
+from layersim.fleet.catalog import Fleet
+from layersim.fleet.generate import generate
 
 __all__ = ["Fleet", "generate"]

@@ -32,7 +32,8 @@ from layersim.accounting.arrays import I64, PopulationArrays, csr_offsets, csr_r
 from layersim.accounting.metrics import STRATEGIES
 from layersim.accounting.sortops import ranges
 from layersim.config import ExperimentConfig, TransferConfig, config_to_dict
-from layersim.fleet.generate import BASE_PRESETS, Fleet, ImageKind
+from layersim.fleet import Fleet
+from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from layersim.model import EntryKind
 from layersim.progress import Progress
 
