@@ -27,7 +27,7 @@ def test_plan_builds_worked_example():
     builds = plan_builds(apps, released)
     assert builds.count == 7
     assert builds.app.tolist() == [0, 0, 0, 0, 1, 1, 1]
-    assert builds.k.tolist() == [0, 1, 2, 3, 0, 1, 2]
+    assert builds.version.tolist() == [0, 1, 2, 3, 0, 1, 2]
     assert builds.epoch.tolist() == [0, 1, 3, 5, 0, 2, 5]
     assert builds.offsets.tolist() == [0, 4, 7]
     assert builds.parent_version.tolist() == [0, 0, 1, 2, 0, 0, 1]

@@ -44,11 +44,11 @@ class Apps:
 
 @dataclass(frozen=True, eq=False)
 class Builds:
-    """Every app build, app-major: its app, its number `k` within the app (0 = first, at
+    """Every app build, app-major: its app, its version within the app (0 = the first, at
     epoch 0), its epoch, and the parent version it builds on; `offsets` is CSR by app."""
 
     app: I64
-    k: I64
+    version: I64
     epoch: I64
     offsets: I64
     parent_version: I64

@@ -31,15 +31,15 @@ class Contents:
 
 
 def draw_contents(
-    rng: np.random.Generator, trees: TreeTable, used_tree: I64, used_version: I64
+    trees: TreeTable, used_tree: I64, used_version: I64, rng: np.random.Generator
 ) -> Contents:
     """Draw which file versions are new contents and number the ones the (tree, version)
     pairs `used_tree`, `used_version` (the layers' segments) use."""
-    tfv_offsets, birth = birth_positions(rng, trees)
+    tfv_offsets, birth = birth_positions(trees, rng)
     return compact_contents(trees, tfv_offsets, birth, used_tree, used_version)
 
 
-def birth_positions(rng: np.random.Generator, trees: TreeTable) -> tuple[I64, I64]:
+def birth_positions(trees: TreeTable, rng: np.random.Generator) -> tuple[I64, I64]:
     """Where each (tree, file, version)'s content was born: version 0 always, later versions
     with the tree's change probability (and, for `force_change` trees, at least one file per
     version). Returns (tfv_offsets, birth position per position)."""

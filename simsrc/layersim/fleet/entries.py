@@ -46,8 +46,8 @@ def layer_entries(
     segment order (each segment's tree entries in path order)."""
     L, seg_layer, seg_tree = segments.n_layers, segments.layer, segments.tree
     n_entries_seg = np.diff(trees.entry_offsets)[seg_tree]
-    layer_entries = np.bincount(seg_layer, weights=n_entries_seg, minlength=L).astype(np.int64)
-    layer_offsets = csr_offsets(layer_entries)
+    entry_counts = np.bincount(seg_layer, weights=n_entries_seg, minlength=L).astype(np.int64)
+    layer_offsets = csr_offsets(entry_counts)
     layer_tar = np.bincount(seg_layer, weights=trees.tar_sum[seg_tree], minlength=L)
     layer_comp = np.bincount(seg_layer, weights=trees.compressed_sum[seg_tree], minlength=L)
     E = int(layer_offsets[-1])

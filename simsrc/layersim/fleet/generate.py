@@ -60,16 +60,18 @@ def generate(
 ) -> Fleet:
     """Generate the fleet of `config` with `rng` (the run's only source of randomness)."""
     report = progress or _silent
-    T = config.time.epochs
+    epochs = config.time.epochs
     report("generate: plan", 0.0)
     # the tree-drawing stages append to these two, in this order (path and tree ids follow it)
     path_table, tree_builder = PathTable(), TreeBuilder()
-    bases = build_bases(config.bases, T, rng, path_table, tree_builder)
-    runtimes = build_runtimes(config.runtimes, T, rng, path_table, tree_builder)
-    packages = build_packages(config.packages, runtimes.names, T, rng, path_table, tree_builder)
+    bases = build_bases(config.bases, epochs, rng, path_table, tree_builder)
+    runtimes = build_runtimes(config.runtimes, epochs, rng, path_table, tree_builder)
+    packages = build_packages(
+        config.packages, runtimes.names, epochs, rng, path_table, tree_builder
+    )
     parents = parent_names(runtimes, bases)
-    apps = draw_apps(config.apps, len(parents), T, rng)
-    builds = plan_builds(apps, parent_released(runtimes, bases, T))
+    apps = draw_apps(config.apps, len(parents), epochs, rng)
+    builds = plan_builds(apps, parent_released(runtimes, bases, epochs))
     deps = draw_dependencies(config.apps, apps, builds, packages, runtimes.names, rng)
     replicas = draw_replicas(config.apps, rng)
     app_trees = build_app_trees(config.apps, apps, rng, path_table, tree_builder)
@@ -80,9 +82,9 @@ def generate(
     layers = build_layers(
         bases, runtimes, packages, apps, builds, deps, app_trees, trees, code_layers, rng
     )
-    images = build_images(bases, runtimes, apps, builds, layers, T)
+    images = build_images(bases, runtimes, apps, builds, layers, epochs)
     registry_gc = gc_epochs(
-        images.repository, images.version, images.epoch, config.registry.retention, T
+        images.repository, images.version, images.epoch, config.registry.retention, epochs
     )
     node_gc = node_gc_epochs(
         images.repository,
@@ -90,21 +92,21 @@ def generate(
         images.epoch,
         images.kind == ImageKind.APP,
         config.nodes.retention,
-        T,
+        epochs,
     )
     report("generate: contents", 0.3)
     segments = layers.segments(images.layer_instance)
-    contents = draw_contents(rng, trees, segments.tree, segments.version)
+    contents = draw_contents(trees, segments.tree, segments.version, rng)
     report("generate: contents", 0.5)
     entries = layer_entries(trees, contents, segments, report)
     report("generate: nodes", 0.9)
-    placement = place(config.nodes, apps, builds, replicas, app_trees, paths, images, T, rng)
+    placement = place(config.nodes, apps, builds, replicas, app_trees, paths, images, epochs, rng)
     container_remove = container_remove_epochs(
         placement.container_stop_epoch,
         placement.container_running,
         placement.container_lingers,
         node_gc[placement.container_image],
-        T,
+        epochs,
     )
     arrays = population_arrays(
         config,
@@ -121,7 +123,7 @@ def generate(
     return Fleet(
         config=config,
         arrays=arrays,
-        epochs=T,
+        epochs=epochs,
         base_families=bases.names,
         runtime_families=runtimes.names,
         parent_names=parents,

@@ -81,7 +81,7 @@ def build_images(
     n_fixed = len(f_layers)
     kind = np.concatenate([np.asarray(f_kind, np.int64), np.full(builds.count, ImageKind.APP)])
     owner = np.concatenate([np.asarray(f_owner, np.int64), builds.app])
-    version = np.concatenate([np.asarray(f_version, np.int64), builds.k])
+    version = np.concatenate([np.asarray(f_version, np.int64), builds.version])
     epoch = np.concatenate([np.asarray(f_epoch, np.int64), builds.epoch])
     order = np.lexsort((version, owner, kind, epoch))
     fixed_counts = np.array([len(x) for x in f_layers], np.int64)

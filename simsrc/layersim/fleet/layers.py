@@ -198,8 +198,8 @@ def _dependency_instances(
     d_tree[~is_prefix] = packages.package_tree[pkg]
     d_version[~is_prefix] = pkg_version
     sb_app = deps.slot_app[sb]
-    build_k = builds.k[deps.pair_build]
-    dep_inst = made.add(d_tree, d_version, npk + 1, LayerKind.DEPS, sb_app, build_k)
+    build_version = builds.version[deps.pair_build]
+    dep_inst = made.add(d_tree, d_version, npk + 1, LayerKind.DEPS, sb_app, build_version)
     # reproducible dependency layers: same ecosystem, packages and versions -> same layer. A
     # layer's key is the sum of random 63-bit hashes of its (package tree, version) pairs and
     # of its ecosystem: equal keys for different sets are vanishingly unlikely.
@@ -237,9 +237,9 @@ def _waste_instances(
     ones = np.ones(b_waste.size, np.int64)
     waste_tree = app_trees.waste_tree[w_app]
     zeros = np.zeros(b_waste.size, np.int64)
-    waste_inst = made.add(waste_tree, zeros, ones, LayerKind.WASTE, w_app, builds.k[b_waste])
+    waste_inst = made.add(waste_tree, zeros, ones, LayerKind.WASTE, w_app, builds.version[b_waste])
     first_waste = np.full(apps.count, -1, np.int64)
-    k0 = builds.k[b_waste] == 0
+    k0 = builds.version[b_waste] == 0
     first_waste[w_app[k0]] = waste_inst[k0]
     return waste_inst, b_waste, first_waste
 
@@ -259,5 +259,5 @@ def _code_instances(
     c_tree = np.full(int(nseg.sum()), app_trees.whiteout_tree, np.int64)
     c_version = np.zeros_like(c_tree)
     c_tree[c_first] = app_trees.code_tree[ci_app * C + ci_block]
-    c_version[c_first] = builds.k[ci_build]
-    return made.add(c_tree, c_version, nseg, LayerKind.CODE, ci_app, builds.k[ci_build])
+    c_version[c_first] = builds.version[ci_build]
+    return made.add(c_tree, c_version, nseg, LayerKind.CODE, ci_app, builds.version[ci_build])
