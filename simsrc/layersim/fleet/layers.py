@@ -74,18 +74,20 @@ class _Made:
     parts: list[tuple[I64, I64, I64, I64, I64, I64]] = field(default_factory=list)
     count: int = 0
 
-    def add(self, tree: I64, version: I64, nseg: I64, kind: int, owner: I64, ver: I64) -> I64:
-        """Instances of `kind` with `nseg` segments each (trees and versions concatenated);
-        returns their ids."""
+    def add(
+        self, seg_tree: I64, seg_version: I64, nseg: I64, kind: int, owner: I64, version: I64
+    ) -> I64:
+        """Instances of `kind` with `nseg` segments each (their trees and tree versions
+        concatenated), each with its owner and version; returns their ids."""
         nseg = np.asarray(nseg, np.int64)
         self.parts.append(
             (
-                np.asarray(tree, np.int64),
-                np.asarray(version, np.int64),
+                np.asarray(seg_tree, np.int64),
+                np.asarray(seg_version, np.int64),
                 nseg,
                 np.full(nseg.size, kind, np.int64),
                 np.asarray(owner, np.int64),
-                np.asarray(ver, np.int64),
+                np.asarray(version, np.int64),
             )
         )
         start, self.count = self.count, self.count + nseg.size
@@ -132,16 +134,16 @@ def build_layers(
     own[own_offsets[b_waste] + n_dep[b_waste]] = rep[waste_inst]
     own[np.repeat(own_offsets[1:] - C, C) + np.tile(np.arange(C), n_builds)] = rep[code_inst]
 
-    tree, version, nseg, kind, owner, ver = (
+    seg_tree, seg_version, nseg, kind, owner, version = (
         np.concatenate(x) for x in zip(*made.parts, strict=True)
     )
     return Layers(
         seg_offsets=csr_offsets(nseg),
-        seg_tree=tree,
-        seg_version=version,
+        seg_tree=seg_tree,
+        seg_version=seg_version,
         kind=kind,
         owner=owner,
-        version=ver,
+        version=version,
         rep=rep,
         base=base_inst,
         runtime=runtime_inst,
