@@ -21,17 +21,17 @@ TESTS = ROOT / "tests"
 RANKS: dict[str, int] = {
     "errors": 0,
     "progress": 0,
-    "checks": 0,
-    "model": 1,
-    "config": 2,
-    "accounting": 2,
-    "readers": 2,
-    "fleet": 3,
-    "simulation": 4,
-    "experiment": 5,
-    "calibration": 5,
-    "report": 6,
-    "cli": 7,
+    "checks": 1,
+    "model": 2,
+    "config": 3,
+    "accounting": 3,
+    "readers": 4,
+    "fleet": 4,
+    "simulation": 5,
+    "experiment": 6,
+    "calibration": 6,
+    "report": 7,
+    "cli": 8,
 }
 # The core never prints nor draws: these belong to report and cli.
 PRESENTATION = {"typer", "rich", "matplotlib"}

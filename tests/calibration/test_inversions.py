@@ -42,7 +42,7 @@ def test_expected_code_files_matches_the_generators_draws() -> None:
 
 
 def fleet_code_files(fleet) -> np.ndarray:
-    from layersim.fleet.generate import ImageKind, LayerKind
+    from layersim.fleet.presets import ImageKind, LayerKind
     from layersim.model import EntryKind
 
     a = fleet.arrays

@@ -13,7 +13,7 @@ import pytest
 
 from layersim.accounting import engine, reference
 from layersim.accounting.arrays import from_population
-from layersim.fleet.generate import BASE_PRESETS, ImageKind
+from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from layersim.model import EntryKind, Image, Population, make_entry, make_layer
 from layersim.model.digest import content_digest
 from layersim.simulation.results import NodeEpoch, RegistryEpoch, TransferEpoch

@@ -133,12 +133,15 @@ ECOSYSTEMS: dict[str, EcosystemPreset] = {
     "node": EcosystemPreset("node", "app/node_modules", 1.5, 8_000, 1.5, (0.95, 0.05, 0.0)),
     "jvm": EcosystemPreset("jvm", "app/lib", 0.15, 800_000, 1.0, (0.05, 0.0, 0.95)),
 }
+BASE_FILE_SIGMA = 2.0  # assumption: log-normal spread of file sizes in a base layer
+RUNTIME_FILE_SIGMA = 1.5  # assumption: log-normal spread of file sizes in a runtime layer
 CODE_CLASS_MIX = (0.9, 0.1, 0.0)  # assumption: sources, configs, a few compiled files
 CODE_FILE_SIGMA = 1.2  # assumption: log-normal spread of code file sizes
 CODE_COUNT_SIGMA = 0.5  # assumption: log-normal spread of code file counts between apps
 WASTE_SIGMA = 0.8  # assumption: log-normal spread of add-then-delete archive sizes
 WRITE_SIGMA = 1.5  # assumption: spread of container-written file sizes
 CHANGED_BYTES_MEDIAN = 4096  # assumption: bytes a modify changes (block drivers)
+CHANGED_BYTES_SIGMA = 1.0  # assumption: log-normal spread of the bytes a modify changes
 
 
 def class_mix_for_ratio(ratio: float) -> tuple[float, float, float]:

@@ -5,9 +5,9 @@ At each epoch `t`, in this order:
    pushed to the registry, which holds what it kept at the end of `t-1`;
 2. each node running an app that was rebuilt pulls the new version (the rollout), holding what it
    kept at the end of `t-1`;
-3. garbage collection: the registry keeps the last `registry.retention` versions of each
-   repository, a node the last `nodes.retention` versions of each app (with them go the stopped
-   containers of the removed versions);
+3. garbage collection, as the fleet's retention plan says (`fleet.retention`: the registry keeps
+   the last `registry.retention` versions of each repository, a node the last `nodes.retention`
+   versions of each app; with them go the stopped containers of the removed versions);
 4. the state at the end of `t` is measured: stored bytes of the registry and of every node
    (every `time.storage_every` epochs and at the last), containers.
 
@@ -28,7 +28,8 @@ from layersim.accounting import engine
 from layersim.accounting.arrays import I64, csr_rows
 from layersim.accounting.metrics import STRATEGIES
 from layersim.config import TransferConfig
-from layersim.fleet.generate import Fleet, ImageKind
+from layersim.fleet import Fleet
+from layersim.fleet.presets import ImageKind
 from layersim.model import EntryKind
 from layersim.progress import Progress
 from layersim.simulation.pulltime import mean_share, pull_seconds, startup_pull_share

@@ -4,7 +4,7 @@ A fleet says when each image is built and at the end of which epoch the registry
 it (`Fleet.image_*_gc_epoch`). This module turns that into the images a store holds at one
 epoch, and into a whole `PopulationArrays` for the state at an epoch (`state_arrays`): the
 population the reference implementation evaluates to check `replay`'s figures. Not here: the
-garbage-collection policy itself (it decides the gc epochs) or any byte count (`engine`).
+garbage-collection policy itself (`fleet.retention` decides the gc epochs) or any byte count (`engine`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from layersim.accounting.arrays import I64, PopulationArrays, csr_offsets, csr_rows
 from layersim.accounting.sortops import ranges
-from layersim.fleet.generate import Fleet
+from layersim.fleet import Fleet
 
 
 def held_by_registry(fleet: Fleet, epoch: int) -> I64:

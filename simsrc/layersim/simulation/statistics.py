@@ -20,7 +20,8 @@ import numpy as np
 from layersim.accounting import engine
 from layersim.accounting.arrays import I64, PopulationArrays
 from layersim.accounting.sortops import ranges
-from layersim.fleet.generate import BASE_PRESETS, Fleet, ImageKind
+from layersim.fleet import Fleet
+from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from layersim.simulation.results import (
     AnchorRow,
     NodeEpoch,

@@ -1,0 +1,139 @@
+"""The trees an app build writes itself: its code and the add-then-delete archive.
+
+Code: every app keeps its code in `app/src` (one pool of paths shared by every app: the first
+n files are the same paths for every app with n files, with other contents). Its files split
+in order over `apps.code_layers` layers, one versioned tree each; each rebuild changes a share
+of each one's files, at least one. The archive: an app with the pattern adds `tmp/fetch.tar.gz`
+in a layer of its own and whites it out in its (first) code layer. Which tree versions a build
+stacks is layers.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from layersim.accounting.arrays import I64
+from layersim.config import AppsConfig
+from layersim.fleet.apps import Apps
+from layersim.fleet.draws import draw_classes, lognormal_bytes
+from layersim.fleet.groups import local_index
+from layersim.fleet.paths import DIRS_PER_GROUP, FILES_PER_DIR, PathTable
+from layersim.fleet.presets import (
+    ARCHIVE,
+    CODE_CLASS_MIX,
+    CODE_COUNT_SIGMA,
+    CODE_FILE_SIGMA,
+    TEXT,
+    WASTE_SIGMA,
+)
+from layersim.fleet.trees import TreeBuilder
+from layersim.model import EntryKind
+
+CODE_DIR = "app/src"
+# Where the add-then-delete archive goes (one path for every app; contents differ).
+WASTE_DIR = "tmp"
+WASTE_FILE = "fetch.tar.gz"
+
+
+@dataclass(frozen=True, eq=False)
+class AppTrees:
+    """Per app its number of code files; the pool of code file paths (builder ids: pass them
+    through `Paths.renumber`), app `a`'s files being the first `code_files[a]`; the code trees
+    (`code_layers` per app, app-major); per app its archive tree (-1: none); the one tree
+    holding the archive's whiteout."""
+
+    code_files: I64
+    pool_files: I64
+    code_tree: I64
+    waste_tree: I64
+    whiteout_tree: int
+
+
+def build_app_trees(
+    config: AppsConfig,
+    apps: Apps,
+    rng: np.random.Generator,
+    paths: PathTable,
+    trees: TreeBuilder,
+) -> AppTrees:
+    """Draw every app's code files into its code trees, then the archives."""
+    code_files, pool_files, code_tree = _code_trees(config, apps, rng, paths, trees)
+    waste_tree, whiteout_tree = _waste_trees(config, apps, rng, paths, trees)
+    return AppTrees(code_files, pool_files, code_tree, waste_tree, whiteout_tree)
+
+
+def _code_trees(
+    config: AppsConfig,
+    apps: Apps,
+    rng: np.random.Generator,
+    paths: PathTable,
+    trees: TreeBuilder,
+) -> tuple[I64, I64, I64]:
+    """(code files per app, the pool's file paths, the code trees)."""
+    A, C = config.count, config.code_layers
+    # at least one code file per code layer
+    n_code = np.maximum(
+        C, np.round(config.code_files * np.exp(CODE_COUNT_SIGMA * rng.standard_normal(A)))
+    )
+    n_code = n_code.astype(np.int64)
+    # one pool of code paths shared by every app (apps all keep their code in app/src)
+    chain = paths.chain(CODE_DIR)
+    pool_n = int(n_code.max())
+    pool_dirs, _, pool_files, _ = paths.subtree(
+        np.array([chain[-1]]), np.array([pool_n]), np.full(pool_n, TEXT, np.int8)
+    )
+    n_pool_groups = int(pool_dirs.size - (-(-pool_n // FILES_PER_DIR)))
+    # one tree per (app, code layer), app-major: the code files of an app split in order
+    # into `C` blocks, block c = files [ceil(c n / C), ceil((c + 1) n / C))
+    code_tree = trees.new(A * C, np.repeat(apps.n_builds, C), config.code_change_fraction, True)
+    block_app = np.repeat(np.arange(A, dtype=np.int64), C)
+    block = np.tile(np.arange(C, dtype=np.int64), A)
+    first_file = -(-block * n_code[block_app] // C)
+    last_file = -(-(block + 1) * n_code[block_app] // C) - 1
+    # directories a block uses: the leaves holding its files, and their groups if the pool
+    # has them
+    first_leaf, last_leaf = first_file // FILES_PER_DIR, last_file // FILES_PER_DIR
+    n_leaves = last_leaf - first_leaf + 1
+    first_group = first_leaf // DIRS_PER_GROUP
+    n_groups = np.where(n_pool_groups > 0, last_leaf // DIRS_PER_GROUP - first_group + 1, 0)
+    for d in chain:
+        trees.entries(code_tree, np.full(A * C, d), EntryKind.DIR)
+    g_tree = np.repeat(code_tree, n_groups)
+    g_dir = np.repeat(first_group, n_groups) + local_index(n_groups)
+    trees.entries(g_tree, pool_dirs[g_dir], EntryKind.DIR)
+    l_tree = np.repeat(code_tree, n_leaves)
+    l_dir = n_pool_groups + np.repeat(first_leaf, n_leaves) + local_index(n_leaves)
+    trees.entries(l_tree, pool_dirs[l_dir], EntryKind.DIR)
+    file_app = np.repeat(np.arange(A, dtype=np.int64), n_code)
+    file_block = local_index(n_code) * C // n_code[file_app]
+    f_tree = code_tree[file_app * C + file_block]
+    sizes = lognormal_bytes(rng, f_tree.size, config.code_file_bytes, CODE_FILE_SIGMA)
+    classes = draw_classes(rng, f_tree.size, CODE_CLASS_MIX)
+    trees.entries(f_tree, pool_files[local_index(n_code)], EntryKind.FILE, sizes, classes)
+    return n_code, pool_files, code_tree
+
+
+def _waste_trees(
+    config: AppsConfig,
+    apps: Apps,
+    rng: np.random.Generator,
+    paths: PathTable,
+    trees: TreeBuilder,
+) -> tuple[I64, int]:
+    """(the archive tree per app, -1 for none; the whiteout tree)."""
+    tmp = paths.chain(WASTE_DIR)[-1]
+    archive = paths.file(tmp, WASTE_FILE, ARCHIVE)
+    wasters = np.flatnonzero(apps.waste)
+    waste_tree = np.full(config.count, -1, dtype=np.int64)
+    waste_tree[wasters] = trees.new(wasters.size, 1, 0.0, False)
+    trees.entries(waste_tree[wasters], np.full(wasters.size, tmp), EntryKind.DIR)
+    waste_bytes = lognormal_bytes(rng, wasters.size, config.waste_bytes, WASTE_SIGMA)
+    trees.entries(
+        waste_tree[wasters], np.full(wasters.size, archive), EntryKind.FILE, waste_bytes, ARCHIVE
+    )
+    whiteout_tree = int(trees.new(1, 1, 0.0, False)[0])
+    trees.dirs(whiteout_tree, [tmp])
+    trees.entries(np.int64(whiteout_tree), np.array([archive]), EntryKind.WHITEOUT)
+    return waste_tree, whiteout_tree
