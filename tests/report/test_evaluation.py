@@ -6,11 +6,9 @@ different number, so that a field mapped to the wrong key cannot pass.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from rich.console import Console
 
 import layersim
@@ -28,7 +26,7 @@ from layersim.accounting.metrics import (
 )
 from layersim.model import Population
 from layersim.readers.spec import parse_spec
-from layersim.report import evaluation_tables, json_text, metrics_to_json, render_evaluation
+from layersim.report import evaluation_tables, metrics_to_json, render_evaluation
 from layersim.report.evaluation import UNITS
 
 SPEC: dict[str, Any] = {
@@ -329,25 +327,6 @@ def test_units_name_every_figure() -> None:
         if pattern == "model.class_ratios_permille":
             continue
         assert any(_matches(pattern, path) for path in paths), pattern
-
-
-def test_json_text_is_deterministic_and_readable() -> None:
-    """json_text serializes with indent 2, keys in document order, UTF-8 names kept, a final
-    newline; the same evaluation twice gives the same bytes."""
-    pop = population()
-    first = json_text(metrics_to_json(pop, evaluate(pop), source="café.toml"))
-    second = json_text(metrics_to_json(pop, evaluate(pop), source="café.toml"))
-    assert first == second
-    assert first.endswith("}\n")
-    assert '"source": "café.toml"' in first
-    assert first.startswith('{\n  "layersim_version": ')
-    assert json.loads(first)["nodes"]["n1"]["stored_bytes"]["layer"] == 8192
-
-
-def test_json_text_refuses_nan() -> None:
-    """A NaN in a document is a bug, never written as invalid JSON."""
-    with pytest.raises(ValueError):
-        json_text({"x": float("nan")})
 
 
 def render_text(doc: dict[str, Any]) -> str:

@@ -46,8 +46,9 @@ from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.analysis import analysis_to_json, render_analysis
 from layersim.report.calibration import calibration_toml, render_calibration
-from layersim.report.run import SUMMARY, render_headline, write_run
-from layersim.report.sweep import SWEEP_JSON, render_sweep, write_sweep
+from layersim.report.documents import write_run, write_sweep
+from layersim.report.run import SUMMARY, render_headline
+from layersim.report.sweep import SWEEP_JSON, render_sweep
 
 RESULTS_ROOT = Path("layersim-results")
 DEFAULT_SEEDS = 3

@@ -17,7 +17,8 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
       `files` and `file_bytes` (its regular files).
 
 `units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
-and a table of every image's layers.
+and a table of every image's layers. The figures are `layersim.accounting.analysis`'s (files of
+a layer and of a merged view, compression ratios); this module only arranges them.
 """
 
 from __future__ import annotations
@@ -29,16 +30,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
 from layersim.accounting.metrics import PopulationMetrics
-from layersim.model import EntryKind, Image, Layer, Population
-from layersim.model.overlay import merged_files
-from layersim.report.evaluation import (
-    COMPRESSED,
-    FILE,
-    TAR,
-    evaluation_tables,
-    metrics_to_json,
-)
+from layersim.model import Image, Layer, Population
+from layersim.report.evaluation import evaluation_tables, metrics_to_json
+from layersim.report.tables import COMPRESSED, FILE, TAR
 
 ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.images.*.file_bytes": FILE,
@@ -49,7 +45,7 @@ ANALYSIS_UNITS: Mapping[str, str] = {
 
 
 def _layer(layer: Layer) -> dict[str, Any]:
-    files = [e for e in layer.entries if e.kind is EntryKind.FILE]
+    files = layer_files(layer)
     return {
         "name": layer.label,
         "diff_id": layer.diff_id,
@@ -58,18 +54,18 @@ def _layer(layer: Layer) -> dict[str, Any]:
         "tar_bytes": layer.tar_bytes,
         "compressed_bytes": layer.compressed_bytes,
         "entries": len(layer.entries),
-        "files": len(files),
-        "file_bytes": sum(e.file_bytes for e in files),
+        "files": files.files,
+        "file_bytes": files.file_bytes,
     }
 
 
 def _image(image: Image) -> dict[str, Any]:
-    files, _ = merged_files(image.layers)
+    files = merged_files_of(image)
     return {
         "repository": image.repository,
         "layer_count": len(image.layers),
-        "file_count": len(files),
-        "file_bytes": sum(e.file_bytes for e in files.values()),
+        "file_count": files.files,
+        "file_bytes": files.file_bytes,
         "layers": [_layer(layer) for layer in image.layers],
     }
 
@@ -108,7 +104,7 @@ def layer_table(doc: Mapping[str, Any]) -> Table:
     for name, image in doc["analysis"]["images"].items():
         for k, layer in enumerate(image["layers"]):
             compressed = layer["compressed_bytes"]
-            ratio = layer["tar_bytes"] / compressed if compressed else 1.0
+            ratio = compression_ratio(layer["tar_bytes"], compressed)
             table.add_row(
                 Text(name if k == 0 else ""),
                 str(k),

@@ -1,8 +1,9 @@
 """The report of `layersim evaluate`: a `PopulationMetrics` as a JSON document and as tables.
 
 `metrics_to_json` builds the document; `evaluation_tables` / `render_evaluation` draw the same
-document as rich tables. Both only rearrange figures that `layersim.accounting.metrics` defines (and the
-sums and savings named below); neither computes sizes.
+document as rich tables. Both only rearrange figures that `layersim.accounting.metrics` defines
+(savings and dedup ratios included) and the fleet's sums over nodes
+(`layersim.accounting.analysis.fleet_figures`); neither computes a figure.
 
 The JSON document, key by key (NAME is an image name, NODE a node name; lists of layers name
 layers by their spec names; every byte count is an exact integer; `units` repeats the unit of
@@ -77,6 +78,7 @@ from rich.table import Table
 from rich.text import Text
 
 from layersim import __version__
+from layersim.accounting.analysis import FleetFigures, fleet_figures
 from layersim.accounting.metrics import (
     STRATEGIES,
     ImageMetrics,
@@ -88,9 +90,9 @@ from layersim.accounting.metrics import (
     saving,
 )
 from layersim.model import ContainerState, Population
+from layersim.report.tables import COMPRESSED, DISK, FILE, FRACTION, RATIO, TAR, percent
 
-TAR, COMPRESSED, DISK, FILE = "tar bytes", "compressed bytes", "disk bytes", "file bytes"
-FRACTION, NAMES, RATIO = "fraction", "layer names", "ratio"
+NAMES = "layer names"
 
 # The unit of every figure of the document, keyed by its path (`*`: any name, `[]`: any item).
 UNITS: Mapping[str, str] = {
@@ -220,15 +222,11 @@ def _node(n: NodeMetrics) -> dict[str, Any]:
     }
 
 
-def _fleet(nodes: tuple[NodeMetrics, ...]) -> dict[str, Any]:
-    stored = StoredBytes(**{s: sum(getattr(n.stored_bytes, s) for n in nodes) for s in STRATEGIES})
+def _fleet(fleet: FleetFigures) -> dict[str, Any]:
     return {
-        **_comparison(stored),
-        "container_bytes": sum(n.container_bytes() for n in nodes),
-        "pulled_bytes": {
-            "layer": sum(n.pulled_bytes for n in nodes),
-            "flattened": sum(n.pulled_flattened_bytes for n in nodes),
-        },
+        **_comparison(fleet.stored_bytes),
+        "container_bytes": fleet.container_bytes,
+        "pulled_bytes": {"layer": fleet.pulled_bytes, "flattened": fleet.pulled_flattened_bytes},
     }
 
 
@@ -257,7 +255,7 @@ def metrics_to_json(
             "pushes": [_push(p) for p in metrics.pushes],
         },
         "nodes": {n.name: _node(n) for n in metrics.nodes},
-        "fleet": _fleet(metrics.nodes),
+        "fleet": _fleet(fleet_figures(metrics.nodes)),
         "units": dict(UNITS),
     }
 
@@ -272,10 +270,6 @@ def _plain(name: str) -> Text:
 
 def _bytes(n: int) -> str:
     return f"{n:,}"
-
-
-def _percent(fraction: float) -> str:
-    return f"{fraction:.1%}"
 
 
 def _table(title: str, columns: Sequence[str], left: int = 1) -> Table:
@@ -294,8 +288,8 @@ def _stored_row(label: str, unit: str, part: Mapping[str, Any]) -> list[str | Te
         _plain(label),
         unit,
         *(_bytes(stored[s]) for s in STRATEGIES),
-        _percent(vs_flat["layer"]),
-        _percent(vs_flat["file"]),
+        percent(vs_flat["layer"]),
+        percent(vs_flat["file"]),
     ]
 
 
@@ -312,7 +306,7 @@ def evaluation_tables(doc: Mapping[str, Any]) -> list[Table]:
             _bytes(m["layered_bytes"]),
             _bytes(m["flattened_bytes"]),
             _bytes(m["shadowed_bytes"]),
-            _percent(m["dive_efficiency"]),
+            percent(m["dive_efficiency"]),
             _bytes(m["dive_wasted_bytes"]),
         )
 

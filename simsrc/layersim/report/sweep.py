@@ -1,18 +1,16 @@
 """The report of `layersim sweep`: a `SweepResult` as sweep.csv, sweep_runs.csv, sweep.json,
-sweep.png and report.md.
+sweep.png and report.md, and its savings on the console.
 
-`write_sweep(result, folder, timings)` writes them into `folder` (the CLI hands it the temporary
-folder of `atomic.atomic_directory`). Every figure is a metric the sweep recorded
-(`SweepResult.metrics`, `simulation.metrics`); the mean, min and max over seeds of the
-aggregated ones (the savings) are `SweepResult.stats`. Wall times go to timings.json only.
-docs/run.md describes every file and column.
+`sweep_table`, `runs_table`, `sweep_document`, `sweep_markdown` and `sweep_png` build the
+documents; `report.documents.write_sweep` writes them into the sweep's folder. Every figure is
+a metric the sweep recorded (`SweepResult.metrics`, `simulation.metrics`); the mean, min and max
+over seeds of the aggregated ones (the savings) are `SweepResult.stats`. docs/run.md describes every file and column.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -21,17 +19,15 @@ from rich.text import Text
 
 from layersim import __version__
 from layersim.config import config_to_dict
-from layersim.experiment.sweep import SweepResult
-from layersim.report import json_text
-from layersim.report.run import stable_floats
-from layersim.report.tables import Column, Table, columns, percent
+from layersim.experiment.sweep import MetricStats, SweepPoint, SweepResult
+from layersim.report.run import TIMINGS
+from layersim.report.tables import COMPRESSED, DISK, Column, Table, percent
 
+# The files of a sweep's folder, beside report.md and timings.json (`report.run`'s names).
 SWEEP_CSV = "sweep.csv"
 RUNS_CSV = "sweep_runs.csv"
 SWEEP_JSON = "sweep.json"
 SWEEP_PNG = "sweep.png"
-REPORT = "report.md"
-TIMINGS = "timings.json"
 
 # Short names of the metrics for plot legends and Markdown headers.
 SHORT: Mapping[str, str] = {
@@ -43,35 +39,36 @@ SHORT: Mapping[str, str] = {
 }
 
 
-def _aggregated(result: SweepResult) -> list[str]:
-    """The names of the metrics aggregated over seeds (the savings, by default), in order."""
-    return [metric.name for metric in result.aggregated]
-
-
-def _meanings(result: SweepResult) -> list[tuple[str, str]]:
-    return [(metric.name, metric.meaning) for metric in result.aggregated]
-
-
-def _param_columns(result: SweepResult) -> tuple[Column, ...]:
+def _param_columns(
+    result: SweepResult, labels: Callable[[Any], tuple[str, ...]]
+) -> tuple[Column, ...]:
+    """One text column per param: its value at the row's point (`labels(row)`), as given."""
     return tuple(
-        Column(p.key, "text", "the parameter's value, as given") for p in result.plan.params
+        Column.text(p.key, lambda row, k=k: labels(row)[k], unit="the parameter's value, as given")
+        for k, p in enumerate(result.plan.params)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PointRow:
+    """A grid point and the stats of every metric over its seeds."""
+
+    point: SweepPoint
+    stats: dict[str, MetricStats]
+
+
+def _stat_column(name: str, stat: str) -> Column:
+    """The `stat` (mean, min or max) over seeds of metric `name`, of a `PointRow`."""
+    return Column.fraction(
+        f"{name}_{stat}",
+        lambda row: getattr(row.stats[name], stat),
+        unit=f"fraction ({stat} over seeds)",
     )
 
 
 def sweep_table(result: SweepResult) -> Table:
     """One row per grid point: the params, the seeds, and mean/min/max of every metric."""
-    metric_columns = []
-    for name in _aggregated(result):
-        for stat in ("mean", "min", "max"):
-            metric_columns.append((f"{name}_{stat}", "fraction", f"fraction ({stat} over seeds)"))
-    rows = []
-    for point in result.plan.points:
-        stats = result.stats(point.index)
-        cells: list[Any] = [*point.labels, len(result.plan.seeds)]
-        for name in _aggregated(result):
-            s = stats[name]
-            cells += [s.mean, s.min, s.max]
-        rows.append(tuple(cells))
+    seeds = len(result.plan.seeds)
     return Table(
         name="sweep",
         title="Savings across the grid",
@@ -81,28 +78,45 @@ def sweep_table(result: SweepResult) -> Table:
             + "; ".join(f"`{name}`: {what}" for name, what in _meanings(result))
             + "."
         ),
-        columns=(*_param_columns(result), *columns(("seeds", "int", "count"), *metric_columns)),
-        rows=tuple(rows),
+        columns=(
+            *_param_columns(result, lambda row: row.point.labels),
+            Column.count("seeds", lambda row: seeds),
+            *(
+                _stat_column(name, stat)
+                for name in _aggregated(result)
+                for stat in ("mean", "min", "max")
+            ),
+        ),
+        rows=tuple(PointRow(point, result.stats(point.index)) for point in result.plan.points),
     )
+
+
+def _aggregated(result: SweepResult) -> list[str]:
+    """The names of the metrics aggregated over seeds (the savings, by default), in order."""
+    return [metric.name for metric in result.aggregated]
+
+
+def _meanings(result: SweepResult) -> list[tuple[str, str]]:
+    """(name, meaning) of every aggregated metric, in order."""
+    return [(metric.name, metric.meaning) for metric in result.aggregated]
+
+
+def _figure_column(name: str, aggregated: Sequence[str]) -> Column:
+    """A metric the sweep recorded, of a `SweepRun`: an aggregated one (a fraction), a count,
+    or a byte count (disk bytes of the nodes, compressed bytes of the registry and pulls)."""
+    if name in aggregated:
+        return Column.fraction(name, lambda run: run.figures[name])
+    if name in ("images", "file_entries"):
+        return Column.count(name, lambda run: run.figures[name])
+    unit = DISK if "disk" in name else COMPRESSED
+    return Column.bytes(name, unit, lambda run: run.figures[name])
 
 
 def runs_table(result: SweepResult) -> Table:
     """One row per run (point x seed) with every metric the sweep recorded."""
-    aggregated = _aggregated(result)
     names = [metric.name for metric in result.metrics]
-    kinds = {n: ("fraction" if n in aggregated else "int") for n in names}
-    units = {
-        n: "fraction"
-        if n in aggregated
-        else "count"
-        if n in ("images", "file_entries")
-        else ("disk bytes" if "disk" in n else "compressed bytes")
-        for n in names
-    }
-    rows = []
-    for run in result.runs:
-        labels = result.plan.points[run.point].labels
-        rows.append((run.point, *labels, run.seed, *(run.figures[n] for n in names)))
+    aggregated = _aggregated(result)
+    points = result.plan.points
     return Table(
         name="sweep_runs",
         title="Every run of the sweep",
@@ -112,12 +126,12 @@ def runs_table(result: SweepResult) -> Table:
             "of every epoch: compressed bytes)."
         ),
         columns=(
-            Column("point", "int", "grid position"),
-            *_param_columns(result),
-            Column("seed", "int", "seed"),
-            *(Column(n, kinds[n], units[n]) for n in names),
+            Column.count("point", lambda run: run.point, unit="grid position"),
+            *_param_columns(result, lambda run: points[run.point].labels),
+            Column.count("seed", lambda run: run.seed, unit="seed"),
+            *(_figure_column(n, aggregated) for n in names),
         ),
-        rows=tuple(rows),
+        rows=result.runs,
     )
 
 
@@ -177,7 +191,8 @@ def sweep_png(result: SweepResult) -> bytes:
 
 
 def sweep_document(result: SweepResult, tables: Sequence[Table]) -> dict[str, Any]:
-    """The sweep.json document (docs/run.md lists every key)."""
+    """The sweep.json document (docs/run.md lists every key). Its floats are as computed:
+    `documents.stable_floats` rounds them when the document is written."""
     plan = result.plan
     points = []
     for point in plan.points:
@@ -213,7 +228,7 @@ def sweep_document(result: SweepResult, tables: Sequence[Table]) -> dict[str, An
         "tables": {t.name: {"file": t.filename, "title": t.title} for t in tables},
         "plots": [SWEEP_PNG],
     }
-    return stable_floats(doc)
+    return doc
 
 
 def sweep_markdown(result: SweepResult) -> str:
@@ -246,26 +261,6 @@ def sweep_markdown(result: SweepResult) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def write_sweep(
-    result: SweepResult, folder: Path, timings: Mapping[str, float] | None = None
-) -> list[str]:
-    """Write every output of a sweep into `folder`; returns the file names, timings.json last."""
-    started = time.perf_counter()
-    tables = [sweep_table(result), runs_table(result)]
-    for table in tables:
-        (folder / table.filename).write_bytes(table.to_csv().encode())
-    (folder / SWEEP_PNG).write_bytes(sweep_png(result))
-    (folder / SWEEP_JSON).write_bytes(json_text(sweep_document(result, tables)).encode())
-    (folder / REPORT).write_bytes(sweep_markdown(result).encode())
-    stages: dict[str, Any] = {f"{k}_seconds": round(v, 3) for k, v in (timings or {}).items()}
-    stages["report_seconds"] = round(time.perf_counter() - started, 3)
-    stages["runs"] = [
-        {"point": r.point, "seed": r.seed, "seconds": round(r.seconds, 3)} for r in result.runs
-    ]
-    (folder / TIMINGS).write_bytes(json_text(stages).encode())
-    return [SWEEP_CSV, RUNS_CSV, SWEEP_PNG, SWEEP_JSON, REPORT, TIMINGS]
 
 
 def render_sweep(result: SweepResult, console: Console) -> None:

@@ -1,8 +1,13 @@
-"""Tables of figures as byte-stable CSV and as Markdown: the one place cells are formatted.
+"""Tables of figures as byte-stable CSV, as Markdown and as rich tables: the one place cells
+are formatted.
 
 A `Table` is a name (its file is `<name>.csv`), a title, one sentence saying what it shows and in
-which unit, typed `Column`s and rows of plain values. Every column's kind fixes how a cell is
-written, so that the same figures always give the same bytes:
+which unit, its `Column`s and its rows. A row is any object (a result record such as a
+`TransferEpoch`, or a small row value a report declares); each column is declared once with its
+name, its kind, its unit and the function that computes its cell from a row, so a column's
+header, unit and value live in one place and the CSV, the Markdown and the console all read
+the same declaration. Every column's kind fixes how a cell is written, so that the same figures
+always give the same bytes:
 
 - `int`: an exact integer (byte counts, counts), written as digits;
 - `fraction`: a share or a saving, 6 decimals (`0.951234`);
@@ -16,34 +21,80 @@ written, so that the same figures always give the same bytes:
 column names, which carry the unit (`_compressed_bytes`, `_disk_bytes`, `_file_bytes`,
 `_seconds`); `Column.unit` repeats it for the docs and the Markdown header.
 
-Markdown shows byte counts in decimal units (`881.18 GB`) and fractions as percentages; the CSV
-keeps the exact values.
+Markdown and the console show byte counts in decimal units (`881.18 GB`) and fractions as
+percentages; the CSV keeps the exact values. A cell function reads figures; it computes none
+(`layersim.accounting.metrics` and `layersim.accounting.analysis` define them).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.table import Table as RichTable
+from rich.text import Text
+
+# The units of columns and document figures, in words.
+TAR, COMPRESSED, DISK, FILE = "tar bytes", "compressed bytes", "disk bytes", "file bytes"
+COUNT, FRACTION, RATIO, SECONDS = "count", "fraction", "ratio", "seconds"
+TEXT, MILLISECONDS = "text", "milliseconds"
 SEE_UNIT = "see the row's unit"
+
 KINDS = ("int", "fraction", "ratio", "seconds", "decimal", "bool", "text")
 _DECIMALS = {"fraction": 6, "ratio": 4, "seconds": 3, "decimal": 4}
 
 
 @dataclass(frozen=True)
 class Column:
-    """A column: its CSV name, its kind (how cells are written) and its unit in words."""
+    """A column: its CSV name, its kind (how cells are written), its unit in words, and the
+    function that reads its cell from a row."""
 
     name: str
     kind: str
     unit: str
+    cell: Callable[[Any], Any]
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown column kind {self.kind!r}")
+
+    # One constructor per common kind, so that a table's declaration reads as a list of
+    # (name, [unit,] cell).
+
+    @classmethod
+    def count(cls, name: str, cell: Callable[[Any], Any], unit: str = COUNT) -> Column:
+        """An integer count (`unit` says of what)."""
+        return cls(name, "int", unit, cell)
+
+    @classmethod
+    def bytes(cls, name: str, unit: str, cell: Callable[[Any], Any]) -> Column:
+        """An exact byte count in `unit` (compressed, disk, file or tar bytes)."""
+        return cls(name, "int", unit, cell)
+
+    @classmethod
+    def text(cls, name: str, cell: Callable[[Any], Any], unit: str = TEXT) -> Column:
+        return cls(name, "text", unit, cell)
+
+    @classmethod
+    def fraction(cls, name: str, cell: Callable[[Any], Any], unit: str = FRACTION) -> Column:
+        """A share or a saving."""
+        return cls(name, "fraction", unit, cell)
+
+    @classmethod
+    def ratio(cls, name: str, cell: Callable[[Any], Any]) -> Column:
+        return cls(name, "ratio", RATIO, cell)
+
+    @classmethod
+    def seconds(cls, name: str, cell: Callable[[Any], Any]) -> Column:
+        return cls(name, "seconds", SECONDS, cell)
+
+    @classmethod
+    def flag(cls, name: str, unit: str, cell: Callable[[Any], Any]) -> Column:
+        """A yes/no cell; `unit` says what true means."""
+        return cls(name, "bool", unit, cell)
 
     @property
     def is_bytes(self) -> bool:
@@ -55,62 +106,92 @@ class Column:
         """The row's `unit` cell says what this column counts (`unit` is `SEE_UNIT`)."""
         return self.unit == SEE_UNIT
 
+    @property
+    def left_aligned(self) -> bool:
+        """Words (text, yes/no) read from the left; figures line up on the right."""
+        return self.kind in ("text", "bool")
+
 
 @dataclass(frozen=True)
 class Table:
-    """A named table of figures (`name`.csv) with a title and what it means."""
+    """A named table of figures (`name`.csv) with a title and what it means: its rows, and the
+    columns that compute each row's cells."""
 
     name: str
     title: str
     meaning: str
     columns: tuple[Column, ...]
-    rows: tuple[tuple[Any, ...], ...]
+    rows: tuple[Any, ...]
 
     def __post_init__(self) -> None:
-        for row in self.rows:
-            if len(row) != len(self.columns):
-                raise ValueError(f"{self.name}: row of {len(row)} cells for {len(self.columns)}")
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: a column name is declared twice: {names}")
 
     @property
     def filename(self) -> str:
         return f"{self.name}.csv"
 
+    @property
+    def cells(self) -> tuple[tuple[Any, ...], ...]:
+        """Every row's cells, in column order: what each column reads from the row."""
+        return tuple(tuple(c.cell(row) for c in self.columns) for row in self.rows)
+
     def column(self, name: str) -> list[Any]:
         """The values of one column."""
-        index = [c.name for c in self.columns].index(name)
-        return [row[index] for row in self.rows]
+        column = next(c for c in self.columns if c.name == name)
+        return [column.cell(row) for row in self.rows]
 
     def to_csv(self) -> str:
         """The table as CSV text: a header row, then one line per row, `\\n` line ends."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([c.name for c in self.columns])
-        for row in self.rows:
-            writer.writerow([csv_cell(c, v) for c, v in zip(self.columns, row, strict=True)])
+        for cells in self.cells:
+            writer.writerow([csv_cell(c, v) for c, v in zip(self.columns, cells, strict=True)])
         return buffer.getvalue()
 
     def to_markdown(self) -> str:
         """The table as a Markdown table (human units; text cells escaped)."""
         header = [markdown_header(c) for c in self.columns]
-        align = ["---" if c.kind in ("text", "bool") else "---:" for c in self.columns]
+        align = ["---" if c.left_aligned else "---:" for c in self.columns]
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-        for row in self.rows:
-            lines.append("| " + " | ".join(self.display_row(row)) + " |")
+        for cells in self.display_rows():
+            lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
-    def display_row(self, row: Sequence[Any]) -> list[str]:
-        """A row's cells for people (Markdown, the console): an integer cell is a byte count,
-        shown in decimal units, if `bytes` is a word of its column name, or its column's unit
-        is the row's and the row's `unit` cell names bytes."""
+    def to_rich(self) -> RichTable:
+        """The table for the console, with the cells of the Markdown table (names shown as
+        written, never read as markup; no cell elided: a narrow terminal wraps it)."""
+        rich = RichTable(title=self.title, title_justify="left")
+        for column in self.columns:
+            rich.add_column(
+                column.name.replace("_", " "),
+                justify="left" if column.left_aligned else "right",
+                overflow="fold",
+            )
+        for cells in self.display_rows():
+            rich.add_row(*(Text(cell) for cell in cells))
+        return rich
+
+    def display_rows(self) -> list[list[str]]:
+        """Every row's cells for people (Markdown, the console): an integer cell is a byte
+        count, shown in decimal units, if `bytes` is a word of its column name, or its
+        column's unit is the row's and the row's `unit` cell names bytes."""
         names = [c.name for c in self.columns]
-        unit = row[names.index("unit")] if "unit" in names else None
-        row_bytes = isinstance(unit, str) and unit.endswith("bytes")
-        return [
-            human_bytes(int(v))
-            if v is not None and c.kind == "int" and c.unit_per_row and row_bytes
-            else markdown_cell(c, v)
-            for c, v in zip(self.columns, row, strict=True)
-        ]
+        rows = []
+        for cells in self.cells:
+            unit = cells[names.index("unit")] if "unit" in names else None
+            row_bytes = isinstance(unit, str) and unit.endswith("bytes")
+            rows.append(
+                [
+                    human_bytes(int(v))
+                    if v is not None and c.kind == "int" and c.unit_per_row and row_bytes
+                    else markdown_cell(c, v)
+                    for c, v in zip(self.columns, cells, strict=True)
+                ]
+            )
+        return rows
 
 
 def csv_cell(column: Column, value: Any) -> str:
@@ -172,11 +253,6 @@ def markdown_cell(column: Column, value: Any) -> str:
     if column.kind == "text":
         return _escape(str(value))
     return csv_cell(column, value)
-
-
-def columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
-    """Columns from (name, kind, unit) triples."""
-    return tuple(Column(name, kind, unit) for name, kind, unit in specs)
 
 
 def units_of(tables: Sequence[Table]) -> dict[str, dict[str, str]]:
