@@ -40,7 +40,10 @@ SOURCE_MODULES = (
     "layersim.accounting.arrays",
     "layersim.fleet.generate",
     "layersim.simulation.simulate",
-    "layersim.readers.layer_tar",
+    "layersim.readers.layer_blob",
+    "layersim.readers.decompress",
+    "layersim.readers.tar_stream",
+    "layersim.readers.entries",
 )
 
 

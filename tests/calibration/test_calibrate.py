@@ -49,7 +49,7 @@ from layersim.errors import ConfigError, ModelError
 from layersim.fleet import generate
 from layersim.readers import read_images, read_population
 from layersim.simulation import simulate
-from tests.readers.test_readers import Layout, M, docker_archive, make_tar
+from tests.readers.images import Layout, M, docker_archive, make_tar
 
 # The round trip averages this many seeds: with three apps one seed's draws (file sizes are
 # log-normal, sigma 1.2 to 1.5) move the means by up to a third; ten seeds' means stay well

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from layersim.errors import ImageFormatError
-from layersim.readers.layer_tar import LayerBlob
+from layersim.readers.layer_blob import LayerBlob
 from layersim.readers.plan import (
     ImagePlan,
     LayerPlan,

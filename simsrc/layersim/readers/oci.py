@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from layersim.errors import ImageFormatError
-from layersim.readers.layer_tar import Compression, LayerBlob
+from layersim.readers.decompress import Compression
+from layersim.readers.layer_blob import LayerBlob
 from layersim.readers.plan import (
     DEFAULT_PLATFORM,
     Descriptor,
