@@ -1,5 +1,5 @@
 """Hand-made image sets for the calibration tests, written as OCI layouts and docker-archives
-(`tests.readers.test_readers` helpers) so that the real readers read them and every byte count
+(`tests.readers.images` helpers) so that the real readers read them and every byte count
 is what a registry would see. Their contents are deterministic: "binary" files are runs of
 pseudo-random bytes and zeros (gzip about 2.5x), "text" files are words from a small vocabulary
 (gzip about 4.4x).
@@ -24,7 +24,7 @@ import random
 import tarfile
 from pathlib import Path
 
-from tests.readers.test_readers import Layout, M, make_tar
+from tests.readers.images import Layout, M, make_tar
 
 WORDS = tuple(
     b"the of and to in is it for on with as by at from def return import class self if else "

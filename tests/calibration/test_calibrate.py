@@ -29,7 +29,7 @@ from layersim.report.calibration import calibration_toml, toml_value
 from layersim.simulation import simulate
 from tests.calibration.conftest import keys
 from tests.calibration.image_sets import base_members
-from tests.readers.test_readers import Layout, make_tar
+from tests.readers.images import Layout, make_tar
 
 # The round trip averages this many seeds: with three apps one seed's draws (file sizes are
 # log-normal, sigma 1.2 to 1.5) move the means by up to a third; ten seeds' means stay well

@@ -31,7 +31,7 @@ from tests.calibration.image_sets import (
     build_runtime_set,
     code_members,
 )
-from tests.readers.test_readers import docker_archive, make_tar
+from tests.readers.images import docker_archive, make_tar
 
 
 def test_exact_fit_of_the_hand_made_set(fitted) -> None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from layersim.cli.app import app
 from layersim.config import load_config
 from layersim.report.analysis import ANALYSIS_UNITS
-from tests.readers.test_readers import APP, BASE, Layout, M, docker_archive, make_tar, sha
+from tests.readers.images import APP, BASE, Layout, M, docker_archive, make_tar, sha
 
 runner = CliRunner()
 

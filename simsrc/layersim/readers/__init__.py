@@ -9,13 +9,26 @@ image each path holds is read, in order; several paths form one population: one 
 receives every image in the order read, and one node that pulls them all in that order.
 
 All manifests and configs are read and checked first; then every distinct layer blob is streamed
-once (`layer_tar`; several blobs at a time, on a few threads: `blobs`), verified against its
+once (`layer_blob`; several blobs at a time, on a few threads: `blobs`), verified against its
 descriptor digest and size and its config DiffID, and turned into a `Layer` whose entries carry
 real tar bytes and file-content digests. Every bad input is an `ImageFormatError` naming the
 file or blob; nothing is written anywhere.
 
 What is *not* measured but apportioned (per-entry compressed bytes), and the other choices, are
-documented in `layer_tar` and docs/analyze.md.
+documented in `entries` and docs/analyze.md.
+
+The modules, in the order a read goes through them:
+
+    source       the files an image comes in: a directory or a tar archive, opened safely
+    oci, archive the two formats' JSON, checked, into plans (`plan`: what each layer must be)
+    blobs        the distinct layer blobs, several at a time on a few threads
+    layer_blob   one blob streamed: digests verified, a `Layer` built
+    decompress   gzip / zstd / none, in bounded pieces with the stored bytes behind each
+    tar_header   one tar header block (Go's rules), shared with `source`'s archives
+    tar_stream   the members of a layer's tar as it streams, with exact offsets and digests
+    entries      members into model entries, compressed bytes apportioned
+
+`spec` is the other way a population comes in: written by hand in TOML or JSON.
 """
 
 from __future__ import annotations
@@ -77,7 +90,7 @@ def read_images(
     `platform` (`os/arch[/variant]`) chooses within multi-platform indexes; by default
     linux/amd64, else the only platform there is. `progress(done, total)` is called on the
     calling thread as stored layer bytes are streamed. `compression` supplies the blob overhead
-    kept out of the per-entry compressed bytes (see `layer_tar.build_entries`).
+    kept out of the per-entry compressed bytes (see `entries.build_entries`).
     """
     wanted = Platform.parse(platform) if platform else None
     compression = compression or CompressionModel()

@@ -19,7 +19,8 @@ import re
 from pathlib import Path
 
 from layersim.errors import ImageFormatError
-from layersim.readers.layer_tar import LayerBlob
+from layersim.model.digest import BlobDigest
+from layersim.readers.layer_blob import LayerBlob
 from layersim.readers.plan import (
     ImagePlan,
     LayerPlan,
@@ -37,10 +38,10 @@ def is_archive(source: Source) -> bool:
     return source.exists("manifest.json")
 
 
-def _declared_digest(name: str) -> str | None:
+def _declared_digest(name: str) -> BlobDigest | None:
     """The digest a content-addressed member path declares (`blobs/sha256/<hex>`)."""
     match = _BLOB_NAME.match(name)
-    return f"sha256:{match.group(1)}" if match else None
+    return BlobDigest(f"sha256:{match.group(1)}") if match else None
 
 
 def plan_archive(source: Source, path: Path, wanted: Platform | None) -> list[ImagePlan]:
@@ -92,7 +93,7 @@ def plan_archive(source: Source, path: Path, wanted: Platform | None) -> list[Im
                     blob=LayerBlob(
                         where=blob_where,
                         compression=None,
-                        digest=digest,  # type: ignore[arg-type]
+                        digest=digest,
                         stored_bytes=stored_bytes,
                         diff_id=diff_id,
                     ),

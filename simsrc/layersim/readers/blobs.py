@@ -13,11 +13,11 @@ What the caller sees does not depend on the threads either:
   of the first failing blob in the order asked. Blobs after it are abandoned as soon as it
   fails; blobs before it are finished, as one of them may fail too and take precedence.
 
-A large blob still runs its own pipeline threads inside (`layer_tar`), so that the last blobs
+A large blob still runs its own pipeline threads inside (`layer_blob`), so that the last blobs
 to finish, or a single large one, keep more than one core busy. Memory stays a few MiB per
 worker.
 
-This module knows nothing of formats or of tar; `layer_tar` reads one blob.
+This module knows nothing of formats or of tar; `layer_blob` reads one blob.
 """
 
 from __future__ import annotations
@@ -27,14 +27,15 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 
 from layersim.model import Layer
 from layersim.model.sizes import CompressionModel
-from layersim.readers.layer_tar import read_layer
+from layersim.readers.layer_blob import read_layer
 from layersim.readers.plan import LayerPlan
 
 # Blobs read at once, at most (and never more than the cores: past them, workers only add
-# switching). Each holds a few MiB in flight (`layer_tar`'s chunks, pieces and queues).
+# switching). Each holds a few MiB in flight (`layer_blob`'s chunks, pieces and queues).
 MAX_WORKERS = 8
 
 
@@ -46,11 +47,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-# What a worker reports to the calling thread: (kind, value, payload)
-_BYTES = 0  # value stored bytes streamed
-_LAYER = 1  # blob `value` read: payload its Layer
-_FAILED = 2  # blob `value` failed: payload the exception
-_EXITED = 3  # the worker has no more blobs to read
+class _Event(IntEnum):
+    """What a worker reports to the calling thread, as (event, value, payload)."""
+
+    BYTES = 0  # `value` stored bytes streamed
+    LAYER = 1  # blob `value` read: payload its Layer
+    FAILED = 2  # blob `value` failed: payload the exception
+    EXITED = 3  # the worker has no more blobs to read
 
 
 class _Abandoned(Exception):
@@ -102,7 +105,7 @@ class _Pool:
         self._lock = threading.Lock()  # guards `_todo`
         # the index of the earliest failed blob so far: blobs after it are abandoned
         self._failed_at = len(plans)
-        self._events: queue.SimpleQueue[tuple[int, int, object]] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[tuple[_Event, int, object]] = queue.SimpleQueue()
 
     def _next(self) -> int | None:
         with self._lock:
@@ -119,7 +122,7 @@ class _Pool:
                 def on_bytes(n_bytes: int, index: int = index) -> None:
                     if index > self._failed_at:
                         raise _Abandoned
-                    events.put((_BYTES, n_bytes, None))
+                    events.put((_Event.BYTES, n_bytes, None))
 
                 try:
                     layer = _read_one(self._plans[index], self._compression, on_bytes)
@@ -128,11 +131,11 @@ class _Pool:
                 except BaseException as exc:  # re-raised on the caller's thread, in order
                     with self._lock:
                         self._failed_at = min(self._failed_at, index)
-                    events.put((_FAILED, index, exc))
+                    events.put((_Event.FAILED, index, exc))
                     continue
-                events.put((_LAYER, index, layer))
+                events.put((_Event.LAYER, index, layer))
         finally:
-            events.put((_EXITED, 0, None))
+            events.put((_Event.EXITED, 0, None))
 
     def run(self, on_bytes: Callable[[int], None] | None) -> list[Layer]:
         layers: list[Layer | None] = [None] * len(self._plans)
@@ -147,12 +150,12 @@ class _Pool:
         try:
             while running:
                 kind, value, payload = self._events.get()
-                if kind == _BYTES:
+                if kind is _Event.BYTES:
                     if on_bytes is not None:
                         on_bytes(value)
-                elif kind == _LAYER:
+                elif kind is _Event.LAYER:
                     layers[value] = payload  # type: ignore[assignment]
-                elif kind == _FAILED:
+                elif kind is _Event.FAILED:
                     failures.append(_Failure(value, payload))  # type: ignore[arg-type]
                 else:
                     running -= 1

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from layersim.errors import ImageFormatError
-from layersim.readers.layer_tar import Compression, LayerBlob
+from layersim.model.digest import BlobDigest
+from layersim.readers.decompress import Compression
+from layersim.readers.layer_blob import LayerBlob
 from layersim.readers.plan import (
     DEFAULT_PLATFORM,
     Descriptor,
@@ -193,7 +195,7 @@ class _Layout:
                     blob=LayerBlob(
                         where=blob_where,
                         compression=compression,
-                        digest=layer.digest,  # type: ignore[arg-type]
+                        digest=BlobDigest(layer.digest),
                         stored_bytes=layer.size,
                         diff_id=diff_id,
                     ),

@@ -14,7 +14,7 @@ from typing import Any
 
 from layersim.errors import ImageFormatError
 from layersim.model.digest import DiffID
-from layersim.readers.layer_tar import LayerBlob
+from layersim.readers.layer_blob import LayerBlob
 from layersim.readers.source import Source
 
 _SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -5,7 +5,7 @@ base-256 numbers, the USTAR name prefix, and the extended headers that change th
 PAX records (`path`, `linkpath`, `size`; global headers ignored) and GNU long names. Extended
 header data above 1 MiB is refused before it is read, as Go does (`maxSpecialFileSize`).
 
-Used for layer streams (`layer_tar.TarScanner`) and for the archives images come in
+Used for layer streams (`tar_stream.TarScanner`) and for the archives images come in
 (`source.TarSource`), so both read a tar the same way. Errors are `ValueError`s with the offset;
 the callers name the file.
 """
