@@ -15,8 +15,8 @@ import pytest
 
 from bench import images, workloads
 from bench.synthetic import build
-from layersim.accounting import engine
-from layersim.accounting.arrays import PopulationArrays, to_population
+from layersim.accounting.arrays import PopulationArrays, canonical, to_population
+from layersim.accounting.images import ImageTable, image_table
 from layersim.model import Population
 
 T = TypeVar("T")
@@ -55,8 +55,8 @@ def engine_population() -> PopulationArrays:
 
 
 @pytest.fixture(scope="session")
-def engine_images(engine_population: PopulationArrays) -> engine.ImageTable:
-    return engine.image_table(engine_population)
+def engine_images(engine_population: PopulationArrays) -> ImageTable:
+    return image_table(canonical(engine_population))
 
 
 @pytest.fixture(scope="session")

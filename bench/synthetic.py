@@ -47,7 +47,12 @@ from layersim.model.sizes import (
     CompressionModel,
 )
 
-FILE, DIR, SYMLINK, HARDLINK, WHITEOUT, OPAQUE = (int(k) for k in EntryKind)
+FILE = int(EntryKind.FILE)
+DIR = int(EntryKind.DIR)
+SYMLINK = int(EntryKind.SYMLINK)
+HARDLINK = int(EntryKind.HARDLINK)
+WHITEOUT = int(EntryKind.WHITEOUT)
+OPAQUE = int(EntryKind.OPAQUE)
 CLASSES = ("text", "binary", "archive")
 HEADER_BYTES = TAR_BLOCK_BYTES  # every synthetic name fits a USTAR header
 FILES_PER_DIR = 16

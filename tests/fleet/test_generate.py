@@ -10,8 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layersim.accounting import engine, reference
+from layersim.accounting import reference
 from layersim.accounting.arrays import canonical, csr_rows, path_strings, to_population
+from layersim.accounting.assemble import metrics_from_arrays
+from layersim.accounting.containers import container_bytes
+from layersim.accounting.images import image_table
 from layersim.config import load_config
 from layersim.fleet.generate import (
     BASE_PRESETS,
@@ -107,7 +110,7 @@ def test_arrays_are_valid_and_canonical(tiny):
     path ids, each layer's entries sorted by path), so the engine never re-sorts them."""
     a = tiny.arrays
     a.validate()
-    assert canonical(a)[0] is a
+    assert canonical(a).arrays is a
 
 
 def test_image_order_and_plan(tiny):
@@ -234,7 +237,7 @@ def test_reproducible_layer_on_another_parent_is_another_chain():
         "runtimes.rebuild_every=1",
     )
     a = fleet.arrays
-    images = engine.image_table(a)
+    images = image_table(canonical(a))
     deps = fleet.layer_kind[a.image_layers] == LayerKind.DEPS
     chains_per_layer: dict[int, set[int]] = {}
     for lid, chain in zip(
@@ -266,7 +269,7 @@ def test_reference_accepts_and_agrees(tiny):
     figures equal the reference's (images, registry, nodes, containers)."""
     pop = to_population(tiny.arrays)
     expected = reference.evaluate(pop)
-    got = engine.metrics_from_arrays(tiny.arrays)
+    got = metrics_from_arrays(tiny.arrays)
     assert got.registry_stored_bytes == expected.registry_stored_bytes
     for x, y in zip(got.images, expected.images, strict=True):
         assert (x.layered_compressed_bytes, x.flattened_disk_bytes, x.shadowed_file_bytes) == (
@@ -291,7 +294,7 @@ def test_class_mix_hits_the_ratio():
 def test_base_sizes_are_calibrated():
     """Version 0 of each base family is within a few percent of its ANCHORS row."""
     fleet = tiny_fleet("bases.file_scale=1.0", 'bases.families=["alpine", "debian", "ubuntu"]')
-    images = engine.image_table(fleet.arrays)
+    images = image_table(canonical(fleet.arrays))
     for f, name in enumerate(fleet.base_families):
         i = int(
             np.flatnonzero(
@@ -366,8 +369,8 @@ def test_any_seed_gives_valid_canonical_arrays(seed, waste, reproducible, placem
     )
     a = fleet.arrays
     a.validate()
-    assert canonical(a)[0] is a
-    assert engine.container_bytes(a).size == len(a.container_names)
+    assert canonical(a).arrays is a
+    assert container_bytes(canonical(a)).size == len(a.container_names)
 
 
 # --------------------------------------------------------------------------- calibration keys
@@ -380,7 +383,7 @@ def test_code_layers_split_the_code_files():
     fleet = tiny_fleet("apps.code_layers=3", "apps.code_files=8.0")
     a = fleet.arrays
     a.validate()
-    assert canonical(a)[0] is a
+    assert canonical(a).arrays is a
     for i in np.flatnonzero(fleet.image_kind == ImageKind.APP).tolist():
         layers = a.image_layers[a.image_offsets[i] : a.image_offsets[i + 1]].tolist()
         assert [int(fleet.layer_kind[x]) for x in layers[-3:]] == [LayerKind.CODE] * 3
@@ -397,7 +400,7 @@ def test_code_layers_split_the_code_files():
         assert (EntryKind.WHITEOUT in first) == bool(fleet.app_waste[fleet.image_owner[i]])
     assert any(label.endswith("/code3") for label in a.layer_labels)
     expected = reference.evaluate(to_population(a))
-    assert engine.metrics_from_arrays(a).registry_stored_bytes == expected.registry_stored_bytes
+    assert metrics_from_arrays(a).registry_stored_bytes == expected.registry_stored_bytes
 
 
 def _file_bytes(fleet: Fleet, layers: np.ndarray) -> int:

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 import layersim
-from layersim.accounting.engine import evaluate
+from layersim.accounting.assemble import evaluate
 from layersim.accounting.metrics import (
     ContainerUsage,
     ImageDiskUsage,

@@ -11,7 +11,7 @@ At each epoch `t`, in this order:
 4. the state at the end of `t` is measured: stored bytes of the registry and of every node
    (every `time.storage_every` epochs and at the last), containers.
 
-Every storage and transfer figure comes from `engine` (defined once there, equal to
+Every storage and transfer figure comes from `accounting` (defined once there, equal to
 `reference`): a registry or node that already holds images is modelled by pushing (pulling)
 those images first and ignoring their records. This module only adds what is defined here:
 the pull-time model (`pull_seconds`, `startup_pull_share`), percentiles (`nearest_rank`), the
@@ -27,10 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from layersim.accounting import engine
-from layersim.accounting.arrays import I64, PopulationArrays, csr_offsets, csr_rows
+from layersim.accounting.arrays import I64, PopulationArrays, canonical, csr_offsets, csr_rows
+from layersim.accounting.containers import container_bytes
+from layersim.accounting.images import ImageTable, image_table
 from layersim.accounting.metrics import STRATEGIES
 from layersim.accounting.sortops import ranges
+from layersim.accounting.storage import StoredTimeline, registry_stored, stored_timeline
+from layersim.accounting.transfers import pull_timeline, push_timeline
 from layersim.config import ExperimentConfig, TransferConfig, config_to_dict
 from layersim.fleet.generate import BASE_PRESETS, Fleet, ImageKind
 from layersim.model import EntryKind
@@ -388,8 +391,9 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     T = fleet.epochs
     transfer = cfg.transfer
     report("simulate: images", 0.0)
-    images = engine.image_table(a)
-    writable = engine.container_bytes(a)
+    canon = canonical(a)
+    images = image_table(canon)
+    writable = container_bytes(canon)
     epoch_bounds = np.searchsorted(fleet.image_epoch, np.arange(T + 1))
     sample = measured_nodes(a.n_nodes, cfg.nodes.stats_sample)
     storage_epochs = sorted({t for t in range(T) if t % cfg.time.storage_every == 0} | {T - 1})
@@ -397,7 +401,7 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     # 1. every push of the horizon: image i at its build epoch, kept to its registry gc
     report("simulate: pushes", 0.2)
     push_order = np.asarray(a.push_order, dtype=np.int64)
-    pushes = engine.push_timeline(
+    pushes = push_timeline(
         a,
         push_order,
         images,
@@ -410,7 +414,7 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     report("simulate: pulls", 0.4)
     pull_images = a.node_images
     pull_epoch = fleet.image_epoch[pull_images]
-    pulls = engine.pull_timeline(
+    pulls = pull_timeline(
         a,
         a.node_offsets,
         pull_images,
@@ -422,7 +426,7 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     # 3-4. stored bytes at the end of every epoch, after garbage collection
     report("simulate: storage", 0.6)
     everything = np.arange(a.n_images, dtype=np.int64)
-    registry_held = engine.stored_timeline(
+    registry_held = stored_timeline(
         a,
         images,
         np.zeros(a.n_images, dtype=np.int64),
@@ -440,7 +444,7 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     measured = position[pull_node] >= 0
     node_start = pull_epoch[measured]
     node_end = fleet.image_node_gc_epoch[pull_images[measured]]
-    nodes_held = engine.stored_timeline(
+    nodes_held = stored_timeline(
         a,
         images,
         position[pull_node[measured]],
@@ -588,7 +592,7 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def _node_epoch(held: engine.StoredTimeline, epoch: int, images: int, n_nodes: int) -> NodeEpoch:
+def _node_epoch(held: StoredTimeline, epoch: int, images: int, n_nodes: int) -> NodeEpoch:
     """The measured nodes at the end of `epoch` (totals estimated when they are a sample)."""
     columns = {s: getattr(held, s)[:, epoch] for s in STRATEGIES}
     measured = columns["layer"].size
@@ -627,7 +631,7 @@ def _totals(rows: tuple[TransferEpoch, ...], epochs: int) -> TransferTotals:
     )
 
 
-def _waste(held: I64, images: engine.ImageTable) -> WasteSummary:
+def _waste(held: I64, images: ImageTable) -> WasteSummary:
     shadowed = images.shadowed_file_bytes[held]
     return WasteSummary(
         images=int(held.size),
@@ -716,7 +720,7 @@ _RUNTIME_PUBLISHED = {
 def anchor_rows(
     fleet: Fleet,
     held: I64,
-    images: engine.ImageTable,
+    images: ImageTable,
     registry: RegistryEpoch,
     nodes: NodeEpoch,
     first_rollout: TransferEpoch,
@@ -830,7 +834,7 @@ def anchor_rows(
     f = fleet.base_families.index(family)
     versions = np.flatnonzero((fleet.image_kind == ImageKind.BASE) & (fleet.image_owner == f))[:10]
     if versions.size > 1:
-        stored = engine.registry_stored(a, versions, images)
+        stored = registry_stored(a, versions, images)
         rows.append(
             AnchorRow(
                 f"{versions.size} {family}-like versions: file-level saving over layers "
