@@ -36,6 +36,16 @@ EPOCH_BITS = 64
 
 
 @dataclass(frozen=True, eq=False)
+class StoredTimeline:
+    """Stored bytes per holder (row) and epoch (column) under each strategy."""
+
+    logical: npt.NDArray[np.int64]
+    flattened: npt.NDArray[np.int64]
+    layer: npt.NDArray[np.int64]
+    file: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
 class StoredTable:
     """Per-node stored disk bytes under each strategy."""
 
@@ -56,23 +66,14 @@ class DiskUsageTable:
 
 
 def whole_blocks(file_bytes: I64, block_bytes: int) -> I64:
-    """Bytes rounded up to whole blocks (`sizes.pad_to_block`, a file's disk bytes), on a new array, in place (one
-    temporary, not three); blocks are powers of two, so shifts, not a division."""
+    """Bytes rounded up to whole blocks (`sizes.pad_to_block`: a file's disk bytes), on a new
+    array rounded in place (one temporary, not three); blocks are powers of two, so shifts, not
+    a division."""
     shift = kernels.block_shift(block_bytes)
     out = np.add(file_bytes, block_bytes - 1, dtype=np.int64)
     out >>= shift
     out <<= shift
     return out
-
-
-@dataclass(frozen=True, eq=False)
-class StoredTimeline:
-    """Stored bytes per holder (row) and epoch (column) under each strategy."""
-
-    logical: npt.NDArray[np.int64]
-    flattened: npt.NDArray[np.int64]
-    layer: npt.NDArray[np.int64]
-    file: npt.NDArray[np.int64]
 
 
 def _interval_runs(holder: I64, key: I64, start: I64, end: I64) -> tuple[I64, I64, I64, I64] | None:
