@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import pytest
 
 from bench import images, workloads
-from layersim.accounting import engine
-from layersim.accounting.arrays import PopulationArrays, to_population
+from layersim.accounting.arrays import PopulationArrays, canonical, to_population
+from layersim.accounting.images import ImageTable, image_table
 from layersim.model import Population
 
 T = TypeVar("T")
@@ -54,8 +54,8 @@ def engine_population() -> PopulationArrays:
 
 
 @pytest.fixture(scope="session")
-def engine_images(engine_population: PopulationArrays) -> engine.ImageTable:
-    return engine.image_table(engine_population)
+def engine_images(engine_population: PopulationArrays) -> ImageTable:
+    return image_table(canonical(engine_population))
 
 
 @pytest.fixture(scope="session")

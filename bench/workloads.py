@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import inspect
 import math
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,10 +32,19 @@ from typing import Any, TypeVar
 import numpy as np
 
 import layersim
-from layersim.accounting import engine
-from layersim.accounting.arrays import I64, PopulationArrays, csr_rows
+from layersim.accounting.arrays import I64, CanonicalArrays, PopulationArrays, canonical, csr_rows
+from layersim.accounting.containers import container_bytes
+from layersim.accounting.images import ImageTable, image_table
 from layersim.accounting.metrics import StoredBytes
 from layersim.accounting.sortops import ranges
+from layersim.accounting.storage import (
+    DiskUsageTable,
+    StoredTable,
+    disk_usage,
+    node_stored,
+    registry_stored,
+)
+from layersim.accounting.transfers import PullTable, PushTable, pull_sequences, push_sequence
 from layersim.config import ExperimentConfig, load_config
 from layersim.fleet import Fleet, generate
 from layersim.fleet.presets import ImageKind, LayerKind
@@ -196,12 +207,12 @@ def pushed_blob_bytes(arrays: PopulationArrays) -> tuple[int, int]:
 class Tables:
     """Everything the engine computes for a population, as arrays."""
 
-    images: engine.ImageTable
+    images: ImageTable
     registry: StoredBytes
-    pushes: engine.PushTable
-    pulls: engine.PullTable
-    stored: engine.StoredTable
-    usage: engine.DiskUsageTable
+    pushes: PushTable
+    pulls: PullTable
+    stored: StoredTable
+    usage: DiskUsageTable
     containers: I64
 
 
@@ -216,18 +227,12 @@ STAGES = (
 )
 
 
-def cold(arrays: PopulationArrays) -> PopulationArrays:
-    """The arrays without what the engine derived and kept on them (the canonical-order
-    check, the file contents by layer), so that every round of a benchmark pays for deriving
-    them as a process that evaluates once does."""
-    arrays.cache.clear()
-    return arrays
-
-
 def evaluate_tables(arrays: PopulationArrays, seconds: dict[str, float] | None = None) -> Tables:
-    """The engine's evaluation of a whole population (every figure, on arrays). If `seconds`
-    is given, each stage's wall time is recorded in it (keys: `STAGES`)."""
-    a = cold(arrays)
+    """The engine's evaluation of a whole population (every figure, on arrays), deriving all it
+    needs (the canonical order, the layer scan) as a process that evaluates once does. If
+    `seconds` is given, each stage's wall time is recorded in it (keys: `STAGES`; checking and
+    ordering the arrays counts in `image_table`, as the first stage that needs it)."""
+    a = arrays
     times = seconds if seconds is not None else {}
 
     def stage(name: str, fn: Callable[[], T]) -> T:
@@ -236,46 +241,62 @@ def evaluate_tables(arrays: PopulationArrays, seconds: dict[str, float] | None =
         times[name] = time.perf_counter() - start
         return out
 
-    images = stage("image_table", lambda: engine.image_table(a))
+    def images_stage() -> tuple[CanonicalArrays, ImageTable]:
+        canon = canonical(a)
+        return canon, image_table(canon)
+
+    canon, images = stage("image_table", images_stage)
     return Tables(
         images=images,
-        registry=stage("registry_stored", lambda: engine.registry_stored(a, a.push_order, images)),
-        pushes=stage("push_sequence", lambda: engine.push_sequence(a, a.push_order, images)),
+        registry=stage("registry_stored", lambda: registry_stored(a, a.push_order, images)),
+        pushes=stage("push_sequence", lambda: push_sequence(a, a.push_order, images)),
         pulls=stage(
             "pull_sequences",
-            lambda: engine.pull_sequences(a, a.node_offsets, a.node_images, images),
+            lambda: pull_sequences(a, a.node_offsets, a.node_images, images),
         ),
-        stored=stage(
-            "node_stored", lambda: engine.node_stored(a, a.node_offsets, a.node_images, images)
-        ),
-        usage=stage(
-            "disk_usage", lambda: engine.disk_usage(a, a.node_offsets, a.node_images, images)
-        ),
-        containers=stage("container_bytes", lambda: engine.container_bytes(a)),
+        stored=stage("node_stored", lambda: node_stored(a, a.node_offsets, a.node_images, images)),
+        usage=stage("disk_usage", lambda: disk_usage(a, a.node_offsets, a.node_images, images)),
+        containers=stage("container_bytes", lambda: container_bytes(canon)),
     )
 
 
-def engine_functions() -> tuple[str, ...]:
-    """The engine's public functions (defined in `layersim.accounting.engine`), by name."""
-    return tuple(
-        name
-        for name, value in vars(engine).items()
-        if inspect.isfunction(value)
-        and value.__module__ == engine.__name__
-        and not name.startswith("_")
-    )
+# The engine's modules: `engine_seconds` times their public functions
+ENGINE_MODULES = (
+    "layersim.accounting.images",
+    "layersim.accounting.transfers",
+    "layersim.accounting.storage",
+    "layersim.accounting.containers",
+    "layersim.accounting.assemble",
+)
+
+
+def engine_functions() -> dict[str, Callable[..., Any]]:
+    """The engine's public functions by name: those defined in `ENGINE_MODULES`, and
+    `arrays.canonical` (the check and ordering every evaluation starts with)."""
+    found: dict[str, Callable[..., Any]] = {"canonical": canonical}
+    for module_name in ENGINE_MODULES:
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            if (
+                inspect.isfunction(value)
+                and value.__module__ == module_name
+                and not name.startswith("_")
+            ):
+                found[name] = value
+    return found
 
 
 @contextmanager
 def engine_seconds() -> Iterator[dict[str, float]]:
     """Within the block, the wall seconds spent in each public engine function (summed over
-    calls, however the caller reaches them: they are wrapped on the module), to say where an
-    end-to-end run spends its time. Times are exclusive: an engine function called by another
-    (`layer_disk_bytes` inside `node_stored`) counts for itself only, so the shares add up.
-    The wrappers cost two clock reads per call."""
-    names = engine_functions()
-    totals = dict.fromkeys(names, 0.0)
-    originals = {name: getattr(engine, name) for name in names}
+    calls), to say where an end-to-end run spends its time. Every binding of an engine function
+    in a loaded `layersim` or `bench` module is wrapped, in the module that defines it and in
+    those that import it by name, so calls are timed however the caller reaches them. Times are
+    exclusive: an engine function called by another (`stored_timeline` inside `node_stored`)
+    counts for itself only, so the shares add up. The wrappers cost two clock reads per call."""
+    functions = engine_functions()
+    name_of = {id(fn): name for name, fn in functions.items()}
+    totals = dict.fromkeys(functions, 0.0)
     inner: list[float] = [0.0]  # time of wrapped callees of the current call, per depth
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -291,13 +312,21 @@ def engine_seconds() -> Iterator[dict[str, float]]:
 
         return timed
 
-    for name, fn in originals.items():
-        setattr(engine, name, wrap(name, fn))
+    wrappers = {name: wrap(name, fn) for name, fn in functions.items()}
+    bindings = [
+        (module, attr, name_of[id(value)])
+        for module in list(sys.modules.values())
+        if getattr(module, "__name__", "").partition(".")[0] in ("layersim", "bench")
+        for attr, value in list(vars(module).items())
+        if id(value) in name_of
+    ]
+    for module, attr, name in bindings:
+        setattr(module, attr, wrappers[name])
     try:
         yield totals
     finally:
-        for name, fn in originals.items():
-            setattr(engine, name, fn)
+        for module, attr, name in bindings:
+            setattr(module, attr, functions[name])
         for name in [n for n, v in totals.items() if v == 0.0]:
             del totals[name]
 
@@ -316,7 +345,7 @@ def floor_sort(keys: I64) -> I64:
     return np.sort(keys)
 
 
-def check_image_table(arrays: PopulationArrays, images: engine.ImageTable) -> None:
+def check_image_table(arrays: PopulationArrays, images: ImageTable) -> None:
     """Per-image invariants, and the layered sums recomputed independently."""
     n = arrays.n_images
     rows = csr_rows(arrays.image_offsets)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from layersim.accounting import kernels
+from layersim.model import EntryKind
 
 I = np.int64  # noqa: E741 - shorthand for the arrays below
 
@@ -43,6 +44,7 @@ def test_held_bytes_counts_each_item_once_per_epoch_held() -> None:
 
 
 def test_held_bytes_of_a_holder_with_no_rows_is_zero() -> None:
+    """A holder with no rows holds nothing in any epoch; the next holder's row still counts."""
     unit = np.array([5], dtype=I)
     out = _held_bytes(
         np.array([0], dtype=I),
@@ -75,6 +77,8 @@ def test_scan_layers_sums_and_gathers_contents() -> None:
 
 
 def test_check_entries_names_the_problem() -> None:
+    """(0, sorted) for good entries, `sorted` false for an opaque marker before its DIR; problem
+    1 for a content on a non-file, 2 for negative file bytes."""
     offsets = np.array([0, 2], dtype=I)
     path = np.array([1, 1], dtype=I)
     dir_then_opaque = np.array([kernels.DIR, kernels.OPAQUE], dtype=np.int8)
@@ -90,12 +94,15 @@ def test_check_entries_names_the_problem() -> None:
 
 
 def test_block_shift() -> None:
+    """log2 of power-of-two block sizes; any other size is refused with the size named."""
     assert [kernels.block_shift(b) for b in (1, 512, 4096)] == [0, 9, 12]
     with pytest.raises(ValueError, match="power of two, got 3000"):
         kernels.block_shift(3000)
 
 
 def test_lowest_bit_of_every_single_bit_and_of_mixed_masks() -> None:
+    """The index of the lowest set bit, for each of the 64 single bits (bit 63 is the int64
+    sign) and for a mask with several bits set."""
     for b in range(64):
         x = np.int64(-(1 << 63)) if b == 63 else np.int64(1 << b)
         assert kernels._lowest_bit(x) == b
@@ -133,3 +140,37 @@ def test_covered_within_each_store() -> None:
         order, bounds, key, start, until, np.zeros(6, np.int32), np.full(6, 99, I)
     )
     assert out.tolist() == [False, False, True, False]
+
+
+def test_entry_kind_codes_agree_everywhere() -> None:
+    """Every spelling of the entry kind codes is `model.EntryKind`'s (the kernels' constants, the
+    only other place they are named); and the orders the loops rely on hold
+    (whiteouts and opaque markers the two largest codes, a DIR before an opaque marker)."""
+    for kind in EntryKind:
+        assert getattr(kernels, kind.name) == int(kind), kind
+    largest = sorted(int(kind) for kind in EntryKind)[-2:]
+    assert sorted([kernels.WHITEOUT, kernels.OPAQUE]) == largest
+    assert kernels.DIR < kernels.OPAQUE
+
+
+def test_search_shown_entries_from_the_top() -> None:
+    """One image of two layers over paths 0 (`d`) and 1 (`d/f`): layer 0 has d and d/f, layer 1
+    an opaque marker at d. d shows layer 0's DIR (an opaque marker hides only what is below);
+    d/f is hidden; a query on a second image of layer 0 alone finds d/f."""
+    image_offsets = np.array([0, 2, 3], dtype=I)
+    image_layers = np.array([0, 1, 0], dtype=I)
+    layer_offsets = np.array([0, 2, 3], dtype=I)
+    path = np.array([0, 1, 0], dtype=I)
+    kind = np.array([kernels.DIR, kernels.FILE, kernels.OPAQUE], dtype=np.int8)
+    path_parent = np.array([-1, 0], dtype=I)
+    found = kernels.search_shown_entries(
+        image_offsets,
+        image_layers,
+        layer_offsets,
+        path,
+        kind,
+        path_parent,
+        np.array([0, 0, 1], dtype=I),
+        np.array([0, 1, 1], dtype=I),
+    )
+    assert found.tolist() == [0, -1, 1]

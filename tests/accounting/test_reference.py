@@ -1,4 +1,5 @@
-"""Worked examples for `layersim.accounting.reference`, every figure an exact integer computed by hand.
+"""Worked examples for `layersim.accounting.reference`, every figure an exact integer computed
+by hand.
 
 Unit reminders (default compression model, sizes.py): a 512-byte header compresses to
 ceil(512 * 1000 / 10000) = 52 bytes; a blob adds 20 (gzip framing) + ceil(1024 * 1000 / 10000)

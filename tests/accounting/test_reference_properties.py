@@ -1,4 +1,5 @@
-"""Invariants of `layersim.accounting.reference` on generated populations (hypothesis, `strategies`).
+"""Invariants of `layersim.accounting.reference` on generated populations (hypothesis,
+`strategies`).
 
 Each property is a fact of the modelled world, not a restatement of the implementation:
 strategies are ordered (file <= layer <= logical, flattened <= logical), storage grows by at most

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layersim.accounting import engine
 from layersim.accounting.arrays import to_population
+from layersim.accounting.assemble import evaluate
 from layersim.calibration import calibrate
 from layersim.calibration.check import ABSOLUTE, TOLERANCES, within_tolerance
 from layersim.calibration.set_statistics import ImageSetStatistics, set_statistics
@@ -110,7 +110,7 @@ def test_calibrate_then_run_reproduces_the_statistics(fitted, hand_made, tmp_pat
             getattr(analyzed, name),
             generated[name],
         )
-    stored = engine.evaluate(read_population(hand_made)).registry_stored_bytes
+    stored = evaluate(read_population(hand_made)).registry_stored_bytes
     expected = stored.logical / stored.layer
     assert statistics.fmean(registry_ratios) == pytest.approx(expected, rel=REGISTRY_TOLERANCE)
 

@@ -7,8 +7,9 @@ import dataclasses
 
 import numpy as np
 
-from layersim.accounting import engine, reference
+from layersim.accounting import reference
 from layersim.accounting.arrays import canonical, to_population
+from layersim.accounting.assemble import metrics_from_arrays
 from layersim.fleet.presets import ImageKind, LayerKind
 from layersim.model import EntryKind
 from tests.fleet.fleets import tiny_fleet
@@ -21,7 +22,7 @@ def test_code_layers_split_the_code_files():
     fleet = tiny_fleet("apps.code_layers=3", "apps.code_files=8.0")
     a = fleet.arrays
     a.validate()
-    assert canonical(a)[0] is a
+    assert canonical(a).arrays is a
     for i in np.flatnonzero(fleet.image_kind == ImageKind.APP).tolist():
         layers = a.image_layers[a.image_offsets[i] : a.image_offsets[i + 1]].tolist()
         assert [int(fleet.layer_kind[x]) for x in layers[-3:]] == [LayerKind.CODE] * 3
@@ -38,7 +39,7 @@ def test_code_layers_split_the_code_files():
         assert (EntryKind.WHITEOUT in first) == bool(fleet.app_waste[fleet.image_owner[i]])
     assert any(label.endswith("/code3") for label in a.layer_labels)
     expected = reference.evaluate(to_population(a))
-    assert engine.metrics_from_arrays(a).registry_stored_bytes == expected.registry_stored_bytes
+    assert metrics_from_arrays(a).registry_stored_bytes == expected.registry_stored_bytes
 
 
 def test_add_then_delete_leaves_shadowed_bytes():

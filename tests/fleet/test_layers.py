@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from layersim.accounting import engine
-from layersim.accounting.arrays import csr_rows
+from layersim.accounting.arrays import canonical, csr_rows
+from layersim.accounting.images import image_table
 from layersim.fleet import Fleet
 from layersim.fleet.layers import Layers
 from layersim.fleet.presets import ImageKind, LayerKind
@@ -85,7 +85,7 @@ def test_reproducible_layer_on_another_parent_is_another_chain():
         "runtimes.rebuild_every=1",
     )
     a = fleet.arrays
-    images = engine.image_table(a)
+    images = image_table(canonical(a))
     deps = fleet.layer_kind[a.image_layers] == LayerKind.DEPS
     chains_per_layer: dict[int, set[int]] = {}
     for lid, chain in zip(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from layersim.accounting import engine
+from layersim.accounting.arrays import canonical
+from layersim.accounting.images import image_table
 from layersim.fleet.parents import Bases, Runtimes, parent_names, parent_released, released_by_epoch
 from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from tests.fleet.fleets import tiny_fleet
@@ -46,7 +47,7 @@ def test_base_versions_share_files_not_layers():
 def test_base_sizes_are_calibrated():
     """Version 0 of each base family is within a few percent of its ANCHORS row."""
     fleet = tiny_fleet("bases.file_scale=1.0", 'bases.families=["alpine", "debian", "ubuntu"]')
-    images = engine.image_table(fleet.arrays)
+    images = image_table(canonical(fleet.arrays))
     for f, name in enumerate(fleet.base_families):
         i = int(
             np.flatnonzero(

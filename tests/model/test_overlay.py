@@ -11,10 +11,10 @@ from layersim.model.overlay import (
     dive_leaves,
     hidden_entries,
     is_below,
+    merged_entries,
     merged_files,
     merged_view,
     subtree_file_bytes,
-    visible_entries,
 )
 from tests.strategies import images
 
@@ -127,13 +127,13 @@ def test_recreated_after_whiteout() -> None:
     assert shown(L(f("a", 1)), L(e("a", W)), L(f("a", 2))) == {"a": (2, F, 2)}
 
 
-def test_hidden_and_visible_entries() -> None:
+def test_hidden_and_merged_entries() -> None:
     """hidden_entries lists the non-whiteout entries the view does not show, with their layer;
-    visible_entries the ones it shows."""
+    merged_entries the ones it shows."""
     a0, b0, a1 = f("a", 10), f("b", 20), f("a", 30)
     layers = [L(a0, b0), L(a1, e("b", W))]
     assert sorted(hidden_entries(layers), key=lambda t: t[1].path) == [(0, a0), (0, b0)]
-    assert visible_entries(layers) == [a1]
+    assert merged_entries(layers) == [a1]
 
 
 def test_is_below() -> None:

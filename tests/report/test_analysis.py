@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from layersim.accounting.analysis import compression_ratio
-from layersim.accounting.engine import evaluate
+from layersim.accounting.assemble import evaluate
 from layersim.readers.spec import parse_spec
 from layersim.report.analysis import ANALYSIS_UNITS, analysis_to_json, render_analysis
 from layersim.report.evaluation import UNITS, metrics_to_json

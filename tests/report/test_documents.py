@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from layersim.accounting.engine import evaluate
+from layersim.accounting.assemble import evaluate
 from layersim.report import metrics_to_json
 from layersim.report.documents import json_text, stable_floats, write_run, write_sweep
 from layersim.report.run import SUMMARY, TIMINGS

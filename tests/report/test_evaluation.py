@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 import layersim
-from layersim.accounting.engine import evaluate
+from layersim.accounting.assemble import evaluate
 from layersim.accounting.metrics import (
     ContainerUsage,
     ImageDiskUsage,

@@ -11,8 +11,15 @@ import json
 import numpy as np
 import pytest
 
-from layersim.accounting import engine, reference
-from layersim.accounting.arrays import PopulationArrays, csr_offsets, csr_rows, to_population
+from layersim.accounting import reference
+from layersim.accounting.arrays import (
+    PopulationArrays,
+    canonical,
+    csr_offsets,
+    csr_rows,
+    to_population,
+)
+from layersim.accounting.images import image_table
 from layersim.simulation.pulltime import pull_seconds, startup_pull_share
 from layersim.simulation.replay import cold_start_share, pull_timeline, storage_epochs
 from layersim.simulation.state import state_arrays
@@ -179,7 +186,7 @@ def test_cold_start_share_is_each_nodes_first_pull(small_run):
     which, onto an empty node, downloads every layer of its image."""
     fleet, _ = small_run
     a = fleet.arrays
-    images = engine.image_table(a)
+    images = image_table(canonical(a))
     transfer = fleet.config.transfer
     firsts = [
         int(a.node_images[a.node_offsets[n]])

@@ -11,8 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from layersim.accounting import engine, reference
-from layersim.accounting.arrays import from_population
+from layersim.accounting import reference
+from layersim.accounting.arrays import canonical, from_population
+from layersim.accounting.images import image_table
 from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from layersim.model import EntryKind, Image, Population, make_entry, make_layer
 from layersim.model.digest import content_digest
@@ -65,7 +66,7 @@ def state() -> FinalState:
     arrays = from_population(Population(IMAGES))
     return FinalState(
         arrays=arrays,
-        images=engine.image_table(arrays),
+        images=image_table(canonical(arrays)),
         held=HELD,
         layer_references=layer_references(arrays, HELD),
         registry=_row(RegistryEpoch, layer_bytes=600, file_bytes=200),
@@ -142,7 +143,7 @@ def test_waste_counts_shadowed_bytes():
     """Deleting the base's 100-byte etc/os in a later layer shadows 100 file bytes in that
     image and none in the base alone."""
     arrays = from_population(Population(IMAGES))
-    summary = waste(np.array([0, 4]), engine.image_table(arrays))
+    summary = waste(np.array([0, 4]), image_table(canonical(arrays)))
     assert (summary.images, summary.images_with_shadowed_bytes) == (2, 1)
     assert summary.shadowed_file_bytes == 100
 

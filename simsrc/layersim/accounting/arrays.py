@@ -5,6 +5,9 @@ Digests are interned to dense integer ids and every one-to-many relation is a CS
 hundreds of millions of file entries fits in a few arrays. `from_population` converts the object
 model (`layersim.model`) to this form at one boundary; `to_population` converts back, so that a
 generated fleet small enough can be checked against the reference implementation.
+`canonical` checks arrays and puts them in the order the engine reads entries in
+(`CanonicalArrays`). No figure is computed here: that is the engine's (`images`, `transfers`,
+`storage`, `containers`).
 
 Ids:
 - path id `p`: an interned path; `path_parent[p]` is its directory's id (-1 at top level). Every
@@ -17,13 +20,14 @@ Ids:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from layersim.accounting import kernels
-from layersim.accounting.sortops import forest_preorder
+from layersim.accounting.sortops import forest_preorder, ranges
 from layersim.errors import ModelError
 from layersim.model import (
     Container,
@@ -114,8 +118,6 @@ class PopulationArrays:
     layer_labels: tuple[str, ...] | None = None  # one per layer id
     image_layer_labels: tuple[str, ...] | None = None  # parallel to image_layers
     content_classes: tuple[str, ...] | None = None  # one per content id
-    # derived facts computed once per instance (e.g. the canonical-order check)
-    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_paths(self) -> int:
@@ -137,8 +139,10 @@ class PopulationArrays:
     def n_entries(self) -> int:
         return int(self.entry_path.size)
 
-    def validate(self) -> None:
-        """Check shapes and id ranges; raise ModelError on the first inconsistency."""
+    def validate(self) -> bool:
+        """Check shapes and id ranges; raise ModelError on the first inconsistency. Returns
+        whether each layer's entries are sorted as `canonical` wants them, which the same pass
+        over the entries finds (so that `canonical` need not read them again)."""
         n_l, n_e = self.n_layers, self.n_entries
         checks = [
             (self.layer_offsets[0] == 0 and self.layer_offsets[-1] == n_e, "layer_offsets"),
@@ -163,10 +167,21 @@ class PopulationArrays:
         if problem:
             what = "content" if problem == 1 else "negative file bytes"
             raise ModelError(f"inconsistent population arrays: {what}")
-        self.cache["entries_sorted"] = bool(in_order)  # `canonical` need not look again
+        return bool(in_order)
+
+
+def expand_images(arrays: PopulationArrays, image_ids: I64) -> tuple[I64, I64, I64]:
+    """The layer rows of a sequence of images (repeats allowed), base first within each: (row
+    offsets per sequence position, CSR; sequence position per row; index into `image_layers`
+    per row)."""
+    counts = np.diff(arrays.image_offsets)[image_ids]
+    offsets = csr_offsets(counts)
+    return offsets, csr_rows(offsets), ranges(arrays.image_offsets[image_ids], counts)
 
 
 class _Interner:
+    """Dense ids for keys, in first-seen order."""
+
     def __init__(self) -> None:
         self.ids: dict[object, int] = {}
 
@@ -177,22 +192,49 @@ class _Interner:
         return found
 
 
-def from_population(population: Population) -> PopulationArrays:
-    """Intern an object population into arrays (the boundary between the two forms)."""
-    paths = _Interner()
-    parents: list[int] = []
+class _PathInterner:
+    """Path ids in first-seen order, a path's directory interned before it (so every ancestor
+    of an interned path is interned), and each id's parent id (-1 at top level)."""
 
-    def path_id(path: str) -> int:
-        known = paths.ids.get(path)
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.parents: list[int] = []
+
+    def __call__(self, path: str) -> int:
+        known = self.ids.get(path)
         if known is not None:
             return known
-        parent = path_id(path.rsplit("/", 1)[0]) if "/" in path else -1
-        new = paths(path)
-        parents.append(parent)
+        parent = self(path.rsplit("/", 1)[0]) if "/" in path else -1
+        new = self.ids[path] = len(self.ids)
+        self.parents.append(parent)
         return new
 
-    contents = _Interner()
-    content_bytes: list[tuple[int, int, str]] = []
+
+def _ints(values: list[int] | list[bool], dtype: type = np.int64) -> npt.NDArray[Any]:
+    return np.asarray(values, dtype=dtype)
+
+
+def from_population(population: Population) -> PopulationArrays:
+    """Intern an object population into arrays (the boundary between the two forms)."""
+    paths = _PathInterner()
+    layer_list, images = _image_fields(population)
+    entries = _entry_fields(layer_list, paths)  # interns the entries' paths, then
+    nodes = _node_fields(population, paths)  # the paths containers modify and delete
+    arrays = PopulationArrays(
+        path_parent=_ints(paths.parents),
+        **entries,
+        **images,
+        **nodes,
+        options=population.options,
+        blob_overhead_bytes=population.compression.blob_overhead_bytes(),
+        path_names=tuple(paths.ids),  # insertion order == id order
+    )
+    return _in_canonical_order(arrays, _entries_sorted(arrays)).arrays
+
+
+def _image_fields(population: Population) -> tuple[list[Layer], dict[str, Any]]:
+    """The distinct layers (by DiffID, in first-use order) and the arrays of the layers and
+    images: the CSR of each image's layer ids, blob and repository ids, labels."""
     layers: dict[DiffID, int] = {}
     layer_list: list[Layer] = []
     blobs = _Interner()
@@ -209,7 +251,26 @@ def from_population(population: Population) -> PopulationArrays:
                 layer_list.append(layer)
             image_layers.append(lid)
             image_labels.append(layer.label)
+    index = {image.name: i for i, image in enumerate(population.images)}
+    return layer_list, {
+        "layer_blob": _ints([blobs(layer.blob_digest) for layer in layer_list]),
+        "layer_tar_bytes": _ints([layer.tar_bytes for layer in layer_list]),
+        "layer_compressed_bytes": _ints([layer.compressed_bytes for layer in layer_list]),
+        "image_offsets": csr_offsets(image_counts),
+        "image_layers": _ints(image_layers),
+        "image_repository": _ints([repos(image.repository) for image in population.images]),
+        "image_names": tuple(image.name for image in population.images),
+        "push_order": _ints([index[n] for n in population.push_order or ()]),
+        "layer_labels": tuple(layer.label for layer in layer_list),
+        "image_layer_labels": tuple(image_labels),
+    }
 
+
+def _entry_fields(layer_list: list[Layer], paths: _PathInterner) -> dict[str, Any]:
+    """The entries of every layer, CSR by layer id, and the distinct file contents (by content
+    digest, in first-seen order) they refer to."""
+    contents = _Interner()
+    content_bytes: list[tuple[int, int, str]] = []
     e_path: list[int] = []
     e_kind: list[int] = []
     e_content: list[int] = []
@@ -218,7 +279,7 @@ def from_population(population: Population) -> PopulationArrays:
     e_comp: list[int] = []
     for layer in layer_list:
         for e in layer.entries:
-            e_path.append(path_id(e.path))
+            e_path.append(paths(e.path))
             e_kind.append(int(e.kind))
             if e.kind is EntryKind.FILE and e.content is not None:
                 cid = contents(e.content)
@@ -232,9 +293,24 @@ def from_population(population: Population) -> PopulationArrays:
             e_file.append(e.file_bytes)
             e_tar.append(e.tar_bytes)
             e_comp.append(e.compressed_bytes)
+    return {
+        "content_file_bytes": _ints([c[0] for c in content_bytes]),
+        "content_compressed_bytes": _ints([c[1] for c in content_bytes]),
+        "content_classes": tuple(c[2] for c in content_bytes),
+        "layer_offsets": csr_offsets([len(layer.entries) for layer in layer_list]),
+        "entry_path": _ints(e_path),
+        "entry_kind": _ints(e_kind, np.int8),
+        "entry_content": _ints(e_content),
+        "entry_file_bytes": _ints(e_file),
+        "entry_tar_bytes": _ints(e_tar),
+        "entry_compressed_bytes": _ints(e_comp),
+    }
 
+
+def _node_fields(population: Population, paths: _PathInterner) -> dict[str, Any]:
+    """The nodes' pulls (image ids, CSR by node) and their containers with the writable-layer
+    operations of each (CSR by container)."""
     index = {image.name: i for i, image in enumerate(population.images)}
-    node_images = [index[n] for node in population.nodes for n in node.images]
     c_names: list[str] = []
     c_node: list[int] = []
     c_image: list[int] = []
@@ -251,56 +327,27 @@ def from_population(population: Population) -> PopulationArrays:
             writes.append([w.file_bytes for w in c.writes])
             modifies.append(
                 [
-                    (path_id(m.path), -1 if m.changed_bytes is None else m.changed_bytes)
+                    (paths(m.path), -1 if m.changed_bytes is None else m.changed_bytes)
                     for m in c.modifies
                 ]
             )
-            deletes.append([path_id(p) for p in c.deletes])
-
-    def arr(values: list[int] | list[bool], dtype: type = np.int64) -> np.ndarray:
-        return np.asarray(values, dtype=dtype)
-
-    arrays = PopulationArrays(
-        path_parent=arr(parents),
-        content_file_bytes=arr([c[0] for c in content_bytes]),
-        content_compressed_bytes=arr([c[1] for c in content_bytes]),
-        layer_offsets=csr_offsets([len(layer.entries) for layer in layer_list]),
-        entry_path=arr(e_path),
-        entry_kind=arr(e_kind, np.int8),
-        entry_content=arr(e_content),
-        entry_file_bytes=arr(e_file),
-        entry_tar_bytes=arr(e_tar),
-        entry_compressed_bytes=arr(e_comp),
-        layer_blob=arr([blobs(layer.blob_digest) for layer in layer_list]),
-        layer_tar_bytes=arr([layer.tar_bytes for layer in layer_list]),
-        layer_compressed_bytes=arr([layer.compressed_bytes for layer in layer_list]),
-        image_offsets=csr_offsets(image_counts),
-        image_layers=arr(image_layers),
-        image_repository=arr([repos(image.repository) for image in population.images]),
-        image_names=tuple(image.name for image in population.images),
-        push_order=arr([index[n] for n in population.push_order or ()]),
-        node_names=tuple(node.name for node in population.nodes),
-        node_offsets=csr_offsets([len(node.images) for node in population.nodes]),
-        node_images=arr(node_images),
-        container_names=tuple(c_names),
-        container_node=arr(c_node),
-        container_image=arr(c_image),
-        container_running=arr(c_running, np.bool_),
-        write_offsets=csr_offsets([len(w) for w in writes]),
-        write_file_bytes=arr([b for w in writes for b in w]),
-        modify_offsets=csr_offsets([len(m) for m in modifies]),
-        modify_path=arr([p for m in modifies for p, _ in m]),
-        modify_changed_bytes=arr([b for m in modifies for _, b in m]),
-        delete_offsets=csr_offsets([len(d) for d in deletes]),
-        delete_path=arr([p for d in deletes for p in d]),
-        options=population.options,
-        blob_overhead_bytes=population.compression.blob_overhead_bytes(),
-        path_names=tuple(paths.ids),  # insertion order == id order
-        layer_labels=tuple(layer.label for layer in layer_list),
-        image_layer_labels=tuple(image_labels),
-        content_classes=tuple(c[2] for c in content_bytes),
-    )
-    return canonical(arrays)[0]
+            deletes.append([paths(p) for p in c.deletes])
+    return {
+        "node_names": tuple(node.name for node in population.nodes),
+        "node_offsets": csr_offsets([len(node.images) for node in population.nodes]),
+        "node_images": _ints([index[n] for node in population.nodes for n in node.images]),
+        "container_names": tuple(c_names),
+        "container_node": _ints(c_node),
+        "container_image": _ints(c_image),
+        "container_running": _ints(c_running, np.bool_),
+        "write_offsets": csr_offsets([len(w) for w in writes]),
+        "write_file_bytes": _ints([b for w in writes for b in w]),
+        "modify_offsets": csr_offsets([len(m) for m in modifies]),
+        "modify_path": _ints([p for m in modifies for p, _ in m]),
+        "modify_changed_bytes": _ints([b for m in modifies for _, b in m]),
+        "delete_offsets": csr_offsets([len(d) for d in deletes]),
+        "delete_path": _ints([p for d in deletes for p in d]),
+    }
 
 
 def path_strings(arrays: PopulationArrays) -> tuple[str, ...]:
@@ -406,6 +453,28 @@ def to_population(arrays: PopulationArrays) -> Population:
 # --------------------------------------------------------------------------- canonical order
 
 
+@dataclass(frozen=True, eq=False)
+class CanonicalArrays:
+    """A population's arrays, checked (`PopulationArrays.validate`) and in the engine's
+    canonical order: path ids a preorder of the path tree (each parent before its children,
+    every subtree a contiguous id range, siblings in id order) and each layer's entries sorted
+    by path id (a DIR before its opaque marker); with what that order gives, `path_end`: the
+    exclusive end of every path's subtree.
+
+    Made by `canonical`. The stages that read entries by path (`images`, `containers`) take it,
+    so that an evaluation checks and orders its arrays once, whatever stages it runs."""
+
+    arrays: PopulationArrays
+    path_end: I64
+
+
+def canonical(arrays: PopulationArrays) -> CanonicalArrays:
+    """The arrays checked (raises `ModelError` as `validate` does) and in canonical order: the
+    input itself when it already is (the fast path: `from_population` and the generator
+    produce canonical arrays), else a reordered copy."""
+    return _in_canonical_order(arrays, arrays.validate())
+
+
 def preorder_subtree_end(path_parent: I64) -> I64 | None:
     """If path ids are a preorder of the path tree (each parent before its children, every
     subtree a contiguous id range, siblings in id order), the exclusive end of each path's
@@ -416,9 +485,6 @@ def preorder_subtree_end(path_parent: I64) -> I64 | None:
 
 def _entries_sorted(arrays: PopulationArrays) -> bool:
     """Whether each layer's entries are sorted by path id (a DIR before its opaque marker)."""
-    known = arrays.cache.get("entries_sorted")
-    if isinstance(known, bool):
-        return known
     _, in_order = kernels.check_entries(
         arrays.layer_offsets,
         arrays.entry_path,
@@ -429,17 +495,12 @@ def _entries_sorted(arrays: PopulationArrays) -> bool:
     return bool(in_order)
 
 
-def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
-    """The arrays with path ids in preorder and each layer's entries sorted by path id, and
-    the subtree end of every path. Returns the input unchanged when it already is (the fast
-    path: `from_population` and the generator produce canonical arrays)."""
-    cached = arrays.cache.get("path_end")
-    if isinstance(cached, np.ndarray):
-        return arrays, cached
+def _in_canonical_order(arrays: PopulationArrays, entries_sorted: bool) -> CanonicalArrays:
+    """The arrays in canonical order (unchecked), `entries_sorted` telling whether each
+    layer's entries already are."""
     end = preorder_subtree_end(arrays.path_parent)
-    if end is not None and _entries_sorted(arrays):
-        arrays.cache["path_end"] = end
-        return arrays, end
+    if end is not None and entries_sorted:
+        return CanonicalArrays(arrays, end)
     tin, tout, _ = forest_preorder(arrays.path_parent)
     n = arrays.n_paths
     new_parent = np.full(n, -1, dtype=np.int64)
@@ -456,9 +517,7 @@ def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
         names = tuple(ordered)
     end = np.empty(n, dtype=np.int64)
     end[tin] = tout
-    import dataclasses
-
-    result = dataclasses.replace(
+    result = replace(
         arrays,
         path_parent=new_parent,
         entry_path=new_path[order],
@@ -470,6 +529,5 @@ def canonical(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
         modify_path=tin[arrays.modify_path],
         delete_path=tin[arrays.delete_path],
         path_names=names,
-        cache={"path_end": end},
     )
-    return result, end
+    return CanonicalArrays(result, end)

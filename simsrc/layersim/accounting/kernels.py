@@ -2,7 +2,8 @@
 sweeps, each its own trip through memory, done here in one pass each.
 
 Plain loops over plain integer arrays, no objects: every function takes and returns numpy
-arrays; `engine` and `arrays` are the only callers. Compiled on first use and cached on disk
+arrays; the engine's modules (`images`, `transfers`, `storage`, `containers`), `arrays` and
+`scratch` are the only callers. Compiled on first use and cached on disk
 (`cache=True`): the first run after installing pays the compile (about ten seconds on a small
 machine), later runs load it. `error_model="numpy"`: numpy's rules for arithmetic errors, not
 Python's checks (less code to compile; nothing here divides).
@@ -16,11 +17,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Scratch: the large arrays a kernel reads and writes at random are passed in, uninitialised;
-# the caller decides what memory backs them (`engine._scratch`: huge pages for large ones).
+from layersim.model import EntryKind
 
-# entry kinds, as `model.EntryKind` numbers them (numba needs them as plain constants)
-FILE, DIR, SYMLINK, HARDLINK, WHITEOUT, OPAQUE = 0, 1, 2, 3, 4, 5
+# Scratch: the large arrays a kernel reads and writes at random are passed in, uninitialised;
+# the caller decides what memory backs them (`scratch.scratch`: huge pages for large ones).
+
+# entry kinds, the codes of `model.EntryKind` as plain ints: numba compiles module-level ints
+# into the loops as constants. The loops rely on EntryKind's order too: `kind >= WHITEOUT` is a
+# whiteout or an opaque marker, and a DIR sorts before its opaque marker (tests pin all three).
+FILE = int(EntryKind.FILE)
+DIR = int(EntryKind.DIR)
+SYMLINK = int(EntryKind.SYMLINK)
+HARDLINK = int(EntryKind.HARDLINK)
+WHITEOUT = int(EntryKind.WHITEOUT)
+OPAQUE = int(EntryKind.OPAQUE)
 
 # figures `overlay_walk` keeps per chain node, as columns of its result
 VIS_TAR, VIS_COMPRESSED, VIS_DISK, VIS_FILE, ALL_FILE, DIVE_MIN, DIVE_CUMULATIVE, DIVE_WASTED = (
@@ -559,10 +569,11 @@ def _entry_at(path, kind, lo, hi, p, opaque):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def visible_entries(  # type: ignore[no-untyped-def]
+def search_shown_entries(  # type: ignore[no-untyped-def]
     image_offsets, image_layers, layer_offsets, path, kind, path_parent, image_ids, path_ids
 ):
-    """For each (image, path) query, the entry the image's merged view shows there, or -1.
+    """For each (image, path) query, the entry the image's merged view shows there, or -1
+    (the loop of `containers.shown_entries`).
 
     The image's layers from the top: the first with an entry at the path decides (a whiteout:
     absent), unless a layer hides the path first by an opaque marker, a whiteout or a

@@ -1,8 +1,9 @@
 """Every figure layersim reports, defined once: the result types and the formulas.
 
-The reference implementation (`reference`) and the numpy engine (`engine`) both return a
-`PopulationMetrics`; the tests hold them equal field by field. Each field's docstring or comment
-names its unit (file, tar, compressed or disk bytes; DESIGN.md §4) and its definition.
+The reference implementation (`reference`) and the numpy engine (`assemble.evaluate`) both
+return a `PopulationMetrics`; the tests hold them equal field by field. Each field's docstring
+or comment names its unit (file, tar, compressed or disk bytes; DESIGN.md §4) and its
+definition.
 
 Strategies (DESIGN.md §5), for a population of images in one store:
 - `logical`: the sum over images of their own size, as if nothing were shared.

@@ -33,7 +33,8 @@ def stable_order(keys: I64) -> I64:
 
 
 def combine(high: I64, low: I64, low_limit: int) -> I64:
-    """One int64 key from two non-negative keys, `high * low_limit + low`; raises if it overflows."""
+    """One int64 key from two non-negative keys, `high * low_limit + low`; raises if it
+    overflows."""
     high = np.asarray(high, dtype=np.int64)
     if high.size and (int(high.max()) + 1) * low_limit >= 2**63:
         raise OverflowError("combined key does not fit in int64")

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from layersim import __version__
-from layersim.accounting.engine import evaluate as evaluate_population
+from layersim.accounting.assemble import evaluate as evaluate_population
 from layersim.calibration import calibrate as calibrate_images
 from layersim.cli.atomic import atomic_directory, refuse_existing
 from layersim.cli.support import (

@@ -67,7 +67,7 @@ def hidden_entries(layers: Sequence[Layer]) -> list[tuple[int, Entry]]:
     ]
 
 
-def visible_entries(layers: Sequence[Layer]) -> list[Entry]:
+def merged_entries(layers: Sequence[Layer]) -> list[Entry]:
     return [entry for _, entry in merged_view(layers).values()]
 
 

@@ -24,9 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layersim.accounting import engine
-from layersim.accounting.arrays import I64, csr_rows
+from layersim.accounting import transfers
+from layersim.accounting.arrays import I64, canonical, csr_rows
+from layersim.accounting.containers import container_bytes
+from layersim.accounting.images import ImageTable, image_table
 from layersim.accounting.metrics import STRATEGIES
+from layersim.accounting.storage import StoredTimeline, stored_timeline
+from layersim.accounting.transfers import PullTable, PushTable
 from layersim.config import TransferConfig
 from layersim.fleet import Fleet
 from layersim.fleet.presets import ImageKind
@@ -61,7 +65,7 @@ class Pushes:
     """Every push of the horizon (image `i` at its build epoch, kept to its registry gc), in
     push order, with the epoch of each."""
 
-    table: engine.PushTable
+    table: PushTable
     epoch: I64
 
 
@@ -70,7 +74,7 @@ class Pulls:
     """Every rollout pull of the horizon (per node, in pull order; kept to the node's gc), with
     the epoch of each."""
 
-    table: engine.PullTable
+    table: PullTable
     epoch: I64
 
 
@@ -79,17 +83,17 @@ class StoredTimelines:
     """Stored bytes at the end of every epoch, after garbage collection: the registry's, and
     each measured node's (`sampling.measured_nodes`), with how many images each holds."""
 
-    registry: engine.StoredTimeline
+    registry: StoredTimeline
     registry_images: I64  # per epoch
-    nodes: engine.StoredTimeline
+    nodes: StoredTimeline
     node_images: I64  # per epoch, summed over the measured nodes
 
 
-def push_timeline(fleet: Fleet, images: engine.ImageTable) -> Pushes:
-    """Every push of the horizon, one pass over every arrival (`engine.push_timeline`)."""
+def push_timeline(fleet: Fleet, images: ImageTable) -> Pushes:
+    """Every push of the horizon, one pass over every arrival (`transfers.push_timeline`)."""
     a = fleet.arrays
     push_order = np.asarray(a.push_order, dtype=np.int64)
-    table = engine.push_timeline(
+    table = transfers.push_timeline(
         a,
         push_order,
         images,
@@ -99,11 +103,11 @@ def push_timeline(fleet: Fleet, images: engine.ImageTable) -> Pushes:
     return Pushes(table, fleet.image_epoch[push_order])
 
 
-def pull_timeline(fleet: Fleet, images: engine.ImageTable) -> Pulls:
+def pull_timeline(fleet: Fleet, images: ImageTable) -> Pulls:
     """Every rollout pull of the horizon, onto nodes that keep images to their node gc."""
     a = fleet.arrays
     pull_epoch = fleet.image_epoch[a.node_images]
-    table = engine.pull_timeline(
+    table = transfers.pull_timeline(
         a,
         a.node_offsets,
         a.node_images,
@@ -122,13 +126,13 @@ def _held_counts(start: I64, end: I64, epochs: int) -> I64:
     return np.cumsum(delta)[:epochs]
 
 
-def stored_timelines(fleet: Fleet, images: engine.ImageTable, sample: I64) -> StoredTimelines:
+def stored_timelines(fleet: Fleet, images: ImageTable, sample: I64) -> StoredTimelines:
     """What the registry and the `sample` nodes hold at the end of every epoch: one pass each
     over every arrival (a store holds an image from the epoch it arrives to the garbage
     collection that drops it), not one recomputation of every store per epoch."""
     a = fleet.arrays
     T = fleet.epochs
-    registry = engine.stored_timeline(
+    registry = stored_timeline(
         a,
         images,
         np.zeros(a.n_images, dtype=np.int64),
@@ -146,7 +150,7 @@ def stored_timelines(fleet: Fleet, images: engine.ImageTable, sample: I64) -> St
     measured = position[pull_node] >= 0
     node_start = fleet.image_epoch[pull_images][measured]
     node_end = fleet.image_node_gc_epoch[pull_images[measured]]
-    nodes = engine.stored_timeline(
+    nodes = stored_timeline(
         a,
         images,
         position[pull_node[measured]],
@@ -175,9 +179,9 @@ def _sorted(values: np.ndarray) -> bool:
 def _transfer_epoch(
     t: int,
     kinds: np.ndarray,
-    pushes: engine.PushTable,
+    pushes: PushTable,
     p: slice | I64,
-    pulls: engine.PullTable,
+    pulls: PullTable,
     fresh: I64,
     transfer: TransferConfig,
     before: TransferEpoch | None,
@@ -301,7 +305,7 @@ def storage_epochs(storage_every: int, epochs: int) -> list[int]:
     return sorted({t for t in range(epochs) if t % storage_every == 0} | {epochs - 1})
 
 
-def _node_epoch(held: engine.StoredTimeline, epoch: int, images: int, n_nodes: int) -> NodeEpoch:
+def _node_epoch(held: StoredTimeline, epoch: int, images: int, n_nodes: int) -> NodeEpoch:
     """The measured nodes at the end of `epoch` (totals estimated when they are a sample)."""
     columns = {s: getattr(held, s)[:, epoch] for s in STRATEGIES}
     measured = columns["layer"].size
@@ -392,8 +396,9 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     a = fleet.arrays
     T = fleet.epochs
     report("simulate: images", 0.0)
-    images = engine.image_table(a)
-    writable = engine.container_bytes(a)
+    canon = canonical(a)
+    images = image_table(canon)
+    writable = container_bytes(canon)
     report("simulate: pushes", 0.2)
     pushes = push_timeline(fleet, images)
     report("simulate: pulls", 0.4)

@@ -17,9 +17,10 @@ from functools import partial
 
 import numpy as np
 
-from layersim.accounting import engine
 from layersim.accounting.arrays import I64, PopulationArrays
+from layersim.accounting.images import ImageTable
 from layersim.accounting.sortops import ranges
+from layersim.accounting.storage import registry_stored
 from layersim.fleet import Fleet
 from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from layersim.simulation.results import (
@@ -94,7 +95,7 @@ def sharing(fleet: Fleet, held: I64) -> SharingSummary:
     )
 
 
-def waste(held: I64, images: engine.ImageTable) -> WasteSummary:
+def waste(held: I64, images: ImageTable) -> WasteSummary:
     """Waste inside the images `held` (file bytes): shadowed bytes and dive's figures, summed."""
     shadowed = images.shadowed_file_bytes[held]
     return WasteSummary(
@@ -117,7 +118,7 @@ class FinalState:
     share of the cold pulls (each node's first pull, onto an empty node)."""
 
     arrays: PopulationArrays
-    images: engine.ImageTable
+    images: ImageTable
     held: I64
     layer_references: I64
     registry: RegistryEpoch
@@ -201,7 +202,7 @@ def image_tar_mb(state: FinalState, image: int) -> float:
 def versions_file_saving(state: FinalState, versions: I64) -> float:
     """What file-level dedup saves over storing every layer of `versions` (a registry holding
     just them; compressed bytes): `1 - file / logical`."""
-    stored = engine.registry_stored(state.arrays, versions, state.images)
+    stored = registry_stored(state.arrays, versions, state.images)
     return 1.0 - stored.file / max(stored.logical, 1)
 
 
