@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from bench import images, workloads
-from layersim.accounting import engine
+from layersim.accounting.assemble import evaluate
 from layersim.readers import read_population
 
 
@@ -34,7 +34,7 @@ def test_analyze(timed, layout: images.Layout) -> None:
 
     def analyze():
         population = read_population([layout.path])
-        return population, engine.evaluate(population)
+        return population, evaluate(population)
 
     population, metrics = timed(analyze, _info(layout), fast=True)
     assert [image.name for image in population.images] == list(layout.images)
@@ -57,7 +57,7 @@ def test_analyze_paired(benchmark, layout: images.Layout, rounds: int) -> None:
         floor_s = time.perf_counter() - start
         start = time.perf_counter()
         population = read_population([layout.path])
-        engine.evaluate(population)
+        evaluate(population)
         ratios.append(floor_s / (time.perf_counter() - start))
 
     benchmark.extra_info["source"] = workloads.SOURCE_AT_IMPORT

@@ -160,7 +160,7 @@ def build(workload: Workload) -> PopulationArrays:
 
 
 def with_image_labels(arrays: PopulationArrays) -> PopulationArrays:
-    """The arrays with `image_layer_labels` from `layer_labels`: `engine.metrics_from_arrays`
+    """The arrays with `image_layer_labels` from `layer_labels`: `assemble.metrics_from_arrays`
     names an image's layers by the former, `arrays.to_population` (the reference's input) by
     the latter, so both sides of the reference comparison name layers alike."""
     if arrays.layer_labels is None:

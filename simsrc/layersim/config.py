@@ -19,7 +19,7 @@ section or key, a wrong type or an out-of-range value raises `ConfigError` with 
 message that starts with the key, e.g. `apps.count: must be a positive integer, got -3` (the
 checks are `layersim.checks`').
 
-Every default says where it comes from: a line of ANCHORS.md (the table and row, quoted), or
+Every default says where it comes from: a line of docs/anchors.md (the table and row, quoted), or
 plainly "assumption" where no published figure fixes it. This module only reads and checks
 settings; what they mean is `fleet` (generation) and `simulation`'s.
 """
@@ -242,7 +242,7 @@ class AppsConfig:
         default=0.3, metadata=_option(PROBABILITY, "chance a build refreshes dependencies")
     )
     # Assumption: few build pipelines are reproducible; a reproducible app rebuilding unchanged
-    # dependencies gets the same DiffID, any other build a new one (DESIGN.md §2).
+    # dependencies gets the same DiffID, any other build a new one (docs/design.md §2).
     reproducible_probability: float = field(
         default=0.1, metadata=_option(PROBABILITY, "share of apps with reproducible builds")
     )
@@ -263,7 +263,7 @@ class AppsConfig:
     code_change_fraction: float = field(
         default=0.2, metadata=_option(PROBABILITY, "share of code files a rebuild changes")
     )
-    # Assumption: DESIGN.md §8 "with some probability"; one app in five fetches an archive in one
+    # Assumption: docs/design.md §8 "with some probability"; one app in five fetches an archive in one
     # step and deletes it in a later one (the pattern dive flags as wasted space).
     waste_probability: float = field(
         default=0.2, metadata=_option(PROBABILITY, "share of apps with add-then-delete")
@@ -309,7 +309,7 @@ class NodesConfig:
     # Assumption: about one image file modified per container (copied up whole by overlay2).
     modifies_mean: float = field(default=1.0, metadata=_option(NON_NEGATIVE, "mean files modified"))
     # 0: every node's stored bytes are exact; N > 0: only N evenly spaced nodes are measured and
-    # the fleet totals are estimates with a 95% interval (DESIGN.md §5). Cost knob.
+    # the fleet totals are estimates with a 95% interval (docs/design.md §5). Cost knob.
     stats_sample: int = field(
         default=0, metadata=_option(NON_NEGATIVE_INT, "nodes measured per epoch (0: all)")
     )
@@ -355,14 +355,14 @@ class TransferConfig:
 class StorageConfig:
     """How nodes store what they pull (`model.StorageOptions`)."""
 
-    # DESIGN.md §4: 4 KiB filesystem blocks by default.
+    # docs/design.md §4: 4 KiB filesystem blocks by default.
     block_bytes: int = field(default=4096, metadata=_option(power_of_two(512), "filesystem block"))
-    # DESIGN.md §3: overlay2 copies a modified file up whole.
+    # docs/design.md §3: overlay2 copies a modified file up whole.
     driver: str = field(
         default="overlay2",
         metadata=_option(choice([d.value for d in StorageDriver]), "storage driver"),
     )
-    # DESIGN.md §5 / ANCHORS "How the real tools count": containerd keeps compressed blobs beside
+    # docs/design.md §5 / ANCHORS "How the real tools count": containerd keeps compressed blobs beside
     # the snapshots unless told not to; Docker's overlay2 store does not (default off).
     keep_compressed_blobs: bool = field(
         default=False, metadata=_option(boolean, "keep compressed blobs on nodes")

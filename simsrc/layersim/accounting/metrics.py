@@ -2,10 +2,10 @@
 
 The reference implementation (`reference`) and the numpy engine (`assemble.evaluate`) both
 return a `PopulationMetrics`; the tests hold them equal field by field. Each field's docstring
-or comment names its unit (file, tar, compressed or disk bytes; DESIGN.md §4) and its
+or comment names its unit (file, tar, compressed or disk bytes; docs/design.md §4) and its
 definition.
 
-Strategies (DESIGN.md §5), for a population of images in one store:
+Strategies (docs/design.md §5), for a population of images in one store:
 - `logical`: the sum over images of their own size, as if nothing were shared.
 - `flattened`: one blob per image (export/import); identical exports are one blob. An export is
   identified by the image's top ChainID: the same stack exports to the same tar.
@@ -52,7 +52,7 @@ class StoredBytes:
 
 @dataclass(frozen=True, slots=True)
 class ImageMetrics:
-    """Per-image figures (DESIGN.md §4, §6).
+    """Per-image figures (docs/design.md §4, §6).
 
     - `layered_tar_bytes`: sum of the layers' tar bytes (what `docker save` carries uncompressed).
     - `layered_compressed_bytes`: sum of the layers' compressed blob bytes (a cold pull).
@@ -89,7 +89,7 @@ class ImageMetrics:
 
 @dataclass(frozen=True, slots=True)
 class PushRecord:
-    """One image pushed to the registry (DESIGN.md §7; distribution clients' order: HEAD the blob,
+    """One image pushed to the registry (docs/design.md §7; distribution clients' order: HEAD the blob,
     skip if present in this repository, else mount it from another repository, else upload).
 
     `uploaded_bytes`: compressed bytes of the uploaded layer blobs (config and manifest, a few

@@ -1,6 +1,6 @@
 """The reference implementation: every figure of `metrics`, computed the obvious way.
 
-Small, slow and written to read like DESIGN.md; it is the oracle the numpy engine is tested
+Small, slow and written to read like docs/design.md; it is the oracle the numpy engine is tested
 against, never what the CLI runs on populations of any size.
 """
 
@@ -94,7 +94,7 @@ def _file_contents(images: list[Image]) -> dict[ContentDigest, tuple[int, int]]:
 def push_all(
     population: Population, metrics: dict[str, ImageMetrics]
 ) -> tuple[list[PushRecord], StoredBytes]:
-    """Push every image in push order to one empty registry (DESIGN.md §7)."""
+    """Push every image in push order to one empty registry (docs/design.md §7)."""
     blobs: dict[BlobDigest, int] = {}
     by_repository: dict[str, set[BlobDigest]] = {}
     exports: dict[ChainID, int] = {}
@@ -144,7 +144,7 @@ def push_all(
 
 
 def container_usage(container: Container, image: Image, options: StorageOptions) -> ContainerUsage:
-    """A container's writable-layer disk bytes (DESIGN.md §3)."""
+    """A container's writable-layer disk bytes (docs/design.md §3)."""
     block = options.block_bytes
     view = merged_view(image.layers)
     touched: set[str] = set()

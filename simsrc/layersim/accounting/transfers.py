@@ -1,4 +1,4 @@
-"""Pushes to a registry and pulls onto nodes, over time (DESIGN.md §7): per transfer its bytes
+"""Pushes to a registry and pulls onto nodes, over time (docs/design.md §7): per transfer its bytes
 and layers moved, per layer row its outcome (`PushOutcome`, `PullOutcome`).
 
 A store changes over epochs: images arrive (push, pull) and leave (garbage collection). Each
@@ -111,7 +111,7 @@ def push_timeline(
     start: I64 | None = None,
     until: I64 | None = None,
 ) -> PushTable:
-    """Pushes to one registry over time (DESIGN.md §7): push `k` of image `push_order[k]` at
+    """Pushes to one registry over time (docs/design.md §7): push `k` of image `push_order[k]` at
     epoch `start[k]`, its manifest kept until the registry's garbage collection after epoch
     `until[k]`. Per layer blob: skip if this repository holds it, mount if another repository
     does, else upload (compressed bytes). Default: one sequence into an empty registry."""
@@ -158,7 +158,7 @@ def pull_timeline(
     start: I64 | None = None,
     until: I64 | None = None,
 ) -> PullTable:
-    """Pulls onto nodes over time (DESIGN.md §7): per node (CSR `node_offsets`), pull `k` of
+    """Pulls onto nodes over time (docs/design.md §7): per node (CSR `node_offsets`), pull `k` of
     image `node_images[k]` at epoch `start[k]`, the image kept until the node's garbage
     collection after epoch `until[k]`. Per layer: skip if the node holds its ChainID; else
     download its blob (unless the node keeps blobs and holds this one) and extract it."""

@@ -1,7 +1,7 @@
 """The `layersim` command line: one typer app, thin commands over the core and the reports.
 
 A command parses its arguments, calls the core, hands the result to a report and lets
-`cli_support` write it; domain errors become exit code 2 here and nowhere else.
+`cli.support` write it; domain errors become exit code 2 here and nowhere else.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The discrete fleet model (DESIGN.md §8): generate every image a fleet builds over time.
+"""The discrete fleet model (docs/design.md §8): generate every image a fleet builds over time.
 
 `generate(config, rng)` returns a `Fleet`: the `PopulationArrays` of every image ever built in
 the simulated horizon (base releases, runtime rebuilds, app builds), every node's pulls and

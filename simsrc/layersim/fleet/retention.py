@@ -1,6 +1,6 @@
 """Retention: when the registry and the nodes garbage-collect an image, and a container.
 
-The policy (DESIGN.md §8): the registry keeps the last `registry.retention` versions of each
+The policy (docs/design.md §8): the registry keeps the last `registry.retention` versions of each
 repository, a node the last `nodes.retention` versions of each app it runs. An image falls out
 at the end of the epoch that pushes the version `keep` places after it; with it go the stopped
 containers that lingered on it. These functions compute those epochs for a whole fleet at once

@@ -1,4 +1,4 @@
-"""Union-filesystem (overlay) semantics, written to read like the rules (DESIGN.md §3).
+"""Union-filesystem (overlay) semantics, written to read like the rules (docs/design.md §3).
 
 Stacking a layer on a lower view, for each of its entries:
 - an opaque marker at `d` hides everything strictly below `d` in the lower view;

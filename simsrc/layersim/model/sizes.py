@@ -1,4 +1,4 @@
-"""The four size units of layersim (DESIGN.md §4), each computed in one place.
+"""The four size units of layersim (docs/design.md §4), each computed in one place.
 
 - **file bytes**: a file's length.
 - **tar bytes**: what an entry costs in an uncompressed layer tar (what DiffID hashes), as Go's
@@ -106,7 +106,7 @@ def _ceil_ratio(n_bytes: int, ratio_permille: int) -> int:
 
 # Compression ratios (uncompressed / compressed) in per-mille, so that every figure is an exact
 # integer in both implementations. Calibrated so that a typical image compresses 2.2x-2.7x with
-# gzip, as the docker-library/repo-info rows of ANCHORS.md show (e.g. python:3.12-bookworm,
+# gzip, as the docker-library/repo-info rows of docs/anchors.md show (e.g. python:3.12-bookworm,
 # 1.02 GB on disk vs 380.6 MB compressed: 2.7x; debian:bookworm 116.57 / 48.5 MB: 2.4x).
 DEFAULT_CLASS_RATIOS_PERMILLE: Mapping[str, int] = MappingProxyType(
     {

@@ -605,7 +605,7 @@ def waste_table(result: SimulationResult) -> Table:
         title="Waste inside the images (final registry)",
         meaning=(
             "Bytes that images carry but no container can see (file bytes, summed over the "
-            "images of the final registry, DESIGN.md §6)."
+            "images of the final registry, docs/design.md §6)."
         ),
         columns=(
             Column.text("figure", lambda r: r.figure),
@@ -706,7 +706,7 @@ def anchors_table(result: SimulationResult) -> Table:
         name="anchors",
         title="The simulated fleet beside published figures",
         meaning=(
-            "Statistics of the simulated fleet next to the published figures of ANCHORS.md they "
+            "Statistics of the simulated fleet next to the published figures of docs/anchors.md they "
             "are calibrated to or compared with; `produced` is in the unit the figure names."
         ),
         columns=(

@@ -1,5 +1,5 @@
 """The pull-time model: how long a node takes to pull what it downloads, and what share of a
-container's start-up that is (DESIGN.md §7; docs/run.md, `[transfer]` settings).
+container's start-up that is (docs/design.md §7; docs/run.md, `[transfer]` settings).
 
 An estimate from counts and bytes, not a network simulation: no contention between nodes, no
 registry-side limits. `replay` applies it to every rollout; Slacker's 76% of start-up spent

@@ -1,4 +1,4 @@
-"""The time simulation: replay a generated fleet epoch by epoch (DESIGN.md §7, §8).
+"""The time simulation: replay a generated fleet epoch by epoch (docs/design.md §7, §8).
 
 At each epoch `t`, in this order:
 1. the images built at `t` (base patch releases, runtime rebuilds, app builds; `Fleet`) are
@@ -14,7 +14,7 @@ At each epoch `t`, in this order:
 `simulate(fleet)` runs it as stages, each a function returning a frozen value: the engine's
 timelines over the whole horizon (pushes, pulls, stored bytes), then the rows of every epoch
 read off them, then the end-of-run statistics. Every storage and transfer figure comes from
-`engine` (defined once there, equal to `reference`); the pull-time model is `pulltime`, the
+the accounting engine (`accounting.transfers`, `storage`, `images`; equal to `reference`); the pull-time model is `pulltime`, the
 node sample `sampling`, the end-of-run statistics `statistics`, the result types `results`.
 """
 

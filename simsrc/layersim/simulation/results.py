@@ -127,7 +127,7 @@ class TransferTotals:
 
 @dataclass(frozen=True, slots=True)
 class WasteSummary:
-    """Waste inside the images the registry holds at the end (DESIGN.md §6; file bytes).
+    """Waste inside the images the registry holds at the end (docs/design.md §6; file bytes).
 
     `shadowed_file_bytes` is what flattening drops; in this model only the add-then-delete
     archive is shadowed, so it is also what combining those steps into one would save."""

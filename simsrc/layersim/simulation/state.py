@@ -4,7 +4,7 @@ A fleet says when each image is built and at the end of which epoch the registry
 it (`Fleet.image_*_gc_epoch`). This module turns that into the images a store holds at one
 epoch, and into a whole `PopulationArrays` for the state at an epoch (`state_arrays`): the
 population the reference implementation evaluates to check `replay`'s figures. Not here: the
-garbage-collection policy itself (`fleet.retention` decides the gc epochs) or any byte count (`engine`).
+garbage-collection policy itself (`fleet.retention` decides the gc epochs) or any byte count (`accounting`).
 """
 
 from __future__ import annotations

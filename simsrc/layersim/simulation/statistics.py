@@ -1,12 +1,12 @@
 """Statistics of the registry a run ends with: layer sharing, waste, and the anchors (the
-fleet's statistics beside the published figures of ANCHORS.md they are compared with).
+fleet's statistics beside the published figures of docs/anchors.md they are compared with).
 
 Each anchor is declared once, as data: an `Anchor` names the figure (with its unit), the
 published figure and its source, and the function computing it from the run's `FinalState`.
 `ANCHORS` holds the anchors every fleet has; `fleet_anchors(fleet)` adds those that depend on
 the fleet's families (the first version of each base and runtime, and the file-level saving
 across versions of one base). Not here: the per-epoch rows (`replay`) or any byte count the
-engine defines (`engine`, `metrics`): these statistics combine them.
+engine defines (`accounting.metrics`): these statistics combine them.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor(
         "compression ratio of the distinct layers (tar / compressed bytes)",
         "about 2.2x to 2.7x",
-        f"{REPO_INFO} rows of ANCHORS.md",
+        f"{REPO_INFO} rows of docs/anchors.md",
         compression_ratio,
     ),
     Anchor(
