@@ -120,9 +120,9 @@ class LazyEpoch:
     `full_*_bytes` what a full pull downloads before the container starts,
     `lazy_*_startup_bytes` what a lazy pull fetches before it starts,
     `lazy_warm_background_bytes` the rest (`full - startup`: fetched in the background when
-    `lazy.background`, else never), `lazy_warm_moved_bytes` what lazy pulls move in all
+    `lazy.background`, else never), `lazy_*_moved_bytes` what lazy pulls move in all
     (start-up + background if fetched). Requests are registry requests summed over the pulls:
-    one per blob for a full pull, one per chunk for a lazy one (`lazy_warm_requests`: start-up
+    one per blob for a full pull, one per chunk for a lazy one (`lazy_*_requests`: start-up
     and, if fetched, background requests). `*_seconds_p50/p95`: the time before a pulling
     node's containers can start, per node over the nodes pulling (nearest rank), full
     (`pulltime.pull_seconds`) or lazy (`lazy.startup_seconds`); `*_node_seconds` their sum
@@ -138,11 +138,13 @@ class LazyEpoch:
     lazy_warm_startup_bytes: int
     lazy_warm_background_bytes: int
     lazy_warm_moved_bytes: int
+    lazy_cold_moved_bytes: int
     full_cold_requests: int
     full_warm_requests: int
     lazy_cold_startup_requests: int
     lazy_warm_startup_requests: int
     lazy_warm_requests: int
+    lazy_cold_requests: int
     full_cold_seconds_p50: float
     full_cold_seconds_p95: float
     lazy_cold_seconds_p50: float
@@ -177,8 +179,10 @@ class TransferTotals:
 
 @dataclass(frozen=True, slots=True)
 class LazyTotals:
-    """The warm rollouts of every epoch pulled in full and lazily (`LazyEpoch`, summed):
-    compressed bytes, registry requests (counts) and node-seconds before containers start."""
+    """The warm rollouts of every epoch pulled in full and lazily (`LazyEpoch`): compressed
+    bytes, registry requests (counts) and node-seconds before containers start, summed; the
+    worst per-node p95 start-up time of an epoch (seconds; 0 without pulls); the start-up
+    shares, means over every pull (each epoch's mean weighted by its pulls)."""
 
     pulls: int
     full_bytes: int
@@ -189,6 +193,10 @@ class LazyTotals:
     lazy_requests: int
     full_node_seconds: float
     lazy_node_seconds: float
+    full_worst_seconds_p95: float
+    lazy_worst_seconds_p95: float
+    full_startup_share: float
+    lazy_startup_share: float
 
     @property
     def lazy_startup_bytes_saving(self) -> float:
@@ -223,7 +231,18 @@ def lazy_totals(rows: tuple[LazyEpoch, ...]) -> LazyTotals:
         lazy_requests=sum(r.lazy_warm_requests for r in rows),
         full_node_seconds=sum(r.full_warm_node_seconds for r in rows),
         lazy_node_seconds=sum(r.lazy_warm_node_seconds for r in rows),
+        full_worst_seconds_p95=max((r.full_warm_seconds_p95 for r in rows), default=0.0),
+        lazy_worst_seconds_p95=max((r.lazy_warm_seconds_p95 for r in rows), default=0.0),
+        full_startup_share=_pull_weighted(rows, "full_warm_startup_share"),
+        lazy_startup_share=_pull_weighted(rows, "lazy_warm_startup_share"),
     )
+
+
+def _pull_weighted(rows: tuple[LazyEpoch, ...], name: str) -> float:
+    """The mean over every pull of a per-epoch mean `name`: `sum(pulls * mean) / sum(pulls)`
+    (0 without pulls)."""
+    pulls = sum(r.pulls for r in rows)
+    return sum(r.pulls * getattr(r, name) for r in rows) / pulls if pulls else 0.0
 
 
 @dataclass(frozen=True, slots=True)
