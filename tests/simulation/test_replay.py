@@ -251,3 +251,17 @@ def test_lazy_without_background_moves_only_the_startup_bytes():
         assert row.lazy_warm_startup_requests == row.full_warm_requests
         assert row.lazy_warm_seconds_p95 == row.full_warm_seconds_p95
         assert row.lazy_cold_seconds_p95 == row.full_cold_seconds_p95
+
+
+def test_lazy_startup_never_slower_without_latency():
+    """With no request or blob latency, every epoch's lazy start-up (cold and warm, per node
+    p50 and p95, summed node-seconds) is no slower than the full pull, and fetches no more."""
+    _, result = run(*SMALL_FEW_FILES, "lazy.request_latency_ms=0", "transfer.blob_latency_ms=0")
+    for row in result.lazy:
+        for pull in ("cold", "warm"):
+            for q in ("p50", "p95"):
+                lazy = getattr(row, f"lazy_{pull}_seconds_{q}")
+                assert lazy <= getattr(row, f"full_{pull}_seconds_{q}")
+            assert getattr(row, f"lazy_{pull}_startup_bytes") <= getattr(row, f"full_{pull}_bytes")
+        assert row.lazy_warm_node_seconds <= row.full_warm_node_seconds
+    assert result.lazy_all_epochs.lazy_startup_seconds_saving > 0
