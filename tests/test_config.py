@@ -176,6 +176,13 @@ def test_schema_checks_accept_every_default():
             "transfer.bandwidth_mbit=inf",
             "transfer.bandwidth_mbit: must be a positive number, got inf",
         ),
+        ("lazy.chunk_bytes=0", "lazy.chunk_bytes: must be a positive integer, got 0"),
+        ("lazy.read_fraction=1.5", "lazy.read_fraction: must be a number from 0 to 1, got 1.5"),
+        (
+            "lazy.request_latency_ms=-1",
+            "lazy.request_latency_ms: must be a number >= 0, got -1",
+        ),
+        ("lazy.background=1", "lazy.background: must be true or false, got 1"),
         ("apps.lag_mean=0.5", "apps.lag_mean: must be a number >= 1, got 0.5"),
         ("packages.zipf_exponent=-1", "packages.zipf_exponent: must be a number >= 0, got -1"),
         ("nodes.placement=random", "nodes.placement: must be 'spread' or 'binpack', got 'random'"),

@@ -36,6 +36,8 @@ RUN_FILES = {
     "transfer.csv",
     "transfer_by_epoch.csv",
     "pull_time.csv",
+    "lazy_pull.csv",
+    "lazy_by_epoch.csv",
     "waste.csv",
     "sharing.csv",
     "sharing_top_layers.csv",
@@ -48,6 +50,7 @@ RUN_FILES = {
     "transfer.png",
     "sharing.png",
     "pull_time.png",
+    "lazy.png",
     "containers.png",
 }
 

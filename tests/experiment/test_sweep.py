@@ -10,9 +10,16 @@ from layersim.config import load_config
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
-from layersim.simulation.metrics import SAVINGS, STANDARD_METRICS, HeadlineFigure, Metric, measure
+from layersim.simulation.metrics import (
+    LAZY_SAVINGS,
+    SAVINGS,
+    STANDARD_METRICS,
+    HeadlineFigure,
+    Metric,
+    measure,
+)
 
-METRIC_NAMES = [m.name for m in SAVINGS]
+METRIC_NAMES = [m.name for m in SAVINGS + LAZY_SAVINGS]
 
 TINY = [
     "time.epochs=3",

@@ -41,6 +41,7 @@ def test_run_folder_file_order(folder, tiny, tmp_path):
         "transfer.png",
         "sharing.png",
         "pull_time.png",
+        "lazy.png",
         "containers.png",
     ]
     assert json.loads((tmp_path / TIMINGS).read_text()).keys() == {"report_seconds"}

@@ -79,6 +79,7 @@ def test_run_plots_in_report_order(tiny):
         "transfer.png",
         "sharing.png",
         "pull_time.png",
+        "lazy.png",
         "containers.png",
     ]
     for data in plots.values():

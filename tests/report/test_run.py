@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from layersim.accounting.metrics import saving
@@ -46,6 +47,7 @@ def test_summary_keys(tiny, folder):
         "registry",
         "nodes",
         "transfers",
+        "lazy",
         "waste",
         "sharing",
         "containers",
@@ -54,6 +56,13 @@ def test_summary_keys(tiny, folder):
         "columns",
         "plots",
     ]
+    lazy = result.lazy_all_epochs
+    assert doc["lazy"]["all_epochs"]["lazy_startup_bytes"] == lazy.lazy_startup_bytes
+    assert doc["headline"]["lazy_startup_bytes_saving"] == pytest.approx(
+        lazy.lazy_startup_bytes_saving
+    )
+    assert doc["lazy"]["first_rollout"]["full_cold_bytes"] == result.lazy[0].full_cold_bytes
+    assert doc["config"]["lazy"]["read_fraction"] == 0.064
     assert doc["seed"] == doc["config"]["seed"] == 42
     assert doc["config"]["apps"]["count"] == 8
     for key in ("images", "layers", "file_entries", "nodes", "containers"):
@@ -81,6 +90,8 @@ def test_summary_keys(tiny, folder):
     assert doc["waste"]["shadowed_bytes"] == result.waste.shadowed_file_bytes
     assert len(doc["anchors"]) == len(result.anchors)
     assert set(doc["headline"]) == {
+        "lazy_startup_bytes_saving",
+        "lazy_startup_seconds_saving",
         "registry_layer_saving_vs_flattened",
         "nodes_layer_saving_vs_flattened",
         "registry_file_saving_vs_layer",

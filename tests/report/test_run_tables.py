@@ -1,4 +1,4 @@
-"""Tests of `layersim.report.run_tables`: the twelve tables of a run hold the figures the
+"""Tests of `layersim.report.run_tables`: the fourteen tables of a run hold the figures the
 reference implementation computes, their sums agree, and their cells are written by kind."""
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text())))
 
 
-def test_twelve_tables_in_report_order(tiny):
-    """A run has twelve tables, the headline first, each with a distinct name."""
+def test_fourteen_tables_in_report_order(tiny):
+    """A run has fourteen tables, the headline first, each with a distinct name."""
     names = [t.name for t in run_tables(tiny[1])]
     assert names == [
         "headline",
@@ -38,6 +38,8 @@ def test_twelve_tables_in_report_order(tiny):
         "transfer",
         "transfer_by_epoch",
         "pull_time",
+        "lazy_pull",
+        "lazy_by_epoch",
         "waste",
         "sharing",
         "sharing_top_layers",
@@ -196,3 +198,37 @@ def test_sharing_shares(tiny):
     top = sharing_top_layers_table(result)
     assert top.column("rank") == list(range(1, len(sh.top_layers) + 1))
     assert top.column("layer_id") == [x.layer for x in sh.top_layers]
+
+
+def test_lazy_csv_sums_and_reads_the_lazy_rows(tiny, folder):
+    """lazy_pull.csv's first-rollout rows are lazy_by_epoch.csv's epoch 0 (cold, warm); its
+    all-epochs row sums the per-epoch warm columns and takes the worst p95; every lazy
+    start-up saving is `1 - lazy start-up / full`."""
+    _, result = tiny
+    rows = {(r["scope"], r["pull"]): r for r in _rows(folder / "lazy_pull.csv")}
+    by_epoch = _rows(folder / "lazy_by_epoch.csv")
+    assert len(by_epoch) == len(result.transfers)
+    first = by_epoch[0]
+    for pull in ("cold", "warm"):
+        row = rows["first_rollout", pull]
+        assert row["full_compressed_bytes"] == first[f"full_{pull}_compressed_bytes"]
+        assert row["lazy_startup_requests"] == first[f"lazy_{pull}_startup_requests"]
+        assert row["lazy_seconds_p95"] == first[f"lazy_{pull}_seconds_p95"]
+    every = rows["all_epochs", "warm"]
+    for total, column in (
+        ("full_compressed_bytes", "full_warm_compressed_bytes"),
+        ("lazy_startup_compressed_bytes", "lazy_warm_startup_compressed_bytes"),
+        ("lazy_moved_compressed_bytes", "lazy_warm_moved_compressed_bytes"),
+        ("full_requests", "full_warm_requests"),
+        ("lazy_requests", "lazy_warm_requests"),
+        ("pulls", "pulls"),
+    ):
+        assert int(every[total]) == sum(int(r[column]) for r in by_epoch), total
+    assert float(every["lazy_seconds_p95"]) == max(
+        float(r["lazy_warm_seconds_p95"]) for r in by_epoch
+    )
+    for row in rows.values():
+        expected = saving(
+            int(row["lazy_startup_compressed_bytes"]), int(row["full_compressed_bytes"])
+        )
+        assert float(row["lazy_startup_saving"]) == pytest.approx(expected, abs=1e-6)

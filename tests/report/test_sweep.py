@@ -21,7 +21,7 @@ from layersim.report.sweep import (
     sweep_markdown,
     sweep_table,
 )
-from layersim.simulation.metrics import COUNTS, SAVINGS
+from layersim.simulation.metrics import COUNTS, SAVINGS, STANDARD_METRICS
 
 METRIC_NAMES = [metric.name for metric in SAVINGS]
 # the counts the made-up runs record, in the standard order
@@ -122,3 +122,9 @@ def test_render_sweep_shows_mean_savings():
     assert text.startswith("Savings (mean over 2 seeds)")
     row = next(line for line in text.splitlines() if " 8 " in line)
     assert "61.5%" in row and "33.3%" in row
+
+
+def test_every_aggregated_metric_has_a_short_name():
+    """The sweep's legends and headers name every aggregated standard metric, the lazy-pull
+    savings included."""
+    assert {m.name for m in STANDARD_METRICS if m.aggregated} == set(SHORT)

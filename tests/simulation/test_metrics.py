@@ -8,6 +8,7 @@ import pickle
 
 from layersim.simulation.metrics import (
     COUNTS,
+    LAZY_SAVINGS,
     SAVINGS,
     STANDARD_METRICS,
     HeadlineFigure,
@@ -17,9 +18,14 @@ from layersim.simulation.metrics import (
 
 
 def test_standard_metrics_are_the_savings_then_their_counts():
-    """The standard set is the five savings (aggregated over seeds) then the counts (not),
-    each name once."""
-    assert STANDARD_METRICS == SAVINGS + COUNTS
+    """The standard set is the five savings and the two lazy-pull savings (aggregated over
+    seeds) then the counts (not), each name once."""
+    assert STANDARD_METRICS == SAVINGS + LAZY_SAVINGS + COUNTS
+    assert [m.name for m in LAZY_SAVINGS] == [
+        "lazy_startup_bytes_saving",
+        "lazy_startup_seconds_saving",
+    ]
+    assert all(m.aggregated for m in LAZY_SAVINGS)
     assert [m.name for m in SAVINGS] == [
         "registry_layer_saving_vs_flattened",
         "nodes_layer_saving_vs_flattened",
@@ -47,6 +53,9 @@ def test_measure_reads_the_headline(small_run):
     assert figures["nodes_flattened_disk_bytes"] == h.nodes_stored.flattened
     assert figures["pull_layered_compressed_bytes"] == h.pulled.layer
     assert figures["pull_flattened_compressed_bytes"] == h.pulled.flattened
+    lazy = result.lazy_all_epochs
+    assert figures["lazy_startup_bytes_saving"] == lazy.lazy_startup_bytes_saving
+    assert figures["lazy_startup_seconds_saving"] == lazy.lazy_startup_seconds_saving
 
 
 def test_metrics_pickle(small_run):

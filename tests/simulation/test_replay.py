@@ -199,3 +199,69 @@ def test_cold_start_share_is_each_nodes_first_pull(small_run):
     seconds = pull_seconds(layers, images.layered_compressed_bytes[firsts], transfer)
     expected = float(startup_pull_share(seconds, transfer).mean())
     assert cold_start_share(fleet, pull_timeline(fleet, images)) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- lazy pulls
+
+
+def test_lazy_rows_full_figures_are_the_transfer_rows(small_run):
+    """Each epoch's warm full pull in the lazy row is the rollout the transfer row counts:
+    the same bytes, blobs (one request each), per-node times and start-up share; lazy
+    start-up and background bytes make up the full pull; a cold pull downloads every layer
+    of its image, at least what the warm one does."""
+    fleet, result = small_run
+    a = fleet.arrays
+    images = image_table(canonical(a))
+    assert len(result.lazy) == len(result.transfers)
+    for lazy, tr in zip(result.lazy, result.transfers, strict=True):
+        assert lazy.epoch == tr.epoch and lazy.pulls == tr.pulls
+        assert lazy.nodes_pulling == tr.nodes_pulling
+        assert lazy.full_warm_bytes == tr.pull_downloaded_bytes
+        assert lazy.full_warm_requests == tr.pull_downloaded_layers
+        assert lazy.full_warm_seconds_p95 == tr.pull_seconds_p95
+        assert lazy.full_warm_startup_share == pytest.approx(tr.startup_pull_share)
+        assert (
+            lazy.lazy_warm_startup_bytes + lazy.lazy_warm_background_bytes
+            == tr.pull_downloaded_bytes
+        )
+        assert lazy.lazy_warm_moved_bytes == tr.pull_downloaded_bytes  # background on by default
+        pulled = a.node_images[fleet.image_epoch[a.node_images] == tr.epoch]
+        assert lazy.full_cold_bytes == int(images.layered_compressed_bytes[pulled].sum())
+        assert lazy.full_cold_requests == int(np.diff(a.image_offsets)[pulled].sum())
+        assert lazy.full_cold_bytes >= lazy.full_warm_bytes
+        assert lazy.lazy_cold_startup_bytes >= lazy.lazy_warm_startup_bytes
+        assert lazy.lazy_warm_startup_bytes <= lazy.full_warm_bytes
+    totals = result.lazy_all_epochs
+    assert totals.full_bytes == result.transfers[-1].cumulative_pull_bytes
+    assert 0 < totals.lazy_startup_bytes_saving < 1
+
+
+def test_lazy_without_background_moves_only_the_startup_bytes():
+    """With `lazy.background = false` the rest is never fetched: lazy pulls move their
+    start-up bytes only, in their start-up requests; with read_fraction 1 and chunks larger
+    than any blob, a lazy pull is the full pull (bytes, requests, times)."""
+    _, never = run(*SMALL_FEW_FILES, "lazy.background=false")
+    for row in never.lazy:
+        assert row.lazy_warm_moved_bytes == row.lazy_warm_startup_bytes
+        assert row.lazy_warm_requests == row.lazy_warm_startup_requests
+    _, whole = run(*SMALL_FEW_FILES, "lazy.read_fraction=1.0", "lazy.chunk_bytes=1000000000000")
+    for row in whole.lazy:
+        assert row.lazy_warm_startup_bytes == row.full_warm_bytes
+        assert row.lazy_cold_startup_bytes == row.full_cold_bytes
+        assert row.lazy_warm_startup_requests == row.full_warm_requests
+        assert row.lazy_warm_seconds_p95 == row.full_warm_seconds_p95
+        assert row.lazy_cold_seconds_p95 == row.full_cold_seconds_p95
+
+
+def test_lazy_startup_never_slower_without_latency():
+    """With no request or blob latency, every epoch's lazy start-up (cold and warm, per node
+    p50 and p95, summed node-seconds) is no slower than the full pull, and fetches no more."""
+    _, result = run(*SMALL_FEW_FILES, "lazy.request_latency_ms=0", "transfer.blob_latency_ms=0")
+    for row in result.lazy:
+        for pull in ("cold", "warm"):
+            for q in ("p50", "p95"):
+                lazy = getattr(row, f"lazy_{pull}_seconds_{q}")
+                assert lazy <= getattr(row, f"full_{pull}_seconds_{q}")
+            assert getattr(row, f"lazy_{pull}_startup_bytes") <= getattr(row, f"full_{pull}_bytes")
+        assert row.lazy_warm_node_seconds <= row.full_warm_node_seconds
+    assert result.lazy_all_epochs.lazy_startup_seconds_saving > 0

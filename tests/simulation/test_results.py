@@ -13,6 +13,7 @@ from layersim.config import ExperimentConfig
 from layersim.simulation.results import (
     FlattenedAndLayer,
     FleetSummary,
+    LazyEpoch,
     NodeEpoch,
     RegistryEpoch,
     SharingSummary,
@@ -20,6 +21,7 @@ from layersim.simulation.results import (
     TransferEpoch,
     TransferTotals,
     WasteSummary,
+    lazy_totals,
 )
 
 
@@ -154,6 +156,40 @@ def test_as_dict_holds_every_table():
         "waste",
         "sharing",
         "anchors",
+        "lazy",
     ]
     assert doc["registry"][-1]["layer_bytes"] == 300
     assert doc["first_rollout"] == dataclasses.asdict(TRANSFERS[0])
+
+
+def test_lazy_totals_sum_the_warm_rows_and_define_the_savings():
+    """Two epochs: full 1000 + 3000 bytes, lazy start-up 100 + 200 (saving 1 - 300 / 4000),
+    lazy moved 400 + 3000 (1 - 3400 / 4000), node-seconds 2 + 6 full and 0.5 + 1.5 lazy
+    (1 - 2 / 8); no pulls at all: every saving 0."""
+    rows = (
+        _row(
+            LazyEpoch,
+            pulls=2,
+            full_warm_bytes=1000,
+            lazy_warm_startup_bytes=100,
+            lazy_warm_moved_bytes=400,
+            full_warm_node_seconds=2.0,
+            lazy_warm_node_seconds=0.5,
+        ),
+        _row(
+            LazyEpoch,
+            pulls=3,
+            full_warm_bytes=3000,
+            lazy_warm_startup_bytes=200,
+            lazy_warm_moved_bytes=3000,
+            full_warm_node_seconds=6.0,
+            lazy_warm_node_seconds=1.5,
+        ),
+    )
+    totals = lazy_totals(rows)
+    assert (totals.pulls, totals.full_bytes, totals.lazy_startup_bytes) == (5, 4000, 300)
+    assert totals.lazy_startup_bytes_saving == pytest.approx(1 - 300 / 4000)
+    assert totals.lazy_moved_bytes_saving == pytest.approx(1 - 3400 / 4000)
+    assert totals.lazy_startup_seconds_saving == pytest.approx(0.75)
+    none = lazy_totals(())
+    assert none.lazy_startup_bytes_saving == none.lazy_startup_seconds_saving == 0.0

@@ -17,7 +17,7 @@ from layersim.accounting.images import image_table
 from layersim.fleet.presets import BASE_PRESETS, ImageKind
 from layersim.model import EntryKind, Image, Population, make_entry, make_layer
 from layersim.model.digest import content_digest
-from layersim.simulation.results import NodeEpoch, RegistryEpoch, TransferEpoch
+from layersim.simulation.results import LazyEpoch, NodeEpoch, RegistryEpoch, TransferEpoch
 from layersim.simulation.statistics import (
     ANCHORS,
     FinalState,
@@ -73,6 +73,8 @@ def state() -> FinalState:
         nodes=_row(NodeEpoch, layer_bytes=270, file_bytes=100),
         first_rollout=_row(TransferEpoch, startup_pull_share=0.5),
         cold_start_pull_share=0.76,
+        lazy_cold_start_pull_share=0.25,
+        first_lazy=_row(LazyEpoch, lazy_cold_startup_bytes=64, full_cold_bytes=1000),
     )
 
 
@@ -130,10 +132,11 @@ def test_versions_file_saving_equals_the_reference(state):
 
 def test_anchors_of_the_rows(state):
     """The row-based anchors: layer / file of the registry (600 / 200) and of the nodes
-    (270 / 100), the cold-start share and the first rollout's share as given."""
+    (270 / 100), the cold-start share and the first rollout's share as given, the lazy
+    cold-start share as given and the lazy cold read share 64 / 1000 bytes."""
     rows = {row.figure: row for row in anchor_rows(state, ANCHORS)}
     produced = [rows[a.figure].produced for a in ANCHORS]
-    assert produced[3:] == [3.0, 2.7, 0.76, 0.5]
+    assert produced[3:] == [3.0, 2.7, 0.76, 0.5, 0.25, 0.064]
     assert [rows[a.figure].published for a in ANCHORS] == [a.published for a in ANCHORS]
     empty = dataclasses.replace(state, registry=_row(RegistryEpoch, layer_bytes=600))
     assert anchor_rows(empty, ANCHORS[3:4])[0].produced == 600

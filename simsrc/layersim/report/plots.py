@@ -237,6 +237,49 @@ def pull_time_plot(result: SimulationResult) -> bytes:
     return _draw(build, 11, 4.2, RUN_MARGINS)
 
 
+def lazy_plot(result: SimulationResult) -> bytes:
+    """Per epoch with pulls, warm rollouts: the p95 seconds a pulling node waits before its
+    containers start, and the compressed bytes fetched before they start, full vs lazy
+    pulls."""
+
+    def build(figure: Figure) -> None:
+        seconds, fetched = figure.subplots(1, 2)
+        rows = [r for r in result.lazy if r.pulls > 0]
+        epochs = [r.epoch for r in rows]
+        for label, prefix, style in (
+            ("full pulls", "full_warm", {"color": "tab:blue", "linestyle": "-"}),
+            ("lazy pulls", "lazy_warm", {"color": "tab:purple", "linestyle": "--"}),
+        ):
+            seconds.plot(
+                epochs,
+                [getattr(r, f"{prefix}_seconds_p95") for r in rows],
+                label=f"{label}, p95",
+                marker=".",
+                **style,
+            )
+            column = "full_warm_bytes" if prefix == "full_warm" else "lazy_warm_startup_bytes"
+            fetched.plot(
+                epochs,
+                [getattr(r, column) / GB for r in rows],
+                label=label,
+                marker=".",
+                **style,
+            )
+        _log_y(seconds)
+        _log_y(fetched)
+        seconds.set_title("time before containers start, per pulling node (s)")
+        seconds.set_ylabel("seconds (log scale)")
+        fetched.set_title("bytes fetched before containers start (GB)")
+        fetched.set_ylabel("compressed GB, all nodes (log scale)")
+        for axes in (seconds, fetched):
+            axes.set_xlabel("epoch")
+            axes.grid(True, which="both", alpha=0.3)
+            axes.legend(fontsize="small")
+        figure.suptitle("Lazy pulls (eStargz, Nydus, Slacker) vs full pulls, warm rollouts")
+
+    return _draw(build, 11, 4.2, RUN_MARGINS)
+
+
 def containers_plot(result: SimulationResult) -> bytes:
     """Writable-layer bytes of running and stopped containers over the epochs (disk)."""
 
@@ -268,6 +311,7 @@ def run_plots(result: SimulationResult) -> dict[str, bytes]:
         "transfer.png": transfer_plot(result),
         "sharing.png": sharing_plot(result),
         "pull_time.png": pull_time_plot(result),
+        "lazy.png": lazy_plot(result),
         "containers.png": containers_plot(result),
     }
 

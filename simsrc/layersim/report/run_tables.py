@@ -1,4 +1,4 @@
-"""The tables of `layersim run`: a `SimulationResult` as twelve `report.tables.Table`s.
+"""The tables of `layersim run`: a `SimulationResult` as fourteen `report.tables.Table`s.
 
 `run_tables(result)` returns them in report order; each `*_table` function declares its columns
 once, each with the function that reads its cell from a row (a result record such as a
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from layersim.accounting.analysis import EpochPulls, epoch_pulls, share
 from layersim.accounting.metrics import dedup_ratio, saving
@@ -27,7 +28,7 @@ from layersim.report.tables import (
     percent,
 )
 from layersim.simulation import SimulationResult, TransferEpoch
-from layersim.simulation.results import SharedLayer
+from layersim.simulation.results import LazyEpoch, SharedLayer
 
 
 def _saving(strategy_bytes: int | None, baseline_bytes: int | None) -> float | None:
@@ -557,6 +558,169 @@ def pull_time_table(result: SimulationResult) -> Table:
     )
 
 
+# --------------------------------------------------------------------------- lazy pulls
+
+
+@dataclass(frozen=True, slots=True)
+class LazyPullRow:
+    """Pulls over a range of epochs, cold or warm, in full and lazily (`LazyEpoch`)."""
+
+    scope: str
+    pull: str
+    pulls: int
+    full_bytes: int
+    lazy_startup_bytes: int
+    lazy_moved_bytes: int
+    full_requests: int
+    lazy_startup_requests: int
+    lazy_requests: int
+    full_seconds_p95: float
+    lazy_seconds_p95: float
+    full_startup_share: float
+    lazy_startup_share: float
+
+
+def _first_rollout_row(row: LazyEpoch, pull: str) -> LazyPullRow:
+    """The first rollout's `pull` ("cold" or "warm") figures of `row`."""
+    return LazyPullRow(
+        "first_rollout",
+        pull,
+        row.pulls,
+        *(
+            getattr(row, name.format(pull))
+            for name in (
+                "full_{}_bytes",
+                "lazy_{}_startup_bytes",
+                "lazy_{}_moved_bytes",
+                "full_{}_requests",
+                "lazy_{}_startup_requests",
+                "lazy_{}_requests",
+                "full_{}_seconds_p95",
+                "lazy_{}_seconds_p95",
+                "full_{}_startup_share",
+                "lazy_{}_startup_share",
+            )
+        ),
+    )
+
+
+def lazy_pull_table(result: SimulationResult) -> Table:
+    t = result.lazy_all_epochs
+    first = result.lazy[0]
+    rows = (
+        _first_rollout_row(first, "cold"),
+        _first_rollout_row(first, "warm"),
+        LazyPullRow(
+            "all_epochs",
+            "warm",
+            t.pulls,
+            t.full_bytes,
+            t.lazy_startup_bytes,
+            t.lazy_moved_bytes,
+            t.full_requests,
+            t.lazy_startup_requests,
+            t.lazy_requests,
+            t.full_worst_seconds_p95,
+            t.lazy_worst_seconds_p95,
+            t.full_startup_share,
+            t.lazy_startup_share,
+        ),
+    )
+    lazy = result.config.lazy
+    c = COMPRESSED
+    return Table(
+        name="lazy_pull",
+        title="Lazy pulls vs full pulls",
+        meaning=(
+            "The rollouts pulled in full (every lacking blob before the container starts) and "
+            f"lazily (eStargz, Nydus, Slacker: {percent(lazy.read_fraction)} of each lacking "
+            f"blob read at start-up, in requests of {lazy.chunk_bytes:,} bytes; the rest "
+            f"{'fetched in the background' if lazy.background else 'never fetched'}): cold "
+            "(every pull onto an empty node) and warm (each node holding what it kept), in "
+            "compressed bytes, registry requests, seconds a pulling node waits before its "
+            "containers start (p95; all epochs: the worst epoch's) and share of start-up spent "
+            "fetching (mean over pulls)."
+        ),
+        columns=(
+            Column.text("scope", lambda r: r.scope),
+            Column.text("pull", lambda r: r.pull, unit="cold or warm"),
+            Column.count("pulls", lambda r: r.pulls, unit="count (image pulls)"),
+            Column.bytes("full_compressed_bytes", c, lambda r: r.full_bytes),
+            Column.bytes("lazy_startup_compressed_bytes", c, lambda r: r.lazy_startup_bytes),
+            Column.bytes("lazy_moved_compressed_bytes", c, lambda r: r.lazy_moved_bytes),
+            Column.fraction(
+                "lazy_startup_saving", lambda r: saving(r.lazy_startup_bytes, r.full_bytes)
+            ),
+            Column.count("full_requests", lambda r: r.full_requests),
+            Column.count("lazy_startup_requests", lambda r: r.lazy_startup_requests),
+            Column.count("lazy_requests", lambda r: r.lazy_requests),
+            Column.seconds("full_seconds_p95", lambda r: r.full_seconds_p95),
+            Column.seconds("lazy_seconds_p95", lambda r: r.lazy_seconds_p95),
+            Column.fraction("full_startup_share", lambda r: r.full_startup_share),
+            Column.fraction("lazy_startup_share", lambda r: r.lazy_startup_share),
+        ),
+        rows=rows,
+    )
+
+
+def _lazy_by_epoch_columns() -> tuple[Column, ...]:
+    """Every field of `LazyEpoch` as a column, named with its unit."""
+    columns: list[Column] = [
+        Column.count("epoch", lambda r: r.epoch),
+        Column.count("pulls", lambda r: r.pulls),
+        Column.count("nodes_pulling", lambda r: r.nodes_pulling),
+    ]
+    for pull in ("cold", "warm"):
+        for name in (f"full_{pull}_bytes", f"lazy_{pull}_startup_bytes"):
+            columns.append(_field_bytes(name))
+        if pull == "warm":
+            columns.append(_field_bytes("lazy_warm_background_bytes"))
+        columns.append(_field_bytes(f"lazy_{pull}_moved_bytes"))
+        for name in (
+            f"full_{pull}_requests",
+            f"lazy_{pull}_startup_requests",
+            f"lazy_{pull}_requests",
+        ):
+            columns.append(Column.count(name, attrgetter(name)))
+        for name in (
+            f"full_{pull}_seconds_p50",
+            f"full_{pull}_seconds_p95",
+            f"lazy_{pull}_seconds_p50",
+            f"lazy_{pull}_seconds_p95",
+        ):
+            columns.append(Column.seconds(name, attrgetter(name)))
+        if pull == "warm":
+            for name in ("full_warm_node_seconds", "lazy_warm_node_seconds"):
+                columns.append(Column.seconds(name, attrgetter(name)))
+        for name in (f"full_{pull}_startup_share", f"lazy_{pull}_startup_share"):
+            columns.append(Column.fraction(name, attrgetter(name)))
+    return tuple(columns)
+
+
+def _field_bytes(name: str) -> Column:
+    """A `LazyEpoch` byte field as a column named with its unit (`..._compressed_bytes`)."""
+    return Column.bytes(
+        name.removesuffix("_bytes") + "_compressed_bytes", COMPRESSED, attrgetter(name)
+    )
+
+
+def lazy_by_epoch_table(result: SimulationResult) -> Table:
+    return Table(
+        name="lazy_by_epoch",
+        title="Lazy pulls by epoch",
+        meaning=(
+            "Per epoch, its rollout pulled in full and lazily, cold (every pull onto an empty "
+            "node) and warm (each node holding what it kept): compressed bytes before the "
+            "containers start and moved in all, registry requests, seconds a pulling node "
+            "waits before its containers start (p50, p95 over the pulling nodes; "
+            "`*_node_seconds` summed over them) and the share of start-up spent fetching "
+            "(mean over pulls)."
+        ),
+        columns=_lazy_by_epoch_columns(),
+        rows=result.lazy,
+    )
+
+
 # --------------------------------------------------------------------------- the images
 
 
@@ -729,6 +893,8 @@ def run_tables(result: SimulationResult) -> list[Table]:
         transfer_table(result),
         transfer_by_epoch_table(result),
         pull_time_table(result),
+        lazy_pull_table(result),
+        lazy_by_epoch_table(result),
         waste_table(result),
         sharing_table(result),
         sharing_top_layers_table(result),

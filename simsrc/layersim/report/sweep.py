@@ -36,6 +36,8 @@ SHORT: Mapping[str, str] = {
     "registry_file_saving_vs_layer": "registry: file dedup vs layers",
     "nodes_file_saving_vs_layer": "nodes: file dedup vs layers",
     "pull_layer_saving_vs_flattened": "pulls: layered vs flattened",
+    "lazy_startup_bytes_saving": "lazy vs full pulls: bytes before start",
+    "lazy_startup_seconds_saving": "lazy vs full pulls: seconds before start",
 }
 
 

@@ -4,14 +4,22 @@
 collection) through the accounting engine and returns a `SimulationResult` (`results`), whose
 `headline()` is the run's headline figures. `statistics` computes the end-of-run statistics
 (sharing, waste, the anchors), `metrics` the figures a sweep records per run, `pulltime` the
-pull-time model, `sampling` the node sample, `state` what a store holds at an epoch.
+pull-time model, `lazy` the lazy-pull model, `sampling` the node sample, `state` what a store
+holds at an epoch.
 """
 
-from layersim.simulation.metrics import SAVINGS, STANDARD_METRICS, Metric, measure
+from layersim.simulation.metrics import (
+    LAZY_SAVINGS,
+    SAVINGS,
+    STANDARD_METRICS,
+    Metric,
+    measure,
+)
 from layersim.simulation.replay import simulate
 from layersim.simulation.results import Headline, SimulationResult, TransferEpoch
 
 __all__ = [
+    "LAZY_SAVINGS",
     "SAVINGS",
     "STANDARD_METRICS",
     "Headline",

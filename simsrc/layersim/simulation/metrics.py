@@ -4,7 +4,7 @@ records them for every run (the way Mesa's batch runner takes reporters) and as 
 
 A `Metric` is a name, what it means (with its unit) and a function of the result; `measure`
 applies a set of them. The savings are properties of `SimulationResult.headline()`, where each
-is defined once; the other standard metrics are the counts they come from. Not here: how a
+is defined once, and the lazy savings of `SimulationResult.lazy_all_epochs` (`LazyTotals`); the other standard metrics are the counts they come from. Not here: how a
 sweep aggregates them over seeds (`experiment.sweep`) or shows them (`report`).
 """
 
@@ -75,6 +75,24 @@ SAVINGS: tuple[Metric, ...] = (
     ),
 )
 
+# What lazy pulling saves against full pulls over every epoch's warm rollouts
+# (`results.LazyTotals`; fractions): the sweep over `lazy.read_fraction` reads these.
+LAZY_SAVINGS: tuple[Metric, ...] = (
+    Metric(
+        "lazy_startup_bytes_saving",
+        "pulls of every epoch, bytes before containers start, lazy vs full pulls "
+        "(compressed bytes)",
+        attrgetter("lazy_all_epochs.lazy_startup_bytes_saving"),
+        aggregated=True,
+    ),
+    Metric(
+        "lazy_startup_seconds_saving",
+        "pulls of every epoch, node-seconds before containers start, lazy vs full pulls (seconds)",
+        attrgetter("lazy_all_epochs.lazy_startup_seconds_saving"),
+        aggregated=True,
+    ),
+)
+
 # The sizes of the fleet and the byte counts the savings come from.
 COUNTS: tuple[Metric, ...] = (
     Metric("images", "images built over the run (count)", attrgetter("fleet.images")),
@@ -126,7 +144,7 @@ COUNTS: tuple[Metric, ...] = (
 )
 
 # What a sweep records for every run unless told otherwise, in column order.
-STANDARD_METRICS: tuple[Metric, ...] = SAVINGS + COUNTS
+STANDARD_METRICS: tuple[Metric, ...] = SAVINGS + LAZY_SAVINGS + COUNTS
 
 
 def measure(

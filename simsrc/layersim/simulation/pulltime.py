@@ -13,16 +13,25 @@ import numpy as np
 from layersim.config import TransferConfig
 
 
+def wave_seconds(
+    requests: np.ndarray, fetched_bytes: np.ndarray, transfer: TransferConfig, latency_ms: float
+) -> np.ndarray:
+    """Estimated fetch time in seconds: requests are made `parallel_downloads` at a time, each
+    wave paying `latency_ms`, and the bytes share the node's link:
+    `ceil(requests / parallel_downloads) * latency + bytes * 8 / bandwidth`."""
+    waves = -(-np.asarray(requests, dtype=np.int64) // transfer.parallel_downloads)
+    return waves * (latency_ms / 1000.0) + np.asarray(fetched_bytes, dtype=np.float64) * 8 / (
+        transfer.bandwidth_mbit * 1e6
+    )
+
+
 def pull_seconds(
     blobs: np.ndarray, downloaded_bytes: np.ndarray, transfer: TransferConfig
 ) -> np.ndarray:
-    """Estimated pull time in seconds: blobs are fetched `parallel_downloads` at a time, each
-    wave paying the per-blob latency, and the bytes share the node's link:
-    `ceil(blobs / parallel_downloads) * blob_latency + bytes * 8 / bandwidth`."""
-    waves = -(-np.asarray(blobs, dtype=np.int64) // transfer.parallel_downloads)
-    return waves * (transfer.blob_latency_ms / 1000.0) + np.asarray(
-        downloaded_bytes, dtype=np.float64
-    ) * 8 / (transfer.bandwidth_mbit * 1e6)
+    """Estimated full pull time in seconds: `wave_seconds` with one request per blob and the
+    per-blob latency, `ceil(blobs / parallel_downloads) * blob_latency + bytes * 8 /
+    bandwidth`."""
+    return wave_seconds(blobs, downloaded_bytes, transfer, transfer.blob_latency_ms)
 
 
 def startup_pull_share(seconds: np.ndarray, transfer: TransferConfig) -> np.ndarray:

@@ -31,15 +31,17 @@ from layersim.accounting.images import ImageTable, image_table
 from layersim.accounting.metrics import STRATEGIES
 from layersim.accounting.storage import StoredTimeline, stored_timeline
 from layersim.accounting.transfers import PullTable, PushTable
-from layersim.config import TransferConfig
+from layersim.config import LazyConfig, TransferConfig
 from layersim.fleet import Fleet
 from layersim.fleet.presets import ImageKind
 from layersim.model import EntryKind
 from layersim.progress import Progress
+from layersim.simulation.lazy import LazyFetches, pull_fetches, startup_seconds
 from layersim.simulation.pulltime import mean_share, pull_seconds, startup_pull_share
 from layersim.simulation.results import (
     ContainerEpoch,
     FleetSummary,
+    LazyEpoch,
     NodeEpoch,
     RegistryEpoch,
     SimulationResult,
@@ -268,17 +270,170 @@ def transfer_rows(fleet: Fleet, pushes: Pushes, pulls: Pulls) -> tuple[TransferE
     return tuple(rows)
 
 
+def _cold_firsts(fleet: Fleet, pulls: Pulls) -> I64:
+    """The cold pulls: each node's first pull, at epoch 0, onto an empty node."""
+    a = fleet.arrays
+    firsts = a.node_offsets[:-1][np.diff(a.node_offsets) > 0]
+    return firsts[pulls.epoch[firsts] == 0]
+
+
 def cold_start_share(fleet: Fleet, pulls: Pulls) -> float:
     """Mean share of start-up spent pulling over the cold pulls: nodes start empty, so each
     node's first pull, at epoch 0, is a pull onto an empty node."""
-    a = fleet.arrays
     transfer = fleet.config.transfer
-    firsts = a.node_offsets[:-1][np.diff(a.node_offsets) > 0]
-    firsts = firsts[pulls.epoch[firsts] == 0]
+    firsts = _cold_firsts(fleet, pulls)
     cold = pull_seconds(
         pulls.table.downloaded_layers[firsts], pulls.table.downloaded_bytes[firsts], transfer
     )
     return mean_share(startup_pull_share(cold, transfer))
+
+
+# --------------------------------------------------------------------------- lazy pulls
+
+
+@dataclass(frozen=True, eq=False)
+class PullCosts:
+    """Per pull, what a full and a lazy pull of it fetch: bytes (compressed) and requests of
+    the full pull, and the lazy fetches (`lazy.LazyFetches`)."""
+
+    full_bytes: I64
+    full_requests: I64
+    lazy: LazyFetches
+
+
+def warm_costs(fleet: Fleet, pulls: Pulls) -> PullCosts:
+    """Every rollout pull as it happens: onto its node holding what it kept (warm)."""
+    table = pulls.table
+    return PullCosts(
+        table.downloaded_bytes,
+        table.downloaded_layers,
+        pull_fetches(fleet.arrays, table, fleet.config.lazy),
+    )
+
+
+def cold_costs(fleet: Fleet, images: ImageTable, pulls: Pulls) -> PullCosts:
+    """Every rollout pull onto an empty node (cold): each image pulled once onto a node of
+    its own (`transfers.pull_timeline`), read off per pull by its image."""
+    a = fleet.arrays
+    each = np.arange(a.n_images, dtype=np.int64)
+    alone = transfers.pull_timeline(a, np.arange(a.n_images + 1, dtype=np.int64), each, images)
+    per_image = pull_fetches(a, alone, fleet.config.lazy)
+    image = pulls.table.image
+    return PullCosts(
+        alone.downloaded_bytes[image],
+        alone.downloaded_layers[image],
+        LazyFetches(
+            per_image.startup_bytes[image],
+            per_image.startup_requests[image],
+            per_image.background_bytes[image],
+            per_image.background_requests[image],
+        ),
+    )
+
+
+def _per_node(node_of: I64, n: int, values: I64) -> I64:
+    return np.bincount(node_of, weights=values, minlength=n)
+
+
+def _lazy_epoch(
+    t: int,
+    node: I64,
+    warm: PullCosts,
+    cold: PullCosts,
+    fresh: I64,
+    transfer: TransferConfig,
+    lazy: LazyConfig,
+) -> LazyEpoch:
+    """Epoch `t`'s lazy row: its rollout pulls `fresh` (of nodes `node`), in full and lazily,
+    warm and cold; times per pulling node (each node's pulls of the epoch together)."""
+    node_ids, node_of = np.unique(node[fresh], return_inverse=True)
+    n = node_ids.size
+
+    def full_seconds(costs: PullCosts) -> np.ndarray:
+        return pull_seconds(
+            _per_node(node_of, n, costs.full_requests[fresh]),
+            _per_node(node_of, n, costs.full_bytes[fresh]),
+            transfer,
+        )
+
+    def lazy_seconds(costs: PullCosts) -> np.ndarray:
+        return startup_seconds(
+            _per_node(node_of, n, costs.lazy.startup_requests[fresh]),
+            _per_node(node_of, n, costs.lazy.startup_bytes[fresh]),
+            transfer,
+            lazy,
+        )
+
+    def share(costs: PullCosts, lazily: bool) -> float:
+        seconds = (
+            startup_seconds(
+                costs.lazy.startup_requests[fresh], costs.lazy.startup_bytes[fresh], transfer, lazy
+            )
+            if lazily
+            else pull_seconds(costs.full_requests[fresh], costs.full_bytes[fresh], transfer)
+        )
+        return mean_share(startup_pull_share(seconds, transfer))
+
+    full_cold, lazy_cold = full_seconds(cold), lazy_seconds(cold)
+    full_warm, lazy_warm = full_seconds(warm), lazy_seconds(warm)
+    return LazyEpoch(
+        epoch=t,
+        pulls=int(fresh.size),
+        nodes_pulling=int(n),
+        full_cold_bytes=int(cold.full_bytes[fresh].sum()),
+        full_warm_bytes=int(warm.full_bytes[fresh].sum()),
+        lazy_cold_startup_bytes=int(cold.lazy.startup_bytes[fresh].sum()),
+        lazy_warm_startup_bytes=int(warm.lazy.startup_bytes[fresh].sum()),
+        lazy_warm_background_bytes=int(warm.lazy.background_bytes[fresh].sum()),
+        lazy_warm_moved_bytes=int(warm.lazy.moved_bytes(lazy)[fresh].sum()),
+        lazy_cold_moved_bytes=int(cold.lazy.moved_bytes(lazy)[fresh].sum()),
+        full_cold_requests=int(cold.full_requests[fresh].sum()),
+        full_warm_requests=int(warm.full_requests[fresh].sum()),
+        lazy_cold_startup_requests=int(cold.lazy.startup_requests[fresh].sum()),
+        lazy_warm_startup_requests=int(warm.lazy.startup_requests[fresh].sum()),
+        lazy_warm_requests=int(warm.lazy.requests(lazy)[fresh].sum()),
+        lazy_cold_requests=int(cold.lazy.requests(lazy)[fresh].sum()),
+        full_cold_seconds_p50=nearest_rank(full_cold, 0.5),
+        full_cold_seconds_p95=nearest_rank(full_cold, 0.95),
+        lazy_cold_seconds_p50=nearest_rank(lazy_cold, 0.5),
+        lazy_cold_seconds_p95=nearest_rank(lazy_cold, 0.95),
+        full_warm_seconds_p50=nearest_rank(full_warm, 0.5),
+        full_warm_seconds_p95=nearest_rank(full_warm, 0.95),
+        lazy_warm_seconds_p50=nearest_rank(lazy_warm, 0.5),
+        lazy_warm_seconds_p95=nearest_rank(lazy_warm, 0.95),
+        full_warm_node_seconds=float(full_warm.sum()),
+        lazy_warm_node_seconds=float(lazy_warm.sum()),
+        full_cold_startup_share=share(cold, lazily=False),
+        lazy_cold_startup_share=share(cold, lazily=True),
+        full_warm_startup_share=share(warm, lazily=False),
+        lazy_warm_startup_share=share(warm, lazily=True),
+    )
+
+
+def lazy_rows(
+    fleet: Fleet, images: ImageTable, pulls: Pulls
+) -> tuple[tuple[LazyEpoch, ...], float]:
+    """One lazy row per epoch (`LazyEpoch`), and the mean start-up share of the cold pulls
+    (each node's first pull, onto an empty node; as `cold_start_share`) pulled lazily."""
+    cfg = fleet.config
+    warm, cold = warm_costs(fleet, pulls), cold_costs(fleet, images, pulls)
+    rows = tuple(
+        _lazy_epoch(
+            t,
+            pulls.table.node,
+            warm,
+            cold,
+            np.flatnonzero(pulls.epoch == t),
+            cfg.transfer,
+            cfg.lazy,
+        )
+        for t in range(fleet.epochs)
+    )
+    firsts = _cold_firsts(fleet, pulls)
+    seconds = startup_seconds(
+        warm.lazy.startup_requests[firsts], warm.lazy.startup_bytes[firsts], cfg.transfer, cfg.lazy
+    )
+    return rows, mean_share(startup_pull_share(seconds, cfg.transfer))
 
 
 def container_rows(fleet: Fleet, writable: I64) -> tuple[ContainerEpoch, ...]:
@@ -407,6 +562,7 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
     stored = stored_timelines(fleet, images, measured_nodes(a.n_nodes, cfg.nodes.stats_sample))
     report("simulate: epochs", 0.8)
     transfers = transfer_rows(fleet, pushes, pulls)
+    lazy, lazy_cold_share = lazy_rows(fleet, images, pulls)
     containers = container_rows(fleet, writable)
     registry, nodes = storage_rows(stored, storage_epochs(cfg.time.storage_every, T), a.n_nodes)
     report("simulate: summaries", 1.0)
@@ -420,6 +576,8 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
         nodes=nodes[-1],
         first_rollout=transfers[0],
         cold_start_pull_share=cold_start_share(fleet, pulls),
+        lazy_cold_start_pull_share=lazy_cold_share,
+        first_lazy=lazy[0],
     )
     return SimulationResult(
         config=cfg,
@@ -433,4 +591,5 @@ def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult
         waste=waste(final, images),
         sharing=sharing(fleet, final),
         anchors=anchor_rows(state, fleet_anchors(fleet)),
+        lazy=lazy,
     )

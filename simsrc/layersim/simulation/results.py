@@ -1,7 +1,8 @@
 """What a simulation produces: frozen values, one type per table, and `SimulationResult`.
 
 Per epoch: `RegistryEpoch`, `NodeEpoch` (stored bytes), `TransferEpoch` (pushes and pulls),
-`ContainerEpoch`. At the end: `TransferTotals`, `WasteSummary`, `SharingSummary`, `AnchorRow`,
+`LazyEpoch` (the rollout pulled in full and lazily), `ContainerEpoch`. At the end:
+`TransferTotals`, `LazyTotals`, `WasteSummary`, `SharingSummary`, `AnchorRow`,
 `FleetSummary`. `SimulationResult` holds them all; `SimulationResult.headline()` is the one
 definition of the run's headline figures (`Headline`), which the report's headline table,
 summary.json and a sweep's metrics (`simulation.metrics`) all read.
@@ -109,6 +110,57 @@ class ContainerEpoch:
     stopped_writable_bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class LazyEpoch:
+    """An epoch's rollout pulled in full and lazily (`simulation.lazy`), cold and warm.
+
+    Warm: each node holds what it kept at the end of the epoch before, and fetches what it
+    lacks (the rollout as `TransferEpoch` counts it). Cold: each pull onto an empty node (the
+    image's every blob lacking). Bytes are compressed bytes summed over the epoch's pulls:
+    `full_*_bytes` what a full pull downloads before the container starts,
+    `lazy_*_startup_bytes` what a lazy pull fetches before it starts,
+    `lazy_warm_background_bytes` the rest (`full - startup`: fetched in the background when
+    `lazy.background`, else never), `lazy_*_moved_bytes` what lazy pulls move in all
+    (start-up + background if fetched). Requests are registry requests summed over the pulls:
+    one per blob for a full pull, one per chunk for a lazy one (`lazy_*_requests`: start-up
+    and, if fetched, background requests). `*_seconds_p50/p95`: the time before a pulling
+    node's containers can start, per node over the nodes pulling (nearest rank), full
+    (`pulltime.pull_seconds`) or lazy (`lazy.startup_seconds`); `*_node_seconds` their sum
+    over the pulling nodes (seconds). `*_startup_share`: mean over pulls of
+    `pulltime.startup_pull_share` (fraction)."""
+
+    epoch: int
+    pulls: int
+    nodes_pulling: int
+    full_cold_bytes: int
+    full_warm_bytes: int
+    lazy_cold_startup_bytes: int
+    lazy_warm_startup_bytes: int
+    lazy_warm_background_bytes: int
+    lazy_warm_moved_bytes: int
+    lazy_cold_moved_bytes: int
+    full_cold_requests: int
+    full_warm_requests: int
+    lazy_cold_startup_requests: int
+    lazy_warm_startup_requests: int
+    lazy_warm_requests: int
+    lazy_cold_requests: int
+    full_cold_seconds_p50: float
+    full_cold_seconds_p95: float
+    lazy_cold_seconds_p50: float
+    lazy_cold_seconds_p95: float
+    full_warm_seconds_p50: float
+    full_warm_seconds_p95: float
+    lazy_warm_seconds_p50: float
+    lazy_warm_seconds_p95: float
+    full_warm_node_seconds: float
+    lazy_warm_node_seconds: float
+    full_cold_startup_share: float
+    lazy_cold_startup_share: float
+    full_warm_startup_share: float
+    lazy_warm_startup_share: float
+
+
 # --------------------------------------------------------------------------- at the end
 
 
@@ -123,6 +175,74 @@ class TransferTotals:
     pull_downloaded_bytes: int
     pull_flattened_downloaded_bytes: int
     pulls: int
+
+
+@dataclass(frozen=True, slots=True)
+class LazyTotals:
+    """The warm rollouts of every epoch pulled in full and lazily (`LazyEpoch`): compressed
+    bytes, registry requests (counts) and node-seconds before containers start, summed; the
+    worst per-node p95 start-up time of an epoch (seconds; 0 without pulls); the start-up
+    shares, means over every pull (each epoch's mean weighted by its pulls)."""
+
+    pulls: int
+    full_bytes: int
+    lazy_startup_bytes: int
+    lazy_moved_bytes: int
+    full_requests: int
+    lazy_startup_requests: int
+    lazy_requests: int
+    full_node_seconds: float
+    lazy_node_seconds: float
+    full_worst_seconds_p95: float
+    lazy_worst_seconds_p95: float
+    full_startup_share: float
+    lazy_startup_share: float
+
+    @property
+    def lazy_startup_bytes_saving(self) -> float:
+        """Bytes fetched before containers start, lazy against full pulls:
+        `1 - lazy_startup_bytes / full_bytes` (`metrics.saving`, a fraction)."""
+        return saving(self.lazy_startup_bytes, self.full_bytes)
+
+    @property
+    def lazy_startup_seconds_saving(self) -> float:
+        """Time nodes wait before containers start, lazy against full pulls, summed over
+        every pulling node of every epoch: `1 - lazy_node_seconds / full_node_seconds`
+        (a fraction)."""
+        full = self.full_node_seconds
+        return 1.0 - self.lazy_node_seconds / full if full else 0.0
+
+    @property
+    def lazy_moved_bytes_saving(self) -> float:
+        """Bytes moved in all, lazy against full pulls: `1 - lazy_moved_bytes / full_bytes`
+        (0 when `lazy.background` fetches everything; a fraction)."""
+        return saving(self.lazy_moved_bytes, self.full_bytes)
+
+
+def lazy_totals(rows: tuple[LazyEpoch, ...]) -> LazyTotals:
+    """`LazyTotals` of `rows`: each warm figure summed over the rows."""
+    return LazyTotals(
+        pulls=sum(r.pulls for r in rows),
+        full_bytes=sum(r.full_warm_bytes for r in rows),
+        lazy_startup_bytes=sum(r.lazy_warm_startup_bytes for r in rows),
+        lazy_moved_bytes=sum(r.lazy_warm_moved_bytes for r in rows),
+        full_requests=sum(r.full_warm_requests for r in rows),
+        lazy_startup_requests=sum(r.lazy_warm_startup_requests for r in rows),
+        lazy_requests=sum(r.lazy_warm_requests for r in rows),
+        full_node_seconds=sum(r.full_warm_node_seconds for r in rows),
+        lazy_node_seconds=sum(r.lazy_warm_node_seconds for r in rows),
+        full_worst_seconds_p95=max((r.full_warm_seconds_p95 for r in rows), default=0.0),
+        lazy_worst_seconds_p95=max((r.lazy_warm_seconds_p95 for r in rows), default=0.0),
+        full_startup_share=_pull_weighted(rows, "full_warm_startup_share"),
+        lazy_startup_share=_pull_weighted(rows, "lazy_warm_startup_share"),
+    )
+
+
+def _pull_weighted(rows: tuple[LazyEpoch, ...], name: str) -> float:
+    """The mean over every pull of a per-epoch mean `name`: `sum(pulls * mean) / sum(pulls)`
+    (0 without pulls)."""
+    pulls = sum(r.pulls for r in rows)
+    return sum(r.pulls * getattr(r, name) for r in rows) / pulls if pulls else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +408,12 @@ class SimulationResult:
     waste: WasteSummary
     sharing: SharingSummary
     anchors: tuple[AnchorRow, ...]
+    lazy: tuple[LazyEpoch, ...] = ()
+
+    @property
+    def lazy_all_epochs(self) -> LazyTotals:
+        """The lazy rows of every epoch summed (`lazy_totals`)."""
+        return lazy_totals(self.lazy)
 
     def headline(self) -> Headline:
         """The run's headline figures, read off the last stored-bytes rows, the first rollout
@@ -335,6 +461,7 @@ class SimulationResult:
             "waste",
             "sharing",
             "anchors",
+            "lazy",
         ):
             value = getattr(self, name)
             out[name] = [asdict(v) for v in value] if isinstance(value, tuple) else asdict(value)
