@@ -50,6 +50,7 @@ from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
 from layersim.readers import read_images, read_population
+from layersim.readers.flatten import measure_flattened_paths
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.analysis import analysis_to_json, render_analysis
@@ -398,9 +399,17 @@ def analyze(
         )
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
             population = read_population(paths, platform, progress)
+        with bytes_progress_bar("compressing flattened exports", quiet=quiet) as progress:
+            flattened = measure_flattened_paths(
+                paths, population.images, platform, progress=progress
+            )
         metrics = evaluate_population(population)
         doc = analysis_to_json(
-            population, metrics, paths=[str(p) for p in paths], platform=platform
+            population,
+            metrics,
+            paths=[str(p) for p in paths],
+            platform=platform,
+            flattened=flattened,
         )
         emit_document(
             doc,
