@@ -17,6 +17,7 @@ from rich.text import Text
 
 from layersim import __version__
 from layersim.accounting.assemble import evaluate as evaluate_population
+from layersim.advice.advise import advise as advise_population
 from layersim.advice.gates import (
     GateRules,
     check_images,
@@ -53,6 +54,7 @@ from layersim.readers import read_images, read_population
 from layersim.readers.flatten import measure_flattened_paths
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
+from layersim.report.advice import advice_to_json, render_advice
 from layersim.report.analysis import analysis_to_json, render_analysis
 from layersim.report.calibration import calibration_toml, render_calibration
 from layersim.report.documents import write_run, write_sweep
@@ -423,6 +425,30 @@ def analyze(
         typer.echo(f"fail: {failure.summary()}", err=True)
     if failures:
         raise typer.Exit(EXIT_GATE_FAILED)
+
+
+@app.command()
+def advise(
+    paths: PathsArgument,
+    platform: PlatformOption = None,
+    as_json: JsonFlag = False,
+    out: OutFile = None,
+    quiet: QuietFlag = False,
+) -> None:
+    """Read real images and say what to change, and what it saves: layers to build in one
+    step (combine_steps), images or top layers to flatten (squash); every saving measured by
+    re-evaluating the changed images (docs/advise.md)."""
+    with cli_errors():
+        with bytes_progress_bar("reading layers", quiet=quiet) as progress:
+            population = read_population(paths, platform, progress)
+        doc = advice_to_json(advise_population(population))
+        emit_document(
+            doc,
+            as_json=as_json,
+            out=out,
+            render=(lambda doc, console: None) if quiet else render_advice,
+            inputs=paths,
+        )
 
 
 @app.command()
