@@ -139,3 +139,13 @@ def test_shared_base_is_read_once_per_group(tmp_path: Path) -> None:
         "app:1": expected([*base, M("one", b"1" * 100)]),
         "app:2": expected([*base, M("two", b"2" * 200)]),
     }
+
+
+def test_across_pieces_and_slices(tmp_path: Path) -> None:
+    """A layer of several MiB (several decompressed pieces, several 1 MiB compressor slices,
+    members cut across both): the export still equals the independent build."""
+    big = M("big", noise(3_300_000, 3))
+    text = M("text", b"abc\n" * 400_000)
+    small = M("small", b"x" * 10)
+    size = measure(tmp_path, [[big, text, small], [M(".wh.text")]])
+    assert size == expected([big, small])

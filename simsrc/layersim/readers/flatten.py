@@ -86,23 +86,30 @@ class _Export:
 
 
 class _Pieces:
-    """The decompressed tar of a blob as a file object, for `tarfile`'s stream mode."""
+    """The decompressed tar of a blob as a file object, for `tarfile`'s stream mode: reads
+    are served from the current piece by offset (no copy of what remains of it)."""
 
     def __init__(self, pieces: Iterator[tuple[bytes, int]]) -> None:
         self._pieces = pieces
-        self._buffer = b""
+        self._piece = b""
+        self._at = 0
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self._buffer) < n:
-            piece = next(self._pieces, None)
-            if piece is None:
-                break
-            self._buffer += piece[0]
-        if n < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:n], self._buffer[n:]
-        return data
+        out: list[bytes] = []
+        wanted = n
+        while wanted != 0:
+            if self._at == len(self._piece):
+                piece = next(self._pieces, None)
+                if piece is None:
+                    break
+                self._piece, self._at = piece[0], 0
+                continue
+            end = len(self._piece) if wanted < 0 else min(len(self._piece), self._at + wanted)
+            out.append(self._piece[self._at : end])
+            if wanted > 0:
+                wanted -= end - self._at
+            self._at = end
+        return b"".join(out)
 
 
 def _model_path(info: tarfile.TarInfo) -> str | None:
@@ -124,7 +131,8 @@ def _copy_members(file: Readable, plan: LayerPlan, takers: list[tuple[_Export, s
     if compression is None:
         compression, file = sniffed(file)
     pieces = decompressed_pieces(BlobTap(file, lambda chunk: None), compression)
-    with tarfile.open(fileobj=_Pieces(pieces), mode="r|") as tar:  # type: ignore[call-overload]
+    stream = _Pieces(pieces)
+    with tarfile.open(fileobj=stream, mode="r|", bufsize=COPY_BYTES) as tar:  # type: ignore[call-overload]
         for info in tar:
             path = _model_path(info)
             keeping = [export for export, kept in takers if path is not None and path in kept]
