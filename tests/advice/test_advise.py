@@ -116,3 +116,15 @@ def test_squash_loses_sharing() -> None:
     squashes = [a for a in found if a.kind == SQUASH]
     assert all(a.start >= 1 for a in squashes)
     assert found[0].saves_tar_bytes == max(a.saves_tar_bytes for a in found)
+
+
+def test_shared_run_is_named() -> None:
+    """When another image uses the layers of a combine_steps run, the detail names it."""
+    split = Image("split:1", (BASE, ADD, UNPACK))
+    child = Image("child:1", (BASE, ADD, UNPACK, ONE_STEP))
+    found = advise(population(split, child))
+    (advice,) = [a for a in found if a.kind == COMBINE_STEPS and a.image == "split:1"]
+    assert advice.detail.endswith(
+        "(other images use some of these layers: child:1; the saving is this image's, not "
+        "the set's)"
+    )

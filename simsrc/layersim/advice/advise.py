@@ -7,7 +7,8 @@ Every saving is measured, never guessed: the change is applied to the population
 - `combine_steps`: a run of consecutive layers of one image where a later layer deletes or
   overwrites (hides) what an earlier one added, combined into one layer (what one build step
   would write). Saves, for that image (`where` = `image`): its layered tar bytes, compressed
-  bytes and disk bytes (`accounting.metrics.ImageMetrics`), before minus after.
+  bytes and disk bytes (`accounting.metrics.ImageMetrics`), before minus after. When other
+  images use layers of the run, `detail` names them: the saving is this image's alone.
 - `squash`: the image's top N layers (N = all of them: the whole image) flattened into one;
   of every N from 2 up, the one that saves most. Saves, for the set (`where` =
   `registry+node`): the registry's stored compressed bytes and the node's disk bytes under
@@ -163,14 +164,25 @@ def _advice(
 
 def combine_steps(population: Population, metrics: PopulationMetrics) -> list[Advice]:
     """Every `combine_steps` advice of the population (module docstring)."""
+    users: dict[str, set[str]] = {}
+    for image in population.images:
+        for layer in image.layers:
+            users.setdefault(layer.diff_id, set()).add(image.name)
     out = []
     for image in population.images:
         before = _image_figures(metrics, image.name)
         for start, stop, n_bytes in _runs(_hiders(image.layers)):
+            others = set().union(*(users[la.diff_id] for la in image.layers[start:stop]))
+            others.discard(image.name)
             detail = (
                 f"layers {start}-{stop - 1}: later layers delete or overwrite {n_bytes:,} file "
                 f"bytes that earlier ones add; build them in one step"
             )
+            if others:
+                detail += (
+                    f" (other images use some of these layers: {', '.join(sorted(others))}; "
+                    "the saving is this image's, not the set's)"
+                )
             found = _advice(population, before, image, COMBINE_STEPS, (start, stop), detail)
             if found is not None:
                 out.append(found)
