@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "readers": 4,
     "fleet": 4,
     "simulation": 5,
+    "advice": 5,
     "experiment": 6,
     "calibration": 6,
     "report": 7,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from zlib_ng import zlib_ng
 
 from layersim.cli.app import app
 from layersim.config import load_config
@@ -255,3 +256,17 @@ def test_calibrate_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
     line = _one_error(invoke("calibrate", archive, "-o", archive, "--check-seeds", "0"))
     assert "refusing to overwrite the input" in line
     assert archive.read_bytes() == before
+
+
+def test_flattened_export_is_measured(tmp_path: Path) -> None:
+    """analyze measures each image's flattened export: for `app:2` it equals the tar of the
+    merged view's members (base then top layer), gzip-compressed by zlib-ng at level 6."""
+    doc = ok_json("analyze", *layouts(tmp_path))
+    export = doc["analysis"]["images"]["app:2"]["flattened_export"]
+    tar = make_tar([*BASE, *APP, M("app/v2", b"two")])
+    assert export == {
+        "tar_bytes": len(tar),
+        "gzip_bytes": len(zlib_ng.compress(tar, 6, 31)),
+        "gzip_level": 6,
+    }
+    assert doc["units"]["analysis.images.*.flattened_export.gzip_bytes"] == "compressed bytes"

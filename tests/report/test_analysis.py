@@ -12,8 +12,14 @@ from rich.console import Console
 
 from layersim.accounting.analysis import compression_ratio
 from layersim.accounting.assemble import evaluate
+from layersim.readers.flatten import FlattenedSize
 from layersim.readers.spec import parse_spec
-from layersim.report.analysis import ANALYSIS_UNITS, analysis_to_json, render_analysis
+from layersim.report.analysis import (
+    ANALYSIS_UNITS,
+    analysis_to_json,
+    flattened_table,
+    render_analysis,
+)
 from layersim.report.evaluation import UNITS, metrics_to_json
 
 SPEC: dict[str, Any] = {
@@ -91,4 +97,40 @@ def test_layer_table_shows_every_layer():
         f"{top['tar_bytes']:,}",
         f"{top['compressed_bytes']:,}",
         f"{ratio:.2f}x",
+    ]
+
+
+def test_flattened_export_key_and_table():
+    """Without measurements every image's `flattened_export` is null and no table is drawn;
+    with them the JSON holds the measured sizes and the table shows them next to the engine's
+    flattened tar bytes and estimated compressed bytes."""
+    assert all(i["flattened_export"] is None for i in document()["analysis"]["images"].values())
+    assert flattened_table(document()) is None
+    population = parse_spec(SPEC)
+    measured = {"reg/app:1": FlattenedSize(tar_bytes=4096, gzip_bytes=321, gzip_level=6)}
+    doc = analysis_to_json(
+        population, evaluate(population), paths=["x"], platform=None, flattened=measured
+    )
+    images = doc["analysis"]["images"]
+    assert images["reg/app:1"]["flattened_export"] == {
+        "tar_bytes": 4096,
+        "gzip_bytes": 321,
+        "gzip_level": 6,
+    }
+    assert images["base:1"]["flattened_export"] is None
+    console = Console(record=True, width=200)
+    render_analysis(doc, console)
+    text = console.export_text()
+    assert "Flattened export (gzip measured with zlib-ng, level 6)" in text
+    row = next(
+        line for line in text.splitlines() if line.startswith("│ reg/app:1 ") and "321" in line
+    )
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    figures = doc["images"]["reg/app:1"]
+    assert cells == [
+        "reg/app:1",
+        f"{figures['flattened_bytes']:,}",
+        f"{figures['flattened_compressed_bytes']:,}",
+        "4,096",
+        "321",
     ]

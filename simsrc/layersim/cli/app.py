@@ -17,6 +17,15 @@ from rich.text import Text
 
 from layersim import __version__
 from layersim.accounting.assemble import evaluate as evaluate_population
+from layersim.advice.advise import advise as advise_population
+from layersim.advice.gates import (
+    GateRules,
+    check_images,
+    discover_rules,
+    load_rules_file,
+    merge_rules,
+    parse_byte_size,
+)
 from layersim.calibration import calibrate as calibrate_images
 from layersim.cli.atomic import atomic_directory, refuse_existing
 from layersim.cli.support import (
@@ -42,8 +51,10 @@ from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
 from layersim.readers import read_images, read_population
+from layersim.readers.flatten import measure_flattened_paths
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
+from layersim.report.advice import advice_to_json, render_advice
 from layersim.report.analysis import analysis_to_json, render_analysis
 from layersim.report.calibration import calibration_toml, render_calibration
 from layersim.report.documents import write_run, write_sweep
@@ -310,6 +321,65 @@ PlatformOption = Annotated[
 ]
 
 
+EXIT_GATE_FAILED = 1
+
+EfficiencyGate = Annotated[
+    float | None,
+    typer.Option(
+        "--fail-under-efficiency",
+        metavar="F",
+        help="Exit 1 if an image's dive efficiency is under F (0 to 1).",
+        show_default=False,
+    ),
+]
+WastedGate = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-over-wasted-bytes",
+        metavar="SIZE",
+        help="Exit 1 if an image's dive wasted bytes are over SIZE (bytes, or 10MB, 5MiB...).",
+        show_default=False,
+    ),
+]
+ShadowedGate = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-over-shadowed-bytes",
+        metavar="SIZE",
+        help="Exit 1 if an image's shadowed bytes are over SIZE (bytes, or 10MB, 5MiB...).",
+        show_default=False,
+    ),
+]
+CiConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ci-config",
+        metavar="FILE",
+        help="Read the gates from FILE (a CI file, or a pyproject.toml's [tool.layersim]) "
+        "instead of ./.layersim-ci.toml or ./pyproject.toml.",
+        show_default=False,
+    ),
+]
+
+
+def _gate_rules(
+    efficiency: float | None, wasted: str | None, shadowed: str | None, ci_config: Path | None
+) -> GateRules:
+    """The gates to check: the file's (`--ci-config`, else found in the current directory),
+    each replaced by the same rule given on the command line."""
+    from_file = load_rules_file(ci_config) if ci_config is not None else discover_rules(Path())
+    from_cli = GateRules(
+        fail_under_efficiency=efficiency,
+        fail_over_wasted_bytes=None
+        if wasted is None
+        else parse_byte_size(wasted, "--fail-over-wasted-bytes"),
+        fail_over_shadowed_bytes=None
+        if shadowed is None
+        else parse_byte_size(shadowed, "--fail-over-shadowed-bytes"),
+    )
+    return merge_rules(from_file, from_cli)
+
+
 @app.command()
 def analyze(
     paths: PathsArgument,
@@ -317,22 +387,66 @@ def analyze(
     as_json: JsonFlag = False,
     out: OutFile = None,
     quiet: QuietFlag = False,
+    fail_under_efficiency: EfficiencyGate = None,
+    fail_over_wasted_bytes: WastedGate = None,
+    fail_over_shadowed_bytes: ShadowedGate = None,
+    ci_config: CiConfigOption = None,
 ) -> None:
     """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
     for them: one registry receives them in the order read, one node pulls them all
-    (docs/analyze.md)."""
+    (docs/analyze.md). With gates, exit 1 if an image breaks one."""
     with cli_errors():
+        rules = _gate_rules(
+            fail_under_efficiency, fail_over_wasted_bytes, fail_over_shadowed_bytes, ci_config
+        )
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
             population = read_population(paths, platform, progress)
+        with bytes_progress_bar("compressing flattened exports", quiet=quiet) as progress:
+            flattened = measure_flattened_paths(
+                paths, population.images, platform, progress=progress
+            )
         metrics = evaluate_population(population)
         doc = analysis_to_json(
-            population, metrics, paths=[str(p) for p in paths], platform=platform
+            population,
+            metrics,
+            paths=[str(p) for p in paths],
+            platform=platform,
+            flattened=flattened,
         )
         emit_document(
             doc,
             as_json=as_json,
             out=out,
             render=(lambda doc, console: None) if quiet else render_analysis,
+            inputs=paths,
+        )
+        failures = check_images(metrics.images, rules)
+    for failure in failures:
+        typer.echo(f"fail: {failure.summary()}", err=True)
+    if failures:
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+@app.command()
+def advise(
+    paths: PathsArgument,
+    platform: PlatformOption = None,
+    as_json: JsonFlag = False,
+    out: OutFile = None,
+    quiet: QuietFlag = False,
+) -> None:
+    """Read real images and say what to change, and what it saves: layers to build in one
+    step (combine_steps), images or top layers to flatten (squash); every saving measured by
+    re-evaluating the changed images (docs/advise.md)."""
+    with cli_errors():
+        with bytes_progress_bar("reading layers", quiet=quiet) as progress:
+            population = read_population(paths, platform, progress)
+        doc = advice_to_json(advise_population(population))
+        emit_document(
+            doc,
+            as_json=as_json,
+            out=out,
+            render=(lambda doc, console: None) if quiet else render_advice,
             inputs=paths,
         )
 

@@ -14,10 +14,13 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
       digits of the DiffID), `diff_id`, `blob_digest`, `stored_uncompressed` (the blob is the
       tar itself: blob digest = DiffID, as docker-archives store layers), `tar_bytes`,
       `compressed_bytes` (the stored blob), `entries` (tar entries that became model entries),
-      `files` and `file_bytes` (its regular files).
+      `files` and `file_bytes` (its regular files);
+    - `flattened_export`: the flattened export written and gzip-compressed for real
+      (`readers.flatten`): `tar_bytes`, `gzip_bytes`, `gzip_level`; null when not measured.
+      `images.NAME.flattened_compressed_bytes` stays the engine's estimate.
 
 `units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
-and a table of every image's layers. The figures are `layersim.accounting.analysis`'s (files of
+a table of every image's layers and, when measured, one of the flattened exports. The figures are `layersim.accounting.analysis`'s (files of
 a layer and of a merged view, compression ratios); this module only arranges them.
 """
 
@@ -33,6 +36,7 @@ from rich.text import Text
 from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.model import Image, Layer, Population
+from layersim.readers.flatten import FlattenedSize
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
 from layersim.report.tables import COMPRESSED, FILE, TAR
 
@@ -41,6 +45,8 @@ ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.images.*.layers[].tar_bytes": TAR,
     "analysis.images.*.layers[].compressed_bytes": COMPRESSED,
     "analysis.images.*.layers[].file_bytes": FILE,
+    "analysis.images.*.flattened_export.tar_bytes": TAR,
+    "analysis.images.*.flattened_export.gzip_bytes": COMPRESSED,
 }
 
 
@@ -59,7 +65,7 @@ def _layer(layer: Layer) -> dict[str, Any]:
     }
 
 
-def _image(image: Image) -> dict[str, Any]:
+def _image(image: Image, flattened: FlattenedSize | None) -> dict[str, Any]:
     files = merged_files_of(image)
     return {
         "repository": image.repository,
@@ -67,6 +73,13 @@ def _image(image: Image) -> dict[str, Any]:
         "file_count": files.files,
         "file_bytes": files.file_bytes,
         "layers": [_layer(layer) for layer in image.layers],
+        "flattened_export": None
+        if flattened is None
+        else {
+            "tar_bytes": flattened.tar_bytes,
+            "gzip_bytes": flattened.gzip_bytes,
+            "gzip_level": flattened.gzip_level,
+        },
     }
 
 
@@ -76,15 +89,20 @@ def analysis_to_json(
     *,
     paths: Sequence[str],
     platform: str | None,
+    flattened: Mapping[str, FlattenedSize] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document of `layersim analyze` (keys in the module docstring)."""
+    """The JSON document of `layersim analyze` (keys in the module docstring); `flattened`:
+    the measured flattened exports by image name (`readers.flatten`), if measured."""
+    flattened = flattened or {}
     doc = metrics_to_json(population, metrics, source=", ".join(paths))
     doc["source"] = list(paths)
     units = doc.pop("units")
     doc["analysis"] = {
         "paths": list(paths),
         "platform": platform,
-        "images": {image.name: _image(image) for image in population.images},
+        "images": {
+            image.name: _image(image, flattened.get(image.name)) for image in population.images
+        },
     }
     doc["units"] = {**units, **ANALYSIS_UNITS}
     return doc
@@ -118,9 +136,40 @@ def layer_table(doc: Mapping[str, Any]) -> Table:
     return table
 
 
+def flattened_table(doc: Mapping[str, Any]) -> Table | None:
+    """Per image, the flattened export: the engine's tar bytes and its `estimated` compressed
+    bytes, next to the export written and gzip-compressed for real (None if not measured)."""
+    measured = {
+        name: image["flattened_export"]
+        for name, image in doc["analysis"]["images"].items()
+        if image["flattened_export"] is not None
+    }
+    if not measured:
+        return None
+    levels = sorted({export["gzip_level"] for export in measured.values()})
+    table = Table(
+        title=f"Flattened export (gzip measured with zlib-ng, level {', '.join(map(str, levels))})",
+        title_justify="left",
+    )
+    headers = ("image", "tar", "compressed (estimated)", "tar written", "gzip (measured)")
+    for index, header in enumerate(headers):
+        table.add_column(header, justify="left" if index == 0 else "right", overflow="fold")
+    for name, export in measured.items():
+        figures = doc["images"][name]
+        table.add_row(
+            Text(name),
+            f"{figures['flattened_bytes']:,}",
+            f"{figures['flattened_compressed_bytes']:,}",
+            f"{export['tar_bytes']:,}",
+            f"{export['gzip_bytes']:,}",
+        )
+    return table
+
+
 def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
     """Print the tables of an analyze document on `console`."""
     console.print(Text.assemble(("layersim analyze ", "bold"), " ".join(doc["source"])))
-    for table in [*evaluation_tables(doc), layer_table(doc)]:
+    tables = [*evaluation_tables(doc), layer_table(doc), flattened_table(doc)]
+    for table in [t for t in tables if t is not None]:
         console.print()
         console.print(table)

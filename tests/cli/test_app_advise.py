@@ -1,0 +1,61 @@
+"""Tests of `layersim advise` through the typer app, on OCI layouts written here: an image
+that adds an archive and deletes it in the next layer gets `combine_steps` with the savings
+the engine measures on the combined image; bad input is one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from layersim.accounting.assemble import evaluate
+from layersim.advice.advise import apply_advice, combine_steps
+from layersim.cli.app import app
+from layersim.readers import read_population
+from tests.readers.images import Layout, M, make_tar
+
+runner = CliRunner()
+ARCHIVE = M("src.tar", bytes(range(256)) * 2000)
+
+
+def layout(tmp_path: Path) -> Path:
+    image = Layout(tmp_path / "app")
+    layers = [
+        make_tar([M("bin/sh", b"sh" * 5000)]),
+        make_tar([ARCHIVE]),
+        make_tar([M("app/main", b"main" * 3000), M(".wh.src.tar")]),
+    ]
+    image.add(image.image(layers), "1")
+    return image.root
+
+
+def test_advise_json(tmp_path: Path) -> None:
+    """The JSON lists combine_steps for layers 1-2 of app:1, with the tar, compressed and
+    disk savings of the population re-evaluated with those layers combined."""
+    root = layout(tmp_path)
+    result = runner.invoke(app, ["advise", str(root), "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    combines = [a for a in doc["advice"] if a["kind"] == "combine_steps"]
+    (advice,) = combines
+    population = read_population([root])
+    (expected,) = combine_steps(population, evaluate(population))
+    (before,) = evaluate(population).images
+    (after,) = evaluate(apply_advice(population, expected)).images
+    assert advice["image"] == "app:1" and len(advice["layers"]) == 2
+    assert advice["saves_tar_bytes"] == before.layered_tar_bytes - after.layered_tar_bytes
+    assert advice["saves_disk_bytes"] == before.layered_disk_bytes - after.layered_disk_bytes
+    assert advice["saves_tar_bytes"] > len(ARCHIVE.data)
+    assert advice["estimated"] is True and advice["where"] == "image"
+
+
+def test_advise_tables_and_errors(tmp_path: Path) -> None:
+    """Tables by default; a missing path is exit 2 with one `error:` line."""
+    result = runner.invoke(app, ["advise", str(layout(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "Advice (bytes saved)" in result.stdout and "combine_steps" in result.stdout
+    missing = runner.invoke(app, ["advise", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("error: ") and missing.stderr.count("\n") == 1
+    assert missing.stdout == ""

@@ -1,0 +1,151 @@
+"""Tests of `layersim.readers.flatten`: the flattened export of a real image is written and
+gzip-compressed for real, and its sizes equal those of an independent build of the same tar
+(`make_tar` of the members the merged view shows) compressed in one call by zlib-ng at the
+same level; the issue's two cases, where the engine's apportioned estimate is far off."""
+
+from __future__ import annotations
+
+import os
+import random
+import tarfile
+from pathlib import Path
+
+from zlib_ng import zlib_ng
+
+from layersim.accounting.assemble import evaluate
+from layersim.accounting.metrics import ImageMetrics
+from layersim.readers import read_images, read_population
+from layersim.readers.flatten import (
+    FEED_BYTES,
+    GZIP_LEVEL,
+    GZIP_WBITS,
+    FlattenedSize,
+    measure_flattened_paths,
+)
+from tests.readers.images import Layout, M, make_tar
+
+
+def noise(n_bytes: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n_bytes)
+
+
+def gzip_bytes(tar: bytes) -> int:
+    """zlib-ng gzip of `tar` at the level, fed in the documented 1 MiB slices."""
+    deflate = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, GZIP_WBITS)
+    out = [deflate.compress(tar[i : i + FEED_BYTES]) for i in range(0, len(tar), FEED_BYTES)]
+    return len(b"".join(out)) + len(deflate.flush())
+
+
+def expected(members: list[M]) -> FlattenedSize:
+    """The flattened tar built independently (`make_tar`), and its zlib-ng gzip."""
+    tar = make_tar(members)
+    return FlattenedSize(len(tar), gzip_bytes(tar))
+
+
+def measure(tmp_path: Path, layers: list[list[M]], how: str = "gzip") -> FlattenedSize:
+    layout = Layout(tmp_path / "img")
+    layout.add(layout.image([make_tar(members) for members in layers], how), "1")
+    images = read_images([layout.root])
+    (size,) = measure_flattened_paths([layout.root], images).values()
+    return size
+
+
+def test_slices_and_one_shot() -> None:
+    """Under one slice, the sliced gzip is zlib-ng's one-call gzip; over several slices the
+    export still decompresses to the tar (the count is of a real gzip stream)."""
+    small = make_tar([ZEROS])
+    assert gzip_bytes(small) == len(zlib_ng.compress(small, GZIP_LEVEL, GZIP_WBITS))
+
+
+ZEROS = M("zeros", bytes(500_000))
+RANDOM = M("random", noise(500_000, 1))
+TEXT = M("doc.txt", b"".join(b"line %d of a text file\n" % i for i in range(13_000))[:300_000])
+RANDOM_300K = M("data.bin", noise(300_000, 2))
+
+
+def test_deleted_random_file(tmp_path: Path) -> None:
+    """The issue's first case: one layer of 500 KB of zeros and 500 KB of random bytes, the
+    random file deleted by the next layer. The export holds the zeros alone: a few hundred
+    compressed bytes, where the engine's estimate (the zeros' apportioned share of a blob
+    dominated by the random data) is hundreds of times more."""
+    size = measure(tmp_path, [[ZEROS, RANDOM], [M(".wh.random")]])
+    assert size == expected([ZEROS])
+    assert size.gzip_bytes < 1000
+    estimate = estimated(tmp_path)
+    assert estimate.flattened_tar_bytes == size.tar_bytes
+    assert estimate.flattened_compressed_bytes > 100 * size.gzip_bytes
+
+
+def estimated(tmp_path: Path) -> ImageMetrics:
+    """The engine's figures of the image `measure` wrote."""
+    (metrics,) = evaluate(read_population([tmp_path / "img"])).images
+    return metrics
+
+
+def test_deleted_random_next_to_text(tmp_path: Path) -> None:
+    """The issue's second case: one layer of 300 KB of text and 300 KB of random bytes, the
+    random file deleted by the next layer: the export holds the text, and the estimate is
+    well above it."""
+    size = measure(tmp_path, [[TEXT, RANDOM_300K], [M(".wh.data.bin")]])
+    assert size == expected([TEXT])
+    estimate = estimated(tmp_path)
+    assert estimate.flattened_tar_bytes == size.tar_bytes
+    assert estimate.flattened_compressed_bytes > 1.5 * size.gzip_bytes
+
+
+def test_text_next_to_random(tmp_path: Path) -> None:
+    """Text and random bytes in two layers, nothing deleted: the export holds both, in layer
+    order."""
+    size = measure(tmp_path, [[TEXT], [RANDOM_300K]])
+    assert size == expected([TEXT, RANDOM_300K])
+
+
+def test_overlay_rules_and_order(tmp_path: Path) -> None:
+    """Topmost wins, an opaque directory hides what was below it, directories merge and are
+    written once (from the topmost layer that has them); zstd and plain layers read alike."""
+    base = [
+        M("etc", kind=tarfile.DIRTYPE),
+        M("etc/a", b"old a"),
+        M("etc/b", b"b" * 700),
+        M("opt", kind=tarfile.DIRTYPE),
+        M("opt/x", b"x" * 900),
+    ]
+    top = [
+        M("etc", kind=tarfile.DIRTYPE),
+        M("etc/a", b"new a"),
+        M("opt", kind=tarfile.DIRTYPE),
+        M("opt/.wh..wh..opq"),
+        M("opt/y", b"y"),
+        M("bin", kind=tarfile.SYMTYPE, link="usr/bin"),
+    ]
+    layout = Layout(tmp_path / "img")
+    layout.add(layout.image([make_tar(base), make_tar(top)], ["zstd", "none"]), "1")
+    images = read_images([layout.root])
+    (size,) = measure_flattened_paths([layout.root], images).values()
+    # from the base: etc/b only; from the top: everything but the opaque marker
+    kept = [base[2], top[0], top[1], top[2], top[4], top[5]]
+    assert size == expected(kept)
+
+
+def test_shared_base_is_read_once_per_group(tmp_path: Path) -> None:
+    """Two images on one base layer: each gets its own export, equal to its own build."""
+    base = [M("lib", kind=tarfile.DIRTYPE), M("lib/so", os.urandom(0) + b"s" * 4000)]
+    layout = Layout(tmp_path / "app")
+    layout.add(layout.image([make_tar(base), make_tar([M("one", b"1" * 100)])]), "1")
+    layout.add(layout.image([make_tar(base), make_tar([M("two", b"2" * 200)])]), "2")
+    images = read_images([layout.root])
+    sizes = measure_flattened_paths([layout.root], images)
+    assert sizes == {
+        "app:1": expected([*base, M("one", b"1" * 100)]),
+        "app:2": expected([*base, M("two", b"2" * 200)]),
+    }
+
+
+def test_across_pieces_and_slices(tmp_path: Path) -> None:
+    """A layer of several MiB (several decompressed pieces, several 1 MiB compressor slices,
+    members cut across both): the export still equals the independent build."""
+    big = M("big", noise(3_300_000, 3))
+    text = M("text", b"abc\n" * 400_000)
+    small = M("small", b"x" * 10)
+    size = measure(tmp_path, [[big, text, small], [M(".wh.text")]])
+    assert size == expected([big, small])
