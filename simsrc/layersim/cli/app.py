@@ -41,7 +41,8 @@ from layersim.config import DEFAULT_SCENARIO, ExperimentConfig, list_scenarios, 
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
-from layersim.readers import read_images, read_population
+from layersim.readers import RegistryOptions, parse_reference, read_images, read_population
+from layersim.readers.registry import DEFAULT_TIMEOUT_SECONDS
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.analysis import analysis_to_json, render_analysis
@@ -290,14 +291,58 @@ def sweep(
 # --------------------------------------------------------------------------- real images
 
 PathsArgument = Annotated[
-    list[Path],
+    list[str],
     typer.Argument(
-        metavar="PATH...",
-        help="OCI image layouts (directories or tars) and docker-archives (tars or directories); "
-        "several paths form one population, in the order given.",
+        metavar="IMAGE...",
+        help="Image references as skopeo writes them: oci:DIR[:REF], oci-archive:PATH[:REF], "
+        "docker-archive:PATH, docker://HOST[:PORT]/REPO:TAG|@DIGEST, docker://HOST[:PORT] "
+        "(every tag of every repository), or plain paths of OCI layouts and docker-archives; "
+        "several form one population, in the order given.",
         show_default=False,
     ),
 ]
+TlsVerifyOption = Annotated[
+    str,
+    typer.Option(
+        "--tls-verify",
+        metavar="true|false",
+        help="Verify registries' TLS certificates; false also allows plain HTTP (as skopeo's).",
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Give up on a registry request that makes no progress for this long.",
+    ),
+]
+AuthFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--authfile",
+        metavar="FILE",
+        help="Registry credentials (default: $REGISTRY_AUTH_FILE, else ~/.docker/config.json).",
+        show_default=False,
+    ),
+]
+
+
+def _registry_options(tls_verify: str, timeout: float, authfile: Path | None) -> RegistryOptions:
+    if tls_verify.lower() not in ("true", "false"):
+        fail(f"--tls-verify: expected true or false, got {tls_verify!r}")
+    if not timeout > 0:
+        fail(f"--timeout: must be a positive number of seconds, got {timeout}")
+    return RegistryOptions(
+        tls_verify=tls_verify.lower() == "true", timeout_seconds=timeout, auth_file=authfile
+    )
+
+
+def _local_inputs(references: list[str]) -> list[Path]:
+    """The files and directories the references read (which --out must not replace)."""
+    return [p for r in references if (p := parse_reference(r).local_path) is not None]
+
+
 PlatformOption = Annotated[
     str | None,
     typer.Option(
@@ -317,13 +362,18 @@ def analyze(
     as_json: JsonFlag = False,
     out: OutFile = None,
     quiet: QuietFlag = False,
+    tls_verify: TlsVerifyOption = "true",
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_SECONDS,
+    authfile: AuthFileOption = None,
 ) -> None:
     """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
     for them: one registry receives them in the order read, one node pulls them all
     (docs/analyze.md)."""
     with cli_errors():
+        registry = _registry_options(tls_verify, timeout, authfile)
+        inputs = _local_inputs(paths)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            population = read_population(paths, platform, progress)
+            population = read_population(paths, platform, progress, registry=registry)
         metrics = evaluate_population(population)
         doc = analysis_to_json(
             population, metrics, paths=[str(p) for p in paths], platform=platform
@@ -333,7 +383,7 @@ def analyze(
             as_json=as_json,
             out=out,
             render=(lambda doc, console: None) if quiet else render_analysis,
-            inputs=paths,
+            inputs=inputs,
         )
 
 
@@ -372,6 +422,9 @@ def calibrate(
         ),
     ] = 10,
     quiet: QuietFlag = False,
+    tls_verify: TlsVerifyOption = "true",
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_SECONDS,
+    authfile: AuthFileOption = None,
 ) -> None:
     """Fit the generator's settings (layer sizes and counts, files, compressibility, churn
     between versions) to real images and write an experiment file (docs/analyze.md)."""
@@ -379,8 +432,10 @@ def calibrate(
         if check_seeds < 0:
             fail(f"--check-seeds: must be a non-negative integer, got {check_seeds}")
         load_config(None, scenario)  # an unknown scenario fails before any reading
+        registry = _registry_options(tls_verify, timeout, authfile)
+        inputs = _local_inputs(paths)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            images = read_images(paths, platform, progress)
+            images = read_images(paths, platform, progress, registry=registry)
         with progress_bar(quiet=quiet or not stderr_is_terminal()) as stage:
             result = calibrate_images(
                 images,
@@ -389,6 +444,6 @@ def calibrate(
                 check_seeds=check_seeds,
                 progress=stage,
             )
-        write_output(out, calibration_toml(result), inputs=paths)
+        write_output(out, calibration_toml(result), inputs=inputs)
         if not quiet:
             render_calibration(result, stdout_console(), out=str(out))

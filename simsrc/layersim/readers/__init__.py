@@ -1,12 +1,15 @@
-"""Readers of real images: OCI image layouts and docker-archives into the core's model.
+"""Readers of real images: OCI image layouts, docker-archives and registries into the model.
 
-    read_images(paths, platform=None, progress=None) -> list[Image]
-    read_population(paths, platform=None, progress=None) -> Population
+    read_images(references, platform=None, progress=None) -> list[Image]
+    read_population(references, platform=None, progress=None) -> Population
 
-Each path is an OCI layout (a directory with `oci-layout` and `index.json`, or such a directory
-packed in a tar) or a docker-archive (a tar with `manifest.json`, or such a directory). Every
-image each path holds is read, in order; several paths form one population: one registry that
-receives every image in the order read, and one node that pulls them all in that order.
+Each reference is in skopeo's syntax (`reference`): `oci:DIR[:REF]`, `oci-archive:PATH[:REF]`,
+`docker-archive:PATH`, `docker://HOST/REPO:TAG` (`registry`), `docker://HOST` (every tag of
+every repository), or a plain path: an OCI layout (a directory with `oci-layout` and
+`index.json`, or such a directory packed in a tar) or a docker-archive (a tar with
+`manifest.json`, or such a directory). Every image each reference names is read, in order;
+several references form one population: one registry that receives every image in the order
+read, and one node that pulls them all in that order.
 
 All manifests and configs are read and checked first; then every distinct layer blob is streamed
 once (`layer_blob`; several blobs at a time, on a few threads: `blobs`), verified against its
@@ -19,7 +22,9 @@ documented in `entries` and docs/analyze.md.
 
 The modules, in the order a read goes through them:
 
+    reference    image references in skopeo's transport syntax, parsed
     source       the files an image comes in: a directory or a tar archive, opened safely
+    registry     a registry's repository as a layout: the distribution API, streamed
     oci, archive the two formats' JSON, checked, into plans (`plan`: what each layer must be)
     blobs        the distinct layer blobs, several at a time on a few threads
     layer_blob   one blob streamed: digests verified, a `Layer` built
@@ -44,9 +49,17 @@ from layersim.readers.archive import is_archive, plan_archive
 from layersim.readers.blobs import read_layers
 from layersim.readers.oci import is_layout, plan_layout
 from layersim.readers.plan import ImagePlan, LayerPlan, Platform
+from layersim.readers.reference import ImageReference, Transport, parse_reference
+from layersim.readers.registry import RegistryClient, RegistryOptions, RepositorySource
 from layersim.readers.source import Source, open_source
 
-__all__ = ["ProgressCallback", "read_images", "read_population"]
+__all__ = [
+    "ProgressCallback",
+    "RegistryOptions",
+    "parse_reference",
+    "read_images",
+    "read_population",
+]
 
 # progress(done_bytes, total_bytes): stored layer bytes streamed so far, of all to stream
 ProgressCallback = Callable[[int, int], None]
@@ -62,6 +75,60 @@ def plan_path(source: Source, path: Path, wanted: Platform | None) -> list[Image
     raise ImageFormatError(
         f"{path}: neither an OCI image layout (index.json) nor a docker-archive (manifest.json)"
     )
+
+
+def _plan_reference(
+    reference: ImageReference,
+    wanted: Platform | None,
+    stack: ExitStack,
+    clients: dict[str, RegistryClient],
+    options: RegistryOptions,
+) -> list[ImagePlan]:
+    """The images one reference names, by its transport."""
+    if reference.transport is Transport.DOCKER:
+        return _plan_registry(reference, wanted, stack, clients, options)
+    path = reference.path
+    assert path is not None
+    source = open_source(path)
+    stack.callback(source.close)
+    if reference.transport is Transport.PATH:
+        return plan_path(source, path, wanted)
+    if reference.transport is Transport.DOCKER_ARCHIVE:
+        if not is_archive(source):
+            raise ImageFormatError(f"{path}: not a docker-archive (no manifest.json)")
+        return plan_archive(source, path, wanted)
+    if not is_layout(source):
+        raise ImageFormatError(f"{path}: not an OCI image layout (no index.json)")
+    return plan_layout(source, path, wanted, reference.ref)
+
+
+def _plan_registry(
+    reference: ImageReference,
+    wanted: Platform | None,
+    stack: ExitStack,
+    clients: dict[str, RegistryClient],
+    options: RegistryOptions,
+) -> list[ImagePlan]:
+    """One image of a repository, or every tag of every repository of a catalog."""
+    host = reference.host
+    assert host is not None
+    if host not in clients:
+        clients[host] = RegistryClient(host, options)
+        stack.callback(clients[host].close)
+    client = clients[host]
+    if reference.repository is not None:
+        wanted_refs = [reference.digest or reference.tag or ""]
+        repositories = {reference.repository: wanted_refs}
+    else:
+        repositories = {repo: client.tags(repo) for repo in client.repositories()}
+    plans: list[ImagePlan] = []
+    for repository, refs in repositories.items():
+        if refs:  # a repository whose tags are all deleted holds no image to read
+            source = RepositorySource(client, repository, refs)
+            plans += plan_layout(source, Path(repository), wanted)
+    if not plans:
+        raise ImageFormatError(f"registry {host}: the catalog lists no tagged image")
+    return plans
 
 
 def _unique_names(plans: list[ImagePlan]) -> list[str]:
@@ -80,27 +147,35 @@ def _unique_names(plans: list[ImagePlan]) -> list[str]:
 
 
 def read_images(
-    paths: Sequence[Path | str],
+    references: Sequence[Path | str],
     platform: str | None = None,
     progress: ProgressCallback | None = None,
     compression: CompressionModel | None = None,
+    registry: RegistryOptions | None = None,
 ) -> list[Image]:
-    """Every image at `paths`, in order, read from real layer blobs.
+    """Every image `references` name (module docstring), in order, read from real layer blobs.
 
     `platform` (`os/arch[/variant]`) chooses within multi-platform indexes; by default
     linux/amd64, else the only platform there is. `progress(done, total)` is called on the
     calling thread as stored layer bytes are streamed. `compression` supplies the blob overhead
-    kept out of the per-entry compressed bytes (see `entries.build_entries`).
+    kept out of the per-entry compressed bytes (see `entries.build_entries`). `registry`: how
+    `docker://` references are reached (TLS, timeouts, retries, credentials).
     """
     wanted = Platform.parse(platform) if platform else None
     compression = compression or CompressionModel()
+    parsed = [
+        ImageReference(Transport.PATH, str(raw), path=raw)
+        if isinstance(raw, Path)
+        else parse_reference(raw)
+        for raw in references
+    ]
+    clients: dict[str, RegistryClient] = {}
     with ExitStack() as stack:
         plans: list[ImagePlan] = []
-        for raw in paths:
-            path = Path(raw)
-            source = open_source(path)
-            stack.callback(source.close)
-            plans += plan_path(source, path, wanted)
+        for reference in parsed:
+            plans += _plan_reference(
+                reference, wanted, stack, clients, registry or RegistryOptions()
+            )
         for plan in plans:
             if not plan.layers:
                 raise ImageFormatError(
@@ -131,18 +206,19 @@ def read_images(
 
 
 def read_population(
-    paths: Sequence[Path | str],
+    references: Sequence[Path | str],
     platform: str | None = None,
     progress: ProgressCallback | None = None,
     *,
     node: str = DEFAULT_NODE,
     options: StorageOptions | None = None,
     compression: CompressionModel | None = None,
+    registry: RegistryOptions | None = None,
 ) -> Population:
-    """The images at `paths` as one population: pushed to one registry in the order read, and
-    pulled in that order by one node named `node` (no containers)."""
+    """The images `references` name as one population: pushed to one registry in the order
+    read, and pulled in that order by one node named `node` (no containers)."""
     compression = compression or CompressionModel()
-    images = read_images(paths, platform, progress, compression)
+    images = read_images(references, platform, progress, compression, registry)
     names = tuple(image.name for image in images)
     return Population(
         images=tuple(images),
