@@ -614,3 +614,76 @@ def test_calibrate_command_on_real_images(built: Built, tmp_path: Path) -> None:
     assert config.runtimes.families == ()
     assert 0 < config.apps.waste_probability < 1
     print("\n" + target.read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# the same images read back from the registry, by reference
+
+
+def _analyze_json(*args: str) -> dict:
+    from typer.testing import CliRunner
+
+    from layersim.cli.app import app
+
+    result = CliRunner().invoke(app, ["analyze", *args, "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _without_sources(doc: dict, prefix: str = "") -> str:
+    """The document's figures and images, with the inputs' names taken out."""
+    doc = dict(doc)
+    doc.pop("source", None)
+    doc["analysis"] = {k: v for k, v in doc["analysis"].items() if k != "paths"}
+    return json.dumps(doc, sort_keys=True).replace(prefix, "")
+
+
+def test_images_read_from_the_registry_equal_the_layouts(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]], oci_images: dict[str, Image]
+) -> None:
+    """Every pushed image read back with `docker://HOST/REPO:TAG` has the layers (digests,
+    DiffIDs, entries) of its OCI layout, and is named by its reference."""
+    references = [f"docker://{registry.url}/{p}" for p in PUSHES]
+    from layersim.readers import RegistryOptions
+
+    images = read_images(references, registry=RegistryOptions(tls_verify=False))
+    assert [i.name for i in images] == [f"{registry.url}/{p}" for p in PUSHES]
+    for image in images:
+        repo = image.name.rsplit("/", 1)[1].split(":")[0]
+        assert image.layers == oci_images[repo].layers, image.name
+
+
+def test_analyze_by_reference_gives_the_layouts_figures(
+    built: Built, registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`layersim analyze docker://...` of the pushed images reports, figure for figure, what
+    `analyze` of the same images' OCI layouts (by `oci:DIR:TAG` reference) reports."""
+    remote = _analyze_json(*(f"docker://{registry.url}/{p}" for p in PUSHES), "--tls-verify=false")
+    local = _analyze_json(*(f"oci:{built.oci[p.split(':')[0]]}:{p.split(':')[1]}" for p in PUSHES))
+    labels = {str(built.oci[name].resolve().name) for name in IMAGES}
+    assert labels == set(IMAGES)  # layout names are the repositories: image names match
+    assert _without_sources(remote, f"{registry.url}/") == _without_sources(local)
+
+
+def test_a_registry_alone_is_crawled(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`docker://HOST` reads every tag of every repository the catalog lists, sorted by
+    repository then tag."""
+    doc = _analyze_json(f"docker://{registry.url}", "--tls-verify=false")
+    expected = sorted(PUSHES, key=lambda p: tuple(p.split(":")))
+    assert list(doc["analysis"]["images"]) == [f"{registry.url}/{p}" for p in expected]
+
+
+def test_plain_http_registry_needs_tls_verify_false(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """Without --tls-verify=false a plain-HTTP registry is one `error:` line, exit 2."""
+    from typer.testing import CliRunner
+
+    from layersim.cli.app import app
+
+    result = CliRunner().invoke(app, ["analyze", f"docker://{registry.url}/base:1", "--quiet"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: registry ") and "--tls-verify=false" in result.stderr
+    assert result.stderr.count("\n") == 1
