@@ -634,7 +634,7 @@ def _without_sources(doc: dict, prefix: str = "") -> str:
     """The document's figures and images, with the inputs' names taken out."""
     doc = dict(doc)
     doc.pop("source", None)
-    doc["analysis"] = {k: v for k, v in doc["analysis"].items() if k != "paths"}
+    doc["analysis"] = {k: v for k, v in doc["analysis"].items() if k not in ("paths", "cache")}
     return json.dumps(doc, sort_keys=True).replace(prefix, "")
 
 
@@ -687,3 +687,32 @@ def test_plain_http_registry_needs_tls_verify_false(
     assert result.exit_code == 2
     assert result.stderr.startswith("error: registry ") and "--tls-verify=false" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_the_second_analyze_reads_no_blob(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]], tmp_path: Path
+) -> None:
+    """Analysing the pushed images twice with one cache: the first run streams every distinct
+    layer blob; the second takes them all from the cache, and the registry's access log shows
+    no GET of a layer blob during it; the figures are the same."""
+    cache = tmp_path / "cache.sqlite"
+    references = [f"docker://{registry.url}/{p}" for p in PUSHES]
+    args = (*references, "--tls-verify=false", "--cache", str(cache))
+    first = _analyze_json(*args)
+    distinct = {
+        layer["blob_digest"]
+        for image in first["analysis"]["images"].values()
+        for layer in image["layers"]
+    }
+    assert first["analysis"]["cache"]["hits"] == 0
+    assert first["analysis"]["cache"]["blob_reads"] == len(distinct)
+    start = len(registry.log())
+    second = _analyze_json(*args)
+    assert second["analysis"]["cache"] == {"hits": len(distinct), "blob_reads": 0, "bytes_read": 0}
+    gets = [
+        url
+        for method, url, _ in _ACCESS.findall(registry.log()[start:])
+        if method == "GET" and "/blobs/" in url and url.rsplit("/", 1)[1] in distinct
+    ]
+    assert gets == []
+    assert _without_sources(second) == _without_sources(first)

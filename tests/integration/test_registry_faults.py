@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         thread.join(timeout=10)
 
 
-def _analyze(served: Served, reference: str, mode: str, tmp_path: Path):
+def _analyze(served: Served, reference: str, mode: str, tmp_path: Path, cache: Path):
     served.fault["mode"] = mode
     served.release.clear()
     auth = tmp_path / "auth.json"
@@ -127,6 +128,8 @@ def _analyze(served: Served, reference: str, mode: str, tmp_path: Path):
                 "1",
                 "--authfile",
                 str(auth),
+                "--cache",
+                str(cache),
                 "--quiet",
                 "--json",
             ],
@@ -138,9 +141,11 @@ def _analyze(served: Served, reference: str, mode: str, tmp_path: Path):
 def test_a_well_behaved_fake_is_read(served: Served, tmp_path: Path) -> None:
     """The fake serves a readable image when it does not misbehave (the faults below are the
     only difference)."""
-    result = _analyze(served, "app:1", "", tmp_path)
+    cache = tmp_path / "cache.sqlite"
+    result = _analyze(served, "app:1", "", tmp_path, cache)
     assert result.exit_code == 0, result.output
     assert f"{served.url}/app:1" in result.stdout
+    assert _cached_rows(cache) == 2
 
 
 @pytest.mark.parametrize(
@@ -157,9 +162,17 @@ def test_a_misbehaving_registry_is_one_error(
     served: Served, tmp_path: Path, reference: str, mode: str, message: str
 ) -> None:
     """A missing tag, a 401 without credentials, a wrong blob, a blob cut short and a hung
-    response each end `analyze` with one `error:` line naming the problem, exit 2, no output."""
-    result = _analyze(served, reference, mode, tmp_path)
+    response each end `analyze` with one `error:` line naming the problem, exit 2, no output,
+    and nothing cached."""
+    cache = tmp_path / "cache.sqlite"
+    result = _analyze(served, reference, mode, tmp_path, cache)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert message in result.stderr, result.stderr
+    assert _cached_rows(cache) == 0
+
+
+def _cached_rows(cache: Path) -> int:
+    with sqlite3.connect(cache) as db:
+        return db.execute("SELECT COUNT(*) FROM layers").fetchone()[0]

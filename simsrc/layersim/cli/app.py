@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -41,7 +43,14 @@ from layersim.config import DEFAULT_SCENARIO, ExperimentConfig, list_scenarios, 
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
-from layersim.readers import RegistryOptions, parse_reference, read_images, read_population
+from layersim.readers import (
+    LayerCache,
+    RegistryOptions,
+    parse_reference,
+    population_of,
+    read,
+)
+from layersim.readers.cache import default_cache_path
 from layersim.readers.registry import DEFAULT_TIMEOUT_SECONDS
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
@@ -328,6 +337,34 @@ AuthFileOption = Annotated[
 ]
 
 
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        metavar="FILE",
+        help="The blob-analysis cache (SQLite; default: $XDG_CACHE_HOME/layersim/blobs.sqlite): "
+        "a layer blob analysed before is not read again.",
+        show_default=False,
+    ),
+]
+NoCacheFlag = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Read every layer blob; neither use nor fill the cache."),
+]
+
+
+@contextmanager
+def _layer_cache(path: Path | None, disabled: bool) -> Iterator[LayerCache | None]:
+    if disabled:
+        yield None
+        return
+    cache = LayerCache(path or default_cache_path())
+    try:
+        yield cache
+    finally:
+        cache.close()
+
+
 def _registry_options(tls_verify: str, timeout: float, authfile: Path | None) -> RegistryOptions:
     if tls_verify.lower() not in ("true", "false"):
         fail(f"--tls-verify: expected true or false, got {tls_verify!r}")
@@ -365,6 +402,8 @@ def analyze(
     tls_verify: TlsVerifyOption = "true",
     timeout: TimeoutOption = DEFAULT_TIMEOUT_SECONDS,
     authfile: AuthFileOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheFlag = False,
 ) -> None:
     """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
     for them: one registry receives them in the order read, one node pulls them all
@@ -372,11 +411,19 @@ def analyze(
     with cli_errors():
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
-        with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            population = read_population(paths, platform, progress, registry=registry)
+        with (
+            _layer_cache(cache, no_cache) as layer_cache,
+            bytes_progress_bar("reading layers", quiet=quiet) as progress,
+        ):
+            result = read(paths, platform, progress, registry=registry, cache=layer_cache)
+        population = population_of(result.images)
         metrics = evaluate_population(population)
         doc = analysis_to_json(
-            population, metrics, paths=[str(p) for p in paths], platform=platform
+            population,
+            metrics,
+            paths=[str(p) for p in paths],
+            platform=platform,
+            cache=result.counts,
         )
         emit_document(
             doc,
@@ -425,6 +472,8 @@ def calibrate(
     tls_verify: TlsVerifyOption = "true",
     timeout: TimeoutOption = DEFAULT_TIMEOUT_SECONDS,
     authfile: AuthFileOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheFlag = False,
 ) -> None:
     """Fit the generator's settings (layer sizes and counts, files, compressibility, churn
     between versions) to real images and write an experiment file (docs/analyze.md)."""
@@ -434,8 +483,13 @@ def calibrate(
         load_config(None, scenario)  # an unknown scenario fails before any reading
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
-        with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            images = read_images(paths, platform, progress, registry=registry)
+        with (
+            _layer_cache(cache, no_cache) as layer_cache,
+            bytes_progress_bar("reading layers", quiet=quiet) as progress,
+        ):
+            images = list(
+                read(paths, platform, progress, registry=registry, cache=layer_cache).images
+            )
         with progress_bar(quiet=quiet or not stderr_is_terminal()) as stage:
             result = calibrate_images(
                 images,

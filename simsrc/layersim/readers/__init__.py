@@ -25,6 +25,7 @@ The modules, in the order a read goes through them:
     reference    image references in skopeo's transport syntax, parsed
     source       the files an image comes in: a directory or a tar archive, opened safely
     registry     a registry's repository as a layout: the distribution API, streamed
+    cache        per-blob analysis kept in SQLite by digest: a blob read once is not read again
     oci, archive the two formats' JSON, checked, into plans (`plan`: what each layer must be)
     blobs        the distinct layer blobs, several at a time on a few threads
     layer_blob   one blob streamed: digests verified, a `Layer` built
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from layersim.errors import ImageFormatError
@@ -47,6 +49,7 @@ from layersim.model import Image, Layer, Node, Population, StorageOptions
 from layersim.model.sizes import CompressionModel
 from layersim.readers.archive import is_archive, plan_archive
 from layersim.readers.blobs import read_layers
+from layersim.readers.cache import CacheCounts, LayerCache
 from layersim.readers.oci import is_layout, plan_layout
 from layersim.readers.plan import ImagePlan, LayerPlan, Platform
 from layersim.readers.reference import ImageReference, Transport, parse_reference
@@ -54,9 +57,14 @@ from layersim.readers.registry import RegistryClient, RegistryOptions, Repositor
 from layersim.readers.source import Source, open_source
 
 __all__ = [
+    "CacheCounts",
+    "LayerCache",
     "ProgressCallback",
+    "ReadResult",
     "RegistryOptions",
     "parse_reference",
+    "population_of",
+    "read",
     "read_images",
     "read_population",
 ]
@@ -146,20 +154,30 @@ def _unique_names(plans: list[ImagePlan]) -> list[str]:
     return names
 
 
-def read_images(
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """The images read, in order, and what their reading took from the cache and the blobs."""
+
+    images: tuple[Image, ...]
+    counts: CacheCounts
+
+
+def read(
     references: Sequence[Path | str],
     platform: str | None = None,
     progress: ProgressCallback | None = None,
     compression: CompressionModel | None = None,
     registry: RegistryOptions | None = None,
-) -> list[Image]:
+    cache: LayerCache | None = None,
+) -> ReadResult:
     """Every image `references` name (module docstring), in order, read from real layer blobs.
 
     `platform` (`os/arch[/variant]`) chooses within multi-platform indexes; by default
     linux/amd64, else the only platform there is. `progress(done, total)` is called on the
     calling thread as stored layer bytes are streamed. `compression` supplies the blob overhead
     kept out of the per-entry compressed bytes (see `entries.build_entries`). `registry`: how
-    `docker://` references are reached (TLS, timeouts, retries, credentials).
+    `docker://` references are reached (TLS, timeouts, retries, credentials). `cache`: where
+    layer blobs analysed before are found, and the blobs read now kept (`cache`).
     """
     wanted = Platform.parse(platform) if platform else None
     compression = compression or CompressionModel()
@@ -186,23 +204,83 @@ def read_images(
         for plan in plans:
             for layer_plan in plan.layers:
                 unique.setdefault(layer_plan.key, layer_plan)
-        total = sum(p.blob.stored_bytes for p in unique.values())
-        done = 0
-
-        def advance(n_bytes: int) -> None:
-            nonlocal done
-            done += n_bytes
-            if progress is not None:
-                progress(done, total)
-
-        if progress is not None:
-            progress(0, total)
-        read = read_layers(list(unique.values()), compression, advance)
-        layers: dict[str, Layer] = dict(zip(unique, read, strict=True))
-        return [
+        layers, counts = _read_unique(unique, compression, progress, cache)
+        images = tuple(
             Image(name=name, layers=tuple(layers[p.key] for p in plan.layers))
             for name, plan in zip(_unique_names(plans), plans, strict=True)
-        ]
+        )
+        return ReadResult(images=images, counts=counts)
+
+
+def _read_unique(
+    unique: dict[str, LayerPlan],
+    compression: CompressionModel,
+    progress: ProgressCallback | None,
+    cache: LayerCache | None,
+) -> tuple[dict[str, Layer], CacheCounts]:
+    """Every distinct blob's layer: from the cache where it holds the blob's analysis, else
+    streamed (and then cached: only blobs read whole and verified get there)."""
+    overhead = compression.blob_overhead_bytes()
+    layers: dict[str, Layer] = {}
+    if cache is not None:
+        for key, plan in unique.items():
+            blob = plan.blob
+            if blob.digest is not None:
+                name = blob.name or blob.diff_id[7:19]
+                cached = cache.load(blob.digest, blob.diff_id, overhead, name)
+                if cached is not None:
+                    layers[key] = cached
+    to_read = [key for key in unique if key not in layers]
+    total = sum(unique[key].blob.stored_bytes for key in to_read)
+    done = 0
+
+    def advance(n_bytes: int) -> None:
+        nonlocal done
+        done += n_bytes
+        if progress is not None:
+            progress(done, total)
+
+    if progress is not None:
+        progress(0, total)
+    read = read_layers([unique[key] for key in to_read], compression, advance)
+    if cache is not None:
+        cache.store(
+            [layer for k, layer in zip(to_read, read, strict=True) if unique[k].blob.digest],
+            overhead,
+        )
+    layers.update(zip(to_read, read, strict=True))
+    counts = CacheCounts(hits=len(unique) - len(to_read), blob_reads=len(to_read), bytes_read=total)
+    return layers, counts
+
+
+def read_images(
+    references: Sequence[Path | str],
+    platform: str | None = None,
+    progress: ProgressCallback | None = None,
+    compression: CompressionModel | None = None,
+    registry: RegistryOptions | None = None,
+) -> list[Image]:
+    """Every image `references` name, in order (`read`, without a cache)."""
+    return list(read(references, platform, progress, compression, registry).images)
+
+
+def population_of(
+    images: Sequence[Image],
+    *,
+    node: str = DEFAULT_NODE,
+    options: StorageOptions | None = None,
+    compression: CompressionModel | None = None,
+) -> Population:
+    """Images as one population: pushed to one registry in their order, and pulled in that
+    order by one node named `node` (no containers)."""
+    names = tuple(image.name for image in images)
+    return Population(
+        images=tuple(images),
+        nodes=(Node(name=node, images=names),),
+        push_order=names,
+        options=options or StorageOptions(),
+        compression=compression or CompressionModel(),
+    )
 
 
 def read_population(
@@ -215,15 +293,7 @@ def read_population(
     compression: CompressionModel | None = None,
     registry: RegistryOptions | None = None,
 ) -> Population:
-    """The images `references` name as one population: pushed to one registry in the order
-    read, and pulled in that order by one node named `node` (no containers)."""
+    """The images `references` name as one population (`population_of`)."""
     compression = compression or CompressionModel()
     images = read_images(references, platform, progress, compression, registry)
-    names = tuple(image.name for image in images)
-    return Population(
-        images=tuple(images),
-        nodes=(Node(name=node, images=names),),
-        push_order=names,
-        options=options or StorageOptions(),
-        compression=compression,
-    )
+    return population_of(images, node=node, options=options, compression=compression)

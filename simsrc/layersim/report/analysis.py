@@ -5,7 +5,10 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
 
 - `source` is the list of paths read, as given (evaluate's is its one spec path);
 - a top-level `analysis` object, before `units`, describes the images as read:
-  - `paths`: the paths, as given; `platform`: the `--platform` asked for, or null;
+  - `paths`: the image references, as given; `platform`: the `--platform` asked for, or null;
+  - `cache`: what the read took from the blob cache and what it read (`readers.cache`):
+    `hits` (layer blobs whose analysis the cache held), `blob_reads` (layer blobs streamed),
+    `bytes_read` (their stored bytes); null when the read was not counted;
   - `images.NAME`, in the order read:
     - `repository`: the repository part of the name (a push mounts a blob from another one);
     - `layer_count`: layers, base first;
@@ -33,10 +36,12 @@ from rich.text import Text
 from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.model import Image, Layer, Population
+from layersim.readers.cache import CacheCounts
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
 from layersim.report.tables import COMPRESSED, FILE, TAR
 
 ANALYSIS_UNITS: Mapping[str, str] = {
+    "analysis.cache.bytes_read": COMPRESSED,
     "analysis.images.*.file_bytes": FILE,
     "analysis.images.*.layers[].tar_bytes": TAR,
     "analysis.images.*.layers[].compressed_bytes": COMPRESSED,
@@ -76,6 +81,7 @@ def analysis_to_json(
     *,
     paths: Sequence[str],
     platform: str | None,
+    cache: CacheCounts | None = None,
 ) -> dict[str, Any]:
     """The JSON document of `layersim analyze` (keys in the module docstring)."""
     doc = metrics_to_json(population, metrics, source=", ".join(paths))
@@ -84,6 +90,9 @@ def analysis_to_json(
     doc["analysis"] = {
         "paths": list(paths),
         "platform": platform,
+        "cache": None
+        if cache is None
+        else {"hits": cache.hits, "blob_reads": cache.blob_reads, "bytes_read": cache.bytes_read},
         "images": {image.name: _image(image) for image in population.images},
     }
     doc["units"] = {**units, **ANALYSIS_UNITS}
@@ -124,3 +133,11 @@ def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
     for table in [*evaluation_tables(doc), layer_table(doc)]:
         console.print()
         console.print(table)
+    cache = doc["analysis"].get("cache")
+    if cache is not None:
+        console.print()
+        console.print(
+            f"blob cache: {cache['hits']:,} layer blobs analysed before, {cache['blob_reads']:,} "
+            f"read ({cache['bytes_read']:,} stored bytes)",
+            highlight=False,
+        )
