@@ -716,3 +716,18 @@ def test_the_second_analyze_reads_no_blob(
     ]
     assert gets == []
     assert _without_sources(second) == _without_sources(first)
+
+
+def test_mount_savings_are_the_blobs_the_registry_mounted(
+    built: Built, registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`analysis.registry.mount_saved_bytes_by_push`: per push, the bytes of the layer blobs
+    the registry's access log shows mounted from another repository, as it stores them."""
+    doc = _analyze_json(*(str(built.oci[name]) for name in IMAGES))
+    saved = doc["analysis"]["registry"]["mount_saved_bytes_by_push"]
+    assert list(saved) == list(PUSHES)
+    for image, figure in saved.items():
+        layers = {layer["blob_digest"] for layer in doc["analysis"]["images"][image]["layers"]}
+        mounted = pushes[image][0].mounted & layers
+        assert figure == sum(registry.blob_bytes(d) for d in mounted), image
+    assert doc["analysis"]["registry"]["mount_saved_bytes"] == sum(saved.values()) > 0

@@ -19,6 +19,11 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
       `compressed_bytes` (the stored blob), `entries` (tar entries that became model entries),
       `files` and `file_bytes` (its regular files).
 
+  - `registry`: the operator what-ifs of `layersim.accounting.registry_ops`:
+    `mount_saved_bytes` (all pushes) and `mount_saved_bytes_by_push.IMAGE` (compressed bytes
+    cross-repository mounts kept from being uploaded), `tag_deletion_frees_bytes.IMAGE` (what
+    garbage collection frees after deleting that tag alone).
+
 `units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
 and a table of every image's layers. The figures are `layersim.accounting.analysis`'s (files of
 a layer and of a merged view, compression ratios); this module only arranges them.
@@ -35,6 +40,7 @@ from rich.text import Text
 
 from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
 from layersim.accounting.metrics import PopulationMetrics
+from layersim.accounting.registry_ops import registry_what_ifs
 from layersim.model import Image, Layer, Population
 from layersim.readers.cache import CacheCounts
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
@@ -42,6 +48,9 @@ from layersim.report.tables import COMPRESSED, FILE, TAR
 
 ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.cache.bytes_read": COMPRESSED,
+    "analysis.registry.mount_saved_bytes": COMPRESSED,
+    "analysis.registry.mount_saved_bytes_by_push.*": COMPRESSED,
+    "analysis.registry.tag_deletion_frees_bytes.*": COMPRESSED,
     "analysis.images.*.file_bytes": FILE,
     "analysis.images.*.layers[].tar_bytes": TAR,
     "analysis.images.*.layers[].compressed_bytes": COMPRESSED,
@@ -95,8 +104,31 @@ def analysis_to_json(
         else {"hits": cache.hits, "blob_reads": cache.blob_reads, "bytes_read": cache.bytes_read},
         "images": {image.name: _image(image) for image in population.images},
     }
+    what_ifs = registry_what_ifs(population, metrics.pushes)
+    doc["analysis"]["registry"] = {
+        "mount_saved_bytes": what_ifs.total_mount_saved_bytes,
+        "mount_saved_bytes_by_push": dict(what_ifs.mount_saved_bytes),
+        "tag_deletion_frees_bytes": dict(what_ifs.tag_deletion_frees_bytes),
+    }
     doc["units"] = {**units, **ANALYSIS_UNITS}
     return doc
+
+
+def what_if_table(doc: Mapping[str, Any]) -> Table:
+    """Per image: the bytes cross-repository mounts saved on its push, and what deleting its
+    tag alone would let garbage collection free (compressed bytes)."""
+    what_if = doc["analysis"]["registry"]
+    table = Table(
+        title="Registry what-ifs (compressed bytes; total saved by mounts: "
+        f"{what_if['mount_saved_bytes']:,})",
+        title_justify="left",
+    )
+    for index, header in enumerate(("image", "saved by mounts", "deleting the tag frees")):
+        table.add_column(header, justify="left" if index == 0 else "right", overflow="fold")
+    for name, freed in what_if["tag_deletion_frees_bytes"].items():
+        saved = what_if["mount_saved_bytes_by_push"].get(name, 0)
+        table.add_row(Text(name), f"{saved:,}", f"{freed:,}")
+    return table
 
 
 def layer_table(doc: Mapping[str, Any]) -> Table:
@@ -130,7 +162,7 @@ def layer_table(doc: Mapping[str, Any]) -> Table:
 def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
     """Print the tables of an analyze document on `console`."""
     console.print(Text.assemble(("layersim analyze ", "bold"), " ".join(doc["source"])))
-    for table in [*evaluation_tables(doc), layer_table(doc)]:
+    for table in [*evaluation_tables(doc), layer_table(doc), what_if_table(doc)]:
         console.print()
         console.print(table)
     cache = doc["analysis"].get("cache")
