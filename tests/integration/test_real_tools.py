@@ -731,3 +731,20 @@ def test_mount_savings_are_the_blobs_the_registry_mounted(
         mounted = pushes[image][0].mounted & layers
         assert figure == sum(registry.blob_bytes(d) for d in mounted), image
     assert doc["analysis"]["registry"]["mount_saved_bytes"] == sum(saved.values()) > 0
+
+
+def test_calibrate_reads_a_registry(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]], tmp_path: Path
+) -> None:
+    """`layersim calibrate docker://HOST --tls-verify=false` fits the crawled registry's images
+    and writes a file `load_config` accepts."""
+    from typer.testing import CliRunner
+
+    from layersim.cli.app import app
+    from layersim.config import load_config
+
+    target = tmp_path / "fit.toml"
+    args = ["calibrate", f"docker://{registry.url}", "--tls-verify=false", "-o", str(target)]
+    result = CliRunner().invoke(app, [*args, "--quiet", "--check-seeds", "0"])
+    assert result.exit_code == 0, result.output
+    assert load_config(target).runtimes.families == ()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given
 
 from layersim.errors import ImageFormatError
 from layersim.readers.reference import ImageReference, Transport, parse_reference
@@ -127,3 +129,26 @@ def test_bad_references_name_the_problem(text: str, message: str) -> None:
     with pytest.raises(ImageFormatError, match="image reference") as info:
         parse_reference(text)
     assert message in str(info.value)
+
+
+_components = st.from_regex(r"[a-z0-9]{1,6}(?:[._-][a-z0-9]{1,4})?", fullmatch=True)
+
+
+@given(
+    host=st.sampled_from(["127.0.0.1:5000", "registry.example.com", "localhost", "[::1]:443"]),
+    path=st.lists(_components, min_size=1, max_size=3),
+    tag=st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True),
+)
+def test_registry_references_round_trip(host: str, path: list[str], tag: str) -> None:
+    """Any well-formed `docker://HOST/REPO:TAG` parses back into exactly its host, repository
+    and tag, and its digest form into the digest."""
+    repository = "/".join(path)
+    parsed = parse_reference(f"docker://{host}/{repository}:{tag}")
+    assert (parsed.host, parsed.repository, parsed.tag, parsed.digest) == (
+        host,
+        repository,
+        tag,
+        None,
+    )
+    by_digest = parse_reference(f"docker://{host}/{repository}@{DIGEST}")
+    assert (by_digest.repository, by_digest.tag, by_digest.digest) == (repository, None, DIGEST)
