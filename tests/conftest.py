@@ -35,3 +35,13 @@ settings.register_profile("default", max_examples=300, **_COMMON)
 settings.register_profile("ci", max_examples=300, **_COMMON)
 settings.register_profile("thorough", max_examples=3000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_blob_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Every test gets an empty blob cache of its own (`analyze` and `calibrate` use one by
+    default under $XDG_CACHE_HOME): no test reads what another cached, none writes in $HOME."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -143,11 +143,11 @@ def test_out_and_tables(tmp_path: Path) -> None:
     with --json; --quiet prints no tables but still writes --out."""
     paths = layouts(tmp_path)
     out = tmp_path / "report.json"
-    result = invoke("analyze", *paths, "--out", out)
+    result = invoke("analyze", *paths, "--out", out, "--no-cache")
     assert result.exit_code == 0, result.output
     assert "layersim analyze" in result.stdout and "Layers" in result.stdout
     assert "app:2" in result.stdout
-    assert json.loads(out.read_text()) == ok_json("analyze", *paths)
+    assert json.loads(out.read_text()) == ok_json("analyze", *paths, "--no-cache")
     out.unlink()
     quiet = invoke("analyze", *paths, "--quiet", "--out", out)
     assert quiet.exit_code == 0 and quiet.stdout == "" and out.exists()
@@ -164,7 +164,7 @@ def _one_error(result) -> str:
 
 def test_corrupt_blob_is_one_line_and_nothing_written(tmp_path: Path) -> None:
     """A layer blob whose bytes are not its digest's: exit 2, one line naming the blob, no
-    traceback, no output file."""
+    traceback, no output file (read without the cache, which would answer for the digest)."""
     paths = layouts(tmp_path)
     layer = ok_json("analyze", *paths)["analysis"]["images"]["app:1"]["layers"][1]
     blob = paths[1] / "blobs" / "sha256" / layer["blob_digest"][7:]
@@ -172,7 +172,7 @@ def test_corrupt_blob_is_one_line_and_nothing_written(tmp_path: Path) -> None:
     data[len(data) // 2] ^= 0xFF
     blob.write_bytes(bytes(data))
     out = tmp_path / "never.json"
-    line = _one_error(invoke("analyze", *paths, "--json", "--out", out))
+    line = _one_error(invoke("analyze", *paths, "--json", "--out", out, "--no-cache"))
     assert layer["blob_digest"] in line
     assert not out.exists()
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".never*"))
@@ -259,9 +259,14 @@ def test_calibrate_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
 
 
 def test_flattened_export_is_measured(tmp_path: Path) -> None:
-    """analyze measures each image's flattened export: for `app:2` it equals the tar of the
-    merged view's members (base then top layer), gzip-compressed by zlib-ng at level 6."""
-    doc = ok_json("analyze", *layouts(tmp_path))
+    """With --flattened-export, analyze measures each image's flattened export: for `app:2` it
+    equals the tar of the merged view's members (base then top layer), gzip-compressed by
+    zlib-ng at level 6. Without the flag it is not measured (null: the estimate stands)."""
+    assert (
+        ok_json("analyze", *layouts(tmp_path))["analysis"]["images"]["app:2"]["flattened_export"]
+        is None
+    )
+    doc = ok_json("analyze", "--flattened-export", *layouts(tmp_path))
     export = doc["analysis"]["images"]["app:2"]["flattened_export"]
     tar = make_tar([*BASE, *APP, M("app/v2", b"two")])
     assert export == {
@@ -270,3 +275,11 @@ def test_flattened_export_is_measured(tmp_path: Path) -> None:
         "gzip_level": 6,
     }
     assert doc["units"]["analysis.images.*.flattened_export.gzip_bytes"] == "compressed bytes"
+
+
+def test_flattened_export_needs_plain_paths(tmp_path: Path) -> None:
+    """--flattened-export reads the blobs again from disk, so it refuses a transport reference
+    (here `oci:`) with one error line, before writing anything."""
+    layout = layouts(tmp_path)[0]
+    line = _one_error(invoke("analyze", "--flattened-export", f"oci:{layout}"))
+    assert "--flattened-export" in line and "plain paths" in line

@@ -659,3 +659,137 @@ def test_calibrate_command_on_real_images(built: Built, tmp_path: Path) -> None:
     assert config.runtimes.families == ()
     assert 0 < config.apps.waste_probability < 1
     print("\n" + target.read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# the same images read back from the registry, by reference
+
+
+def _analyze_json(*args: str) -> dict:
+    from typer.testing import CliRunner
+
+    from layersim.cli.app import app
+
+    result = CliRunner().invoke(app, ["analyze", *args, "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _without_sources(doc: dict, prefix: str = "") -> str:
+    """The document's figures and images, with the inputs' names taken out."""
+    doc = dict(doc)
+    doc.pop("source", None)
+    doc["analysis"] = {k: v for k, v in doc["analysis"].items() if k not in ("paths", "cache")}
+    return json.dumps(doc, sort_keys=True).replace(prefix, "")
+
+
+def test_images_read_from_the_registry_equal_the_layouts(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]], oci_images: dict[str, Image]
+) -> None:
+    """Every pushed image read back with `docker://HOST/REPO:TAG` has the layers (digests,
+    DiffIDs, entries) of its OCI layout, and is named by its reference."""
+    references = [f"docker://{registry.url}/{p}" for p in PUSHES]
+    from layersim.readers import RegistryOptions
+
+    images = read_images(references, registry=RegistryOptions(tls_verify=False))
+    assert [i.name for i in images] == [f"{registry.url}/{p}" for p in PUSHES]
+    for image in images:
+        repo = image.name.rsplit("/", 1)[1].split(":")[0]
+        assert image.layers == oci_images[repo].layers, image.name
+
+
+def test_analyze_by_reference_gives_the_layouts_figures(
+    built: Built, registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`layersim analyze docker://...` of the pushed images reports, figure for figure, what
+    `analyze` of the same images' OCI layouts (by `oci:DIR:TAG` reference) reports."""
+    remote = _analyze_json(*(f"docker://{registry.url}/{p}" for p in PUSHES), "--tls-verify=false")
+    local = _analyze_json(*(f"oci:{built.oci[p.split(':')[0]]}:{p.split(':')[1]}" for p in PUSHES))
+    labels = {str(built.oci[name].resolve().name) for name in IMAGES}
+    assert labels == set(IMAGES)  # layout names are the repositories: image names match
+    assert _without_sources(remote, f"{registry.url}/") == _without_sources(local)
+
+
+def test_a_registry_alone_is_crawled(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`docker://HOST` reads every tag of every repository the catalog lists, sorted by
+    repository then tag."""
+    doc = _analyze_json(f"docker://{registry.url}", "--tls-verify=false")
+    expected = sorted(PUSHES, key=lambda p: tuple(p.split(":")))
+    assert list(doc["analysis"]["images"]) == [f"{registry.url}/{p}" for p in expected]
+
+
+def test_plain_http_registry_needs_tls_verify_false(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """Without --tls-verify=false a plain-HTTP registry is one `error:` line, exit 2."""
+    from typer.testing import CliRunner
+
+    from layersim.cli.app import app
+
+    result = CliRunner().invoke(app, ["analyze", f"docker://{registry.url}/base:1", "--quiet"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: registry ") and "--tls-verify=false" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_second_analyze_reads_no_blob(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]], tmp_path: Path
+) -> None:
+    """Analysing the pushed images twice with one cache: the first run streams every distinct
+    layer blob; the second takes them all from the cache, and the registry's access log shows
+    no GET of a layer blob during it; the figures are the same."""
+    cache = tmp_path / "cache.sqlite"
+    references = [f"docker://{registry.url}/{p}" for p in PUSHES]
+    args = (*references, "--tls-verify=false", "--cache", str(cache))
+    first = _analyze_json(*args)
+    distinct = {
+        layer["blob_digest"]
+        for image in first["analysis"]["images"].values()
+        for layer in image["layers"]
+    }
+    assert first["analysis"]["cache"]["hits"] == 0
+    assert first["analysis"]["cache"]["blob_reads"] == len(distinct)
+    start = len(registry.log())
+    second = _analyze_json(*args)
+    assert second["analysis"]["cache"] == {"hits": len(distinct), "blob_reads": 0, "bytes_read": 0}
+    gets = [
+        url
+        for method, url, _ in _ACCESS.findall(registry.log()[start:])
+        if method == "GET" and "/blobs/" in url and url.rsplit("/", 1)[1] in distinct
+    ]
+    assert gets == []
+    assert _without_sources(second) == _without_sources(first)
+
+
+def test_mount_savings_are_the_blobs_the_registry_mounted(
+    built: Built, registry: Registry, pushes: dict[str, tuple[ObservedPush, str]]
+) -> None:
+    """`analysis.registry.mount_saved_bytes_by_push`: per push, the bytes of the layer blobs
+    the registry's access log shows mounted from another repository, as it stores them."""
+    doc = _analyze_json(*(str(built.oci[name]) for name in IMAGES))
+    saved = doc["analysis"]["registry"]["mount_saved_bytes_by_push"]
+    assert list(saved) == list(PUSHES)
+    for image, figure in saved.items():
+        layers = {layer["blob_digest"] for layer in doc["analysis"]["images"][image]["layers"]}
+        mounted = pushes[image][0].mounted & layers
+        assert figure == sum(registry.blob_bytes(d) for d in mounted), image
+    assert doc["analysis"]["registry"]["mount_saved_bytes"] == sum(saved.values()) > 0
+
+
+def test_calibrate_reads_a_registry(
+    registry: Registry, pushes: dict[str, tuple[ObservedPush, str]], tmp_path: Path
+) -> None:
+    """`layersim calibrate docker://HOST --tls-verify=false` fits the crawled registry's images
+    and writes a file `load_config` accepts."""
+    from typer.testing import CliRunner
+
+    from layersim.cli.app import app
+    from layersim.config import load_config
+
+    target = tmp_path / "fit.toml"
+    args = ["calibrate", f"docker://{registry.url}", "--tls-verify=false", "-o", str(target)]
+    result = CliRunner().invoke(app, [*args, "--quiet", "--check-seeds", "0"])
+    assert result.exit_code == 0, result.output
+    assert load_config(target).runtimes.families == ()

@@ -26,6 +26,7 @@ from tests.readers.images import (
     good_layout,
     make_tar,
     sha,
+    tar_of_dir,
 )
 
 
@@ -129,3 +130,25 @@ def test_read_population_options(tmp_path: Path) -> None:
     named = read_population([layout.root], node="worker-1", options=options)
     assert [(n.name, n.images, n.containers) for n in named.nodes] == [("worker-1", ("app:1",), ())]
     assert named.options is options
+
+
+def test_references_choose_the_format_and_the_image(tmp_path: Path) -> None:
+    """`oci:DIR:REF` reads only the image named REF; `oci:DIR` every image; `oci-archive:` the
+    layout packed in a tar; `docker-archive:` an archive; each transport refuses the other
+    format, and an unknown REF lists the names there are."""
+    layout = Layout(tmp_path / "app")
+    layout.add(layout.image([make_tar(BASE)]), "1")
+    layout.add(layout.image([make_tar(BASE), make_tar(APP)]), "2")
+    root = layout.root
+    assert [i.name for i in read_images([f"oci:{root}:2"])] == ["app:2"]
+    assert [i.name for i in read_images([f"oci:{root}"])] == ["app:1", "app:2"]
+    packed = tar_of_dir(root, tmp_path / "app.tar")
+    assert read_images([f"oci-archive:{packed}:2"])[0].layers == read_images([root])[1].layers
+    archive = docker_archive(tmp_path / "d.tar", [(["reg/app:1"], [make_tar(BASE)])])
+    assert [i.name for i in read_images([f"docker-archive:{archive}"])] == ["reg/app:1"]
+    with pytest.raises(ImageFormatError, match=r"no image named '3' \(it has: 1, 2\)"):
+        read_images([f"oci:{root}:3"])
+    with pytest.raises(ImageFormatError, match="not a docker-archive"):
+        read_images([f"docker-archive:{root}"])
+    with pytest.raises(ImageFormatError, match="not an OCI image layout"):
+        read_images([f"oci:{archive}"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -50,8 +52,17 @@ from layersim.config import DEFAULT_SCENARIO, ExperimentConfig, list_scenarios, 
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
-from layersim.readers import read_images, read_population
+from layersim.readers import (
+    LayerCache,
+    RegistryOptions,
+    parse_reference,
+    population_of,
+    read,
+)
+from layersim.readers.cache import default_cache_path
 from layersim.readers.flatten import measure_flattened_paths
+from layersim.readers.reference import Transport
+from layersim.readers.registry import DEFAULT_TIMEOUT_SECONDS
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.advice import advice_to_json, render_advice
@@ -301,14 +312,86 @@ def sweep(
 # --------------------------------------------------------------------------- real images
 
 PathsArgument = Annotated[
-    list[Path],
+    list[str],
     typer.Argument(
-        metavar="PATH...",
-        help="OCI image layouts (directories or tars) and docker-archives (tars or directories); "
-        "several paths form one population, in the order given.",
+        metavar="IMAGE...",
+        help="Image references as skopeo writes them: oci:DIR[:REF], oci-archive:PATH[:REF], "
+        "docker-archive:PATH, docker://HOST[:PORT]/REPO:TAG|@DIGEST, docker://HOST[:PORT] "
+        "(every tag of every repository), or plain paths of OCI layouts and docker-archives; "
+        "several form one population, in the order given.",
         show_default=False,
     ),
 ]
+TlsVerifyOption = Annotated[
+    str,
+    typer.Option(
+        "--tls-verify",
+        metavar="true|false",
+        help="Verify registries' TLS certificates; false also allows plain HTTP (as skopeo's).",
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Give up on a registry request that makes no progress for this long.",
+    ),
+]
+AuthFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--authfile",
+        metavar="FILE",
+        help="Registry credentials (default: $REGISTRY_AUTH_FILE, else ~/.docker/config.json).",
+        show_default=False,
+    ),
+]
+
+
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        metavar="FILE",
+        help="The blob-analysis cache (SQLite; default: $XDG_CACHE_HOME/layersim/blobs.sqlite): "
+        "a layer blob analysed before is not read again.",
+        show_default=False,
+    ),
+]
+NoCacheFlag = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Read every layer blob; neither use nor fill the cache."),
+]
+
+
+@contextmanager
+def _layer_cache(path: Path | None, disabled: bool) -> Iterator[LayerCache | None]:
+    if disabled:
+        yield None
+        return
+    cache = LayerCache(path or default_cache_path())
+    try:
+        yield cache
+    finally:
+        cache.close()
+
+
+def _registry_options(tls_verify: str, timeout: float, authfile: Path | None) -> RegistryOptions:
+    if tls_verify.lower() not in ("true", "false"):
+        fail(f"--tls-verify: expected true or false, got {tls_verify!r}")
+    if not timeout > 0:
+        fail(f"--timeout: must be a positive number of seconds, got {timeout}")
+    return RegistryOptions(
+        tls_verify=tls_verify.lower() == "true", timeout_seconds=timeout, auth_file=authfile
+    )
+
+
+def _local_inputs(references: list[str]) -> list[Path]:
+    """The files and directories the references read (which --out must not replace)."""
+    return [p for r in references if (p := parse_reference(r).local_path) is not None]
+
+
 PlatformOption = Annotated[
     str | None,
     typer.Option(
@@ -322,6 +405,16 @@ PlatformOption = Annotated[
 
 
 EXIT_GATE_FAILED = 1
+
+FlattenedExportFlag = Annotated[
+    bool,
+    typer.Option(
+        "--flattened-export",
+        help="Also write each image's flattened export and gzip it for real (zlib-ng, level 6), "
+        "beside the engine's estimate: reads every layer blob again (plain paths only; the "
+        "blob cache does not cover it).",
+    ),
+]
 
 EfficiencyGate = Annotated[
     float | None,
@@ -391,6 +484,12 @@ def analyze(
     fail_over_wasted_bytes: WastedGate = None,
     fail_over_shadowed_bytes: ShadowedGate = None,
     ci_config: CiConfigOption = None,
+    tls_verify: TlsVerifyOption = "true",
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_SECONDS,
+    authfile: AuthFileOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheFlag = False,
+    flattened_export: FlattenedExportFlag = False,
 ) -> None:
     """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
     for them: one registry receives them in the order read, one node pulls them all
@@ -399,12 +498,24 @@ def analyze(
         rules = _gate_rules(
             fail_under_efficiency, fail_over_wasted_bytes, fail_over_shadowed_bytes, ci_config
         )
-        with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            population = read_population(paths, platform, progress)
-        with bytes_progress_bar("compressing flattened exports", quiet=quiet) as progress:
-            flattened = measure_flattened_paths(
-                paths, population.images, platform, progress=progress
-            )
+        registry = _registry_options(tls_verify, timeout, authfile)
+        inputs = _local_inputs(paths)
+        with (
+            _layer_cache(cache, no_cache) as layer_cache,
+            bytes_progress_bar("reading layers", quiet=quiet) as progress,
+        ):
+            result = read(paths, platform, progress, registry=registry, cache=layer_cache)
+        population = population_of(result.images)
+        flattened = None
+        if flattened_export:
+            if any(parse_reference(p).transport is not Transport.PATH for p in paths):
+                raise ConfigError(
+                    "--flattened-export reads the images again from disk: give plain paths"
+                )
+            with bytes_progress_bar("compressing flattened exports", quiet=quiet) as progress:
+                flattened = measure_flattened_paths(
+                    [Path(p) for p in paths], population.images, platform, progress=progress
+                )
         metrics = evaluate_population(population)
         doc = analysis_to_json(
             population,
@@ -412,13 +523,14 @@ def analyze(
             paths=[str(p) for p in paths],
             platform=platform,
             flattened=flattened,
+            cache=result.counts,
         )
         emit_document(
             doc,
             as_json=as_json,
             out=out,
             render=(lambda doc, console: None) if quiet else render_analysis,
-            inputs=paths,
+            inputs=inputs,
         )
         failures = check_images(metrics.images, rules)
     for failure in failures:
@@ -439,15 +551,16 @@ def advise(
     step (combine_steps), images or top layers to flatten (squash); every saving measured by
     re-evaluating the changed images (docs/advise.md)."""
     with cli_errors():
+        inputs = _local_inputs(paths)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            population = read_population(paths, platform, progress)
+            population = population_of(read(paths, platform, progress).images)
         doc = advice_to_json(advise_population(population))
         emit_document(
             doc,
             as_json=as_json,
             out=out,
             render=(lambda doc, console: None) if quiet else render_advice,
-            inputs=paths,
+            inputs=inputs,
         )
 
 
@@ -486,6 +599,11 @@ def calibrate(
         ),
     ] = 10,
     quiet: QuietFlag = False,
+    tls_verify: TlsVerifyOption = "true",
+    timeout: TimeoutOption = DEFAULT_TIMEOUT_SECONDS,
+    authfile: AuthFileOption = None,
+    cache: CacheOption = None,
+    no_cache: NoCacheFlag = False,
 ) -> None:
     """Fit the generator's settings (layer sizes and counts, files, compressibility, churn
     between versions) to real images and write an experiment file (docs/analyze.md)."""
@@ -493,8 +611,15 @@ def calibrate(
         if check_seeds < 0:
             fail(f"--check-seeds: must be a non-negative integer, got {check_seeds}")
         load_config(None, scenario)  # an unknown scenario fails before any reading
-        with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            images = read_images(paths, platform, progress)
+        registry = _registry_options(tls_verify, timeout, authfile)
+        inputs = _local_inputs(paths)
+        with (
+            _layer_cache(cache, no_cache) as layer_cache,
+            bytes_progress_bar("reading layers", quiet=quiet) as progress,
+        ):
+            images = list(
+                read(paths, platform, progress, registry=registry, cache=layer_cache).images
+            )
         with progress_bar(quiet=quiet or not stderr_is_terminal()) as stage:
             result = calibrate_images(
                 images,
@@ -503,6 +628,6 @@ def calibrate(
                 check_seeds=check_seeds,
                 progress=stage,
             )
-        write_output(out, calibration_toml(result), inputs=paths)
+        write_output(out, calibration_toml(result), inputs=inputs)
         if not quiet:
             render_calibration(result, stdout_console(), out=str(out))

@@ -211,8 +211,11 @@ def _is_attestation(desc: Descriptor) -> bool:
     return desc.platform is not None and desc.platform.os == "unknown"
 
 
-def plan_layout(source: Source, path: Path, wanted: Platform | None) -> list[ImagePlan]:
-    """Plans of every image an OCI layout's `index.json` lists, in its order."""
+def plan_layout(
+    source: Source, path: Path, wanted: Platform | None, only: str | None = None
+) -> list[ImagePlan]:
+    """Plans of every image an OCI layout's `index.json` lists, in its order; only the image
+    whose ref name is `only`, if given (`oci:DIR:REF`)."""
     where = f"{source.location}: oci-layout"
     if not source.exists("oci-layout"):
         raise ImageFormatError(f"{source.location}: index.json but no oci-layout file")
@@ -233,6 +236,13 @@ def plan_layout(source: Source, path: Path, wanted: Platform | None) -> list[Ima
         groups.setdefault(ref if ref else f"\0{position}", []).append(desc)
     if not groups:
         raise ImageFormatError(f"{where}: lists no image")
+    if only is not None:
+        if only not in groups:
+            named = sorted(k for k in groups if not k.startswith("\0"))
+            raise ImageFormatError(
+                f"{where}: no image named {only!r} (it has: {', '.join(named) or 'no names'})"
+            )
+        groups = {only: groups[only]}
     plans = []
     for key, group in groups.items():
         ref = None if key is None or key.startswith("\0") else key

@@ -5,7 +5,10 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
 
 - `source` is the list of paths read, as given (evaluate's is its one spec path);
 - a top-level `analysis` object, before `units`, describes the images as read:
-  - `paths`: the paths, as given; `platform`: the `--platform` asked for, or null;
+  - `paths`: the image references, as given; `platform`: the `--platform` asked for, or null;
+  - `cache`: what the read took from the blob cache and what it read (`readers.cache`):
+    `hits` (layer blobs whose analysis the cache held), `blob_reads` (layer blobs streamed),
+    `bytes_read` (their stored bytes); null when the read was not counted;
   - `images.NAME`, in the order read:
     - `repository`: the repository part of the name (a push mounts a blob from another one);
     - `layer_count`: layers, base first;
@@ -18,6 +21,11 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
     - `flattened_export`: the flattened export written and gzip-compressed for real
       (`readers.flatten`): `tar_bytes`, `gzip_bytes`, `gzip_level`; null when not measured.
       `images.NAME.flattened_compressed_bytes` stays the engine's estimate.
+
+  - `registry`: the operator what-ifs of `layersim.accounting.registry_ops`:
+    `mount_saved_bytes` (all pushes) and `mount_saved_bytes_by_push.IMAGE` (compressed bytes
+    cross-repository mounts kept from being uploaded), `tag_deletion_frees_bytes.IMAGE` (what
+    garbage collection frees after deleting that tag alone).
 
 `units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
 a table of every image's layers and, when measured, one of the flattened exports. The figures are `layersim.accounting.analysis`'s (files of
@@ -35,12 +43,18 @@ from rich.text import Text
 
 from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
 from layersim.accounting.metrics import PopulationMetrics
+from layersim.accounting.registry_ops import registry_what_ifs
 from layersim.model import Image, Layer, Population
+from layersim.readers.cache import CacheCounts
 from layersim.readers.flatten import FlattenedSize
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
 from layersim.report.tables import COMPRESSED, FILE, TAR
 
 ANALYSIS_UNITS: Mapping[str, str] = {
+    "analysis.cache.bytes_read": COMPRESSED,
+    "analysis.registry.mount_saved_bytes": COMPRESSED,
+    "analysis.registry.mount_saved_bytes_by_push.*": COMPRESSED,
+    "analysis.registry.tag_deletion_frees_bytes.*": COMPRESSED,
     "analysis.images.*.file_bytes": FILE,
     "analysis.images.*.layers[].tar_bytes": TAR,
     "analysis.images.*.layers[].compressed_bytes": COMPRESSED,
@@ -90,6 +104,7 @@ def analysis_to_json(
     paths: Sequence[str],
     platform: str | None,
     flattened: Mapping[str, FlattenedSize] | None = None,
+    cache: CacheCounts | None = None,
 ) -> dict[str, Any]:
     """The JSON document of `layersim analyze` (keys in the module docstring); `flattened`:
     the measured flattened exports by image name (`readers.flatten`), if measured."""
@@ -100,12 +115,38 @@ def analysis_to_json(
     doc["analysis"] = {
         "paths": list(paths),
         "platform": platform,
+        "cache": None
+        if cache is None
+        else {"hits": cache.hits, "blob_reads": cache.blob_reads, "bytes_read": cache.bytes_read},
         "images": {
             image.name: _image(image, flattened.get(image.name)) for image in population.images
         },
     }
+    what_ifs = registry_what_ifs(population, metrics.pushes)
+    doc["analysis"]["registry"] = {
+        "mount_saved_bytes": what_ifs.total_mount_saved_bytes,
+        "mount_saved_bytes_by_push": dict(what_ifs.mount_saved_bytes),
+        "tag_deletion_frees_bytes": dict(what_ifs.tag_deletion_frees_bytes),
+    }
     doc["units"] = {**units, **ANALYSIS_UNITS}
     return doc
+
+
+def what_if_table(doc: Mapping[str, Any]) -> Table:
+    """Per image: the bytes cross-repository mounts saved on its push, and what deleting its
+    tag alone would let garbage collection free (compressed bytes)."""
+    what_if = doc["analysis"]["registry"]
+    table = Table(
+        title="Registry what-ifs (compressed bytes; total saved by mounts: "
+        f"{what_if['mount_saved_bytes']:,})",
+        title_justify="left",
+    )
+    for index, header in enumerate(("image", "saved by mounts", "deleting the tag frees")):
+        table.add_column(header, justify="left" if index == 0 else "right", overflow="fold")
+    for name, freed in what_if["tag_deletion_frees_bytes"].items():
+        saved = what_if["mount_saved_bytes_by_push"].get(name, 0)
+        table.add_row(Text(name), f"{saved:,}", f"{freed:,}")
+    return table
 
 
 def layer_table(doc: Mapping[str, Any]) -> Table:
@@ -169,7 +210,15 @@ def flattened_table(doc: Mapping[str, Any]) -> Table | None:
 def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
     """Print the tables of an analyze document on `console`."""
     console.print(Text.assemble(("layersim analyze ", "bold"), " ".join(doc["source"])))
-    tables = [*evaluation_tables(doc), layer_table(doc), flattened_table(doc)]
+    tables = [*evaluation_tables(doc), layer_table(doc), what_if_table(doc), flattened_table(doc)]
     for table in [t for t in tables if t is not None]:
         console.print()
         console.print(table)
+    cache = doc["analysis"].get("cache")
+    if cache is not None:
+        console.print()
+        console.print(
+            f"blob cache: {cache['hits']:,} layer blobs analysed before, {cache['blob_reads']:,} "
+            f"read ({cache['bytes_read']:,} stored bytes)",
+            highlight=False,
+        )
