@@ -7,6 +7,7 @@ A command parses its arguments, calls the core, hands the result to a report and
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -15,11 +16,17 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+# typer vendors click and does not export these
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperArgument, TyperCommand, TyperGroup
+
 from layersim import __version__
 from layersim.accounting.assemble import evaluate as evaluate_population
 from layersim.calibration import calibrate as calibrate_images
 from layersim.cli.atomic import atomic_directory, refuse_existing
 from layersim.cli.support import (
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
     ConfigOption,
     ForceFlag,
     JsonFlag,
@@ -29,9 +36,11 @@ from layersim.cli.support import (
     SeedOption,
     SetOption,
     bytes_progress_bar,
+    check_writable,
     cli_errors,
     emit_document,
     fail,
+    one_line,
     progress_bar,
     stderr_is_terminal,
     stdout_console,
@@ -56,18 +65,72 @@ DEFAULT_SEEDS = 3
 ScenarioArgument = Annotated[
     str | None,
     typer.Argument(
-        metavar="[SCENARIO]",
+        metavar="SCENARIO",
         help=f"Built-in scenario (`layersim scenarios`; default: the config file's, else "
         f"{DEFAULT_SCENARIO}).",
         show_default=False,
     ),
 ]
 
+
+class _Group(TyperGroup):
+    """The typer group with the error convention of every other failure: a usage error (an
+    unknown option, a missing argument, a bad value) is one `error:` line on stderr naming the
+    command's --help, exit code 2, instead of click's usage box."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:  # `layersim` alone: the help, as `layersim --help`
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        except ClickException as exc:
+            context = getattr(exc, "ctx", None)
+            where = context.command_path if context is not None else "layersim"
+            message = one_line(exc.format_message())
+            typer.echo(f"error: {message} (see '{where} --help')", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except typer.Abort:
+            typer.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_type(ctx: object) -> None:
+    return None
+
+
+class _Command(TyperCommand):
+    """A typer command whose arguments show their metavar alone in the help (`SPEC`, not
+    `SPEC <path>`: the help text says what the argument is) and read in the usage line as
+    POSIX writes them: `SPEC`, `[SCENARIO]`, `PATH...` (typer writes `{SPEC}`)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = param.metavar or (param.name or "").upper()
+                name = name if param.required else f"[{name}]"
+                pieces.append(name + ("..." if param.nargs != 1 else ""))
+        return pieces
+
+
 app = typer.Typer(
     name="layersim",
     help="Storage-deduplication simulator for container images.",
+    cls=_Group,
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain click help: no `<bool>` metavars, no boxes, no mid-sentence breaks
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     pretty_exceptions_show_locals=False,
 )
 
@@ -94,7 +157,7 @@ def main(
     flattened exports, file- and chunk-level dedup."""
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Evaluate a population written by hand.")
 def evaluate(
     spec: Annotated[
         Path,
@@ -107,9 +170,18 @@ def evaluate(
     as_json: JsonFlag = False,
     out: OutFile = None,
 ) -> None:
-    """Evaluate a population written by hand: per-image sizes and waste, registry and node
-    storage under each strategy, pushes, pulls and containers."""
+    """Evaluate a population written by hand (docs/evaluate.md).
+
+    Per-image sizes and waste, registry and node storage under each strategy, pushes, pulls
+    and containers.
+
+    \b
+    Example:
+      layersim evaluate examples/fleet.toml --out fleet.json
+    """
     with cli_errors():
+        if out is not None:
+            check_writable(out)
         population = load_spec(spec)
         metrics = evaluate_population(population)
         doc = metrics_to_json(population, metrics, source=str(spec))
@@ -137,6 +209,16 @@ def _replaceable(target: Path, marker: str, force: bool) -> None:
         )
 
 
+def _default_replace(target: Path, marker: str) -> bool:
+    """Whether a run into its default folder (no --out) replaces what is there: it does when
+    that is an earlier layersim result (it holds `marker`), and says so on stderr, so that the
+    README's command can be run twice. Anything else there is refused as with --out."""
+    if not (target.is_dir() and (target / marker).is_file()):
+        return False
+    typer.echo(f"replacing the previous result in {target}", err=True)
+    return True
+
+
 def _name(scenario: str | None, config: Path | None, loaded: ExperimentConfig) -> str:
     """The default folder name: the scenario named, else the config file's stem."""
     if scenario:
@@ -146,9 +228,14 @@ def _name(scenario: str | None, config: Path | None, loaded: ExperimentConfig) -
     return loaded.scenario
 
 
-@app.command()
+@app.command(cls=_Command)
 def scenarios() -> None:
-    """List the built-in scenarios."""
+    """List the built-in scenarios.
+
+    \b
+    Example:
+      layersim scenarios
+    """
     with cli_errors():
         table = Table(title="Built-in scenarios", title_justify="left")
         table.add_column("name")
@@ -159,7 +246,7 @@ def scenarios() -> None:
         stdout_console().print(table)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Generate and simulate a fleet; write its results folder.")
 def run(
     scenario: ScenarioArgument = None,
     config: ConfigOption = None,
@@ -170,13 +257,22 @@ def run(
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Generate a fleet, simulate it epoch by epoch and write the results into a folder: CSV
-    tables, summary.json, PNG plots and report.md (docs/run.md). Prints the headline table."""
+    """Generate a fleet, simulate it and write the results folder (docs/run.md).
+
+    The folder holds CSV tables, summary.json, PNG plots and report.md; the headline table is
+    printed. Rerunning into the default folder replaces the previous result there.
+
+    \b
+    Examples:
+      layersim run small
+      layersim run --set apps.count=50 --seed 7 --out out/apps50
+    """
     with cli_errors():
         experiment = _experiment(scenario, config, sets, seed)
         target = out if out is not None else RESULTS_ROOT / _name(scenario, config, experiment)
         _replaceable(target, SUMMARY, force)
-        with atomic_directory(target, replace=force) as folder:
+        replace = force or (out is None and _default_replace(target, SUMMARY))
+        with atomic_directory(target, replace=replace) as folder:
             with progress_bar(quiet=quiet) as progress:
                 outcome = run_experiment(experiment, progress)
             write_run(outcome.result, folder, outcome.timings)
@@ -195,7 +291,7 @@ def _seed_list(text: str) -> list[int]:
         ) from None
 
 
-@app.command()
+@app.command(cls=_Command, short_help="A grid of runs over one or two config keys.")
 def sweep(
     params: Annotated[
         list[str],
@@ -214,6 +310,7 @@ def sweep(
         int | None,
         typer.Option(
             "--seed",
+            metavar="N",
             help="First seed (default: the config's); the seeds follow it.",
             show_default=False,
         ),
@@ -253,8 +350,15 @@ def sweep(
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a grid over one or two config keys, several seeds per point, and write the savings
-    against them: sweep.csv, sweep_runs.csv, sweep.json, sweep.png, report.md (docs/run.md)."""
+    """Run a grid of experiments over one or two config keys (docs/run.md).
+
+    Several seeds per grid point; writes the savings against the keys: sweep.csv,
+    sweep_runs.csv, sweep.json, sweep.png, report.md.
+
+    \b
+    Example:
+      layersim sweep small --param apps.count=10,20,40 --seeds 2
+    """
     with cli_errors():
         if seeds is not None and seed_list is not None:
             fail("--seeds and --seed-list: give one of them")
@@ -272,10 +376,11 @@ def sweep(
         name = _name(scenario, config, base)
         keys = "-".join(a.key for a in axes)
         target = out if out is not None else RESULTS_ROOT / f"sweep-{name}-{keys}"
-        refuse_existing(target, replace=force)
         _replaceable(target, SWEEP_JSON, force)
+        replace = force or (out is None and _default_replace(target, SWEEP_JSON))
+        refuse_existing(target, replace=replace)
         workers = jobs if jobs is not None else (os.cpu_count() or 1)
-        with atomic_directory(target, replace=force) as folder:
+        with atomic_directory(target, replace=replace) as folder:
             started = time.perf_counter()
             with progress_bar(quiet=quiet) as progress:
                 result = run_sweep(plan, jobs=workers, progress=progress)
@@ -292,7 +397,7 @@ def sweep(
 PathsArgument = Annotated[
     list[Path],
     typer.Argument(
-        metavar="PATH...",
+        metavar="PATH",
         help="OCI image layouts (directories or tars) and docker-archives (tars or directories); "
         "several paths form one population, in the order given.",
         show_default=False,
@@ -310,7 +415,7 @@ PlatformOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Analyze real images (OCI layouts, docker-archives).")
 def analyze(
     paths: PathsArgument,
     platform: PlatformOption = None,
@@ -318,10 +423,18 @@ def analyze(
     out: OutFile = None,
     quiet: QuietFlag = False,
 ) -> None:
-    """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
-    for them: one registry receives them in the order read, one node pulls them all
-    (docs/analyze.md)."""
+    """Analyze real images: OCI layouts and docker-archives (docs/analyze.md).
+
+    Every figure of `evaluate` for them: one registry receives them in the order read, one
+    node pulls them all.
+
+    \b
+    Example:
+      layersim analyze app-v1.tar app-v2.tar --json --out analysis.json
+    """
     with cli_errors():
+        if out is not None:
+            check_writable(out)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
             population = read_population(paths, platform, progress)
         metrics = evaluate_population(population)
@@ -337,7 +450,7 @@ def analyze(
         )
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Fit the generator to real images; write an experiment file.")
 def calibrate(
     paths: PathsArgument,
     out: Annotated[
@@ -373,12 +486,19 @@ def calibrate(
     ] = 10,
     quiet: QuietFlag = False,
 ) -> None:
-    """Fit the generator's settings (layer sizes and counts, files, compressibility, churn
-    between versions) to real images and write an experiment file (docs/analyze.md)."""
+    """Fit the generator to real images; write an experiment file (docs/analyze.md).
+
+    Fits layer sizes and counts, files, compressibility and churn between versions.
+
+    \b
+    Example:
+      layersim calibrate app-v1.tar app-v2.tar -o mine.toml && layersim run --config mine.toml
+    """
     with cli_errors():
         if check_seeds < 0:
             fail(f"--check-seeds: must be a non-negative integer, got {check_seeds}")
         load_config(None, scenario)  # an unknown scenario fails before any reading
+        check_writable(out)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
             images = read_images(paths, platform, progress)
         with progress_bar(quiet=quiet or not stderr_is_terminal()) as stage:

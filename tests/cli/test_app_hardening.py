@@ -1,0 +1,185 @@
+"""Tests of the CLI under hostile use (issue 17): interrupts and SIGTERM, two runs writing one
+folder, `--out` checked before the work, the README's command run twice, and the help and
+usage errors (plain help with an example per command, `-h`, one `error:` line)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import layersim.cli.app as cli_app
+from layersim.cli.app import app
+from layersim.cli.atomic import claim
+from tests.cli.test_app_run import SETS
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = ["evaluate", "scenarios", "run", "sweep", "analyze", "calibrate"]
+
+
+def _one_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- signals
+
+
+def test_ctrl_c_says_interrupted_exits_130_and_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C during a run: `interrupted` on stderr, exit 130, no output folder and no
+    temporary folder or lock file beside it."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_app, "run_experiment", interrupted)
+    result = runner.invoke(app, ["run", "small", *SETS, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+SLOW_RUN = textwrap.dedent(
+    """
+    import sys, time
+    import layersim.cli.app as cli_app
+
+    def slow(*args, **kwargs):
+        print("running", flush=True)
+        time.sleep(60)
+
+    cli_app.run_experiment = slow
+    sys.argv[0] = "layersim"
+    cli_app.app(["run", "small", "--out", sys.argv[1]])
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "message"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_signal_mid_run_cleans_the_temporary_folder(tmp_path, signum, code, message):
+    """A real process signalled while it runs (its temporary folder exists): it says why it
+    stopped, exits 128 + the signal, and leaves neither `DIR.tmp-XXXX` nor the lock file."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "simsrc") + os.pathsep + str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "running\n"
+    assert [p.name.startswith("out.tmp-") for p in tmp_path.iterdir()].count(True) == 1
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert stderr == f"{message}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- outputs first
+
+
+def test_second_writer_of_a_folder_fails_at_once(tmp_path, monkeypatch):
+    """While another run holds the output folder, `run --out` of the same folder fails before
+    generating anything (one line, exit 2) instead of finding the folder taken at the end."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run started although the folder is being written")
+
+    monkeypatch.setattr(cli_app, "run_experiment", never)
+    out = tmp_path / "x"
+    with claim(out):
+        result = runner.invoke(app, ["run", "small", *SETS, "--out", str(out)])
+    assert result.exit_code == 2
+    assert "being written by another layersim run" in _one_error_line(result)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_analyze_checks_out_before_reading(tmp_path):
+    """`analyze --out` into a missing folder fails on the output, before reading any image
+    (here an image that would fail too, later)."""
+    out = tmp_path / "missing" / "a.json"
+    result = runner.invoke(app, ["analyze", str(tmp_path / "no-image"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "cannot write" in _one_error_line(result)
+    assert str(out) in result.stderr
+
+
+def test_default_folder_rerun_replaces_its_own_result(tmp_path, monkeypatch):
+    """The README's command twice: the second run (no --out) replaces its own earlier result
+    folder and says so on stderr; a folder there that is not a result is still refused."""
+    monkeypatch.chdir(tmp_path)
+    first = runner.invoke(app, ["run", "small", *SETS, "-q"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["run", "small", *SETS, "--seed", "9", "-q"])
+    assert second.exit_code == 0, second.output
+    folder = Path("layersim-results") / "small"
+    assert second.stderr == f"replacing the previous result in {folder}\n"
+    assert json.loads((folder / "summary.json").read_text())["seed"] == 9
+    assert [p.name for p in folder.parent.iterdir()] == ["small"]
+    other = Path("layersim-results") / "company"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["run", *SETS, "-q"])
+    assert result.exit_code == 2
+    assert "already exists" in _one_error_line(result)
+    assert (other / "notes.txt").read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_is_plain_with_an_example(command):
+    """`-h` works on every command; the help has no `<type>` metavars, no `{ARG}` or `[[ARG]]`
+    in the usage line, no box drawing, and shows an example of the command."""
+    result = runner.invoke(app, [command, "-h"])
+    assert result.exit_code == 0, result.output
+    usage = result.stdout.splitlines()[0]
+    assert usage.startswith(f"Usage: layersim {command} [OPTIONS]")
+    assert "{" not in usage and "[[" not in usage
+    assert "<" not in result.stdout and "│" not in result.stdout
+    assert "Example" in result.stdout and f"  layersim {command}" in result.stdout
+
+
+def test_top_level_help_lists_whole_sentences():
+    """`layersim -h` (and `layersim` alone) lists each command with a whole one-line
+    description: none cut with `...`, none broken over lines."""
+    for args in (["-h"], []):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        listing = result.stdout.split("Commands:\n")[1].splitlines()
+        assert [line.split()[0] for line in listing] == COMMANDS
+        assert not any(line.rstrip().endswith("...") for line in listing)
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["run", "--bogus"], "--bogus"),
+        (["evaluate"], "SPEC"),
+        (["sweep", "--param", "apps.count=1", "--jobs", "x"], "--jobs"),
+        (["nosuch"], "nosuch"),
+    ],
+)
+def test_usage_errors_are_one_line(args, names):
+    """A usage error (unknown option or command, missing argument, bad value) is one `error:`
+    line naming it and the command's --help, exit 2, nothing on stdout."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    line = _one_error_line(result)
+    assert names in line and "--help" in line
+    assert result.stdout == ""
