@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -183,3 +184,110 @@ def test_usage_errors_are_one_line(args, names):
     line = _one_error_line(result)
     assert names in line and "--help" in line
     assert result.stdout == ""
+
+
+# --------------------------------------------------------------------------- extreme inputs
+
+
+def _spec(tmp_path: Path, files: str, name: str = "spec.toml") -> Path:
+    spec = tmp_path / name
+    spec.write_text(f'[layers.l]\nfiles = [{files}]\n[images]\n"i:1" = ["l"]\n')
+    return spec
+
+
+def test_deep_path_evaluates_without_recursion(tmp_path):
+    """A path of 2,000 components (4,001 bytes, within PATH_MAX) evaluates: path interning
+    walks up a path's directories in a loop, not by recursion. The image holds the one file of
+    10 bytes, and one layer (layered = flattened)."""
+    deep = "d/" * 2000 + "f"
+    result = runner.invoke(
+        app, ["evaluate", str(_spec(tmp_path, f'{{ path = "{deep}", size = 10 }}')), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    image = json.loads(result.stdout)["images"]["i:1"]
+    assert image["dive_min_bytes"] == 10
+    assert image["layered_bytes"] == image["flattened_bytes"] > 4001
+
+
+def test_path_longer_than_path_max_is_one_line(tmp_path):
+    """A path over 4,096 bytes is refused with one line naming the limit, exit 2."""
+    deep = "d/" * 2100 + "f"
+    result = runner.invoke(
+        app, ["evaluate", str(_spec(tmp_path, f'{{ path = "{deep}", size = 1 }}'))]
+    )
+    assert result.exit_code == 2
+    assert "4201 bytes long; the limit is 4096 (PATH_MAX)" in _one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        '{ path = "a", size = 9223372036854775808 }',  # 2^63: does not fit int64 at all
+        ", ".join(f'{{ path = "{n}", size = 4000000000000000000 }}' for n in "abc"),  # sums wrap
+        '{ path = "a", size = 4000000000000000000 }',  # fits, but tar + compressed bytes do not
+    ],
+)
+def test_sizes_whose_figures_overflow_are_refused(tmp_path, files):
+    """Sizes whose figures would not fit a 64-bit count (and used to come out negative, or
+    as an OverflowError traceback) are one line, exit 2."""
+    result = runner.invoke(app, ["evaluate", str(_spec(tmp_path, files))])
+    assert result.exit_code == 2, result.output
+    assert "sizes too large" in _one_error_line(result)
+
+
+def test_largest_accepted_sizes_give_no_negative_figure(tmp_path):
+    """Just under the bound, every figure of the document is non-negative."""
+    result = runner.invoke(
+        app,
+        ["evaluate", str(_spec(tmp_path, '{ path = "a", size = 1000000000000000000 }')), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert _negatives(json.loads(result.stdout)) == []
+
+
+def _negatives(value, where: str = "") -> list[str]:
+    """The places in a JSON document that hold a negative number."""
+    if isinstance(value, dict):
+        return [n for k, v in value.items() for n in _negatives(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [n for i, v in enumerate(value) for n in _negatives(v, f"{where}[{i}]")]
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        return [where]
+    return []
+
+
+def test_analyze_rejects_a_hard_link_to_nothing(tmp_path):
+    """A layer whose hard link names no earlier file of the layer: one line naming the link,
+    exit 2 (extraction would fail there too)."""
+    from tests.readers.images import M, hostile_member_case
+
+    image = hostile_member_case(
+        tmp_path, [M("bin/ls", b"ls"), M("bin/sh", kind=tarfile.LNKTYPE, link="bin/missing")]
+    )
+    result = runner.invoke(app, ["analyze", str(image), "--quiet"])
+    assert result.exit_code == 2
+    assert "hard link 'bin/sh' points to 'bin/missing'" in _one_error_line(result)
+
+
+def test_analyze_bounds_the_entries_of_a_layer(tmp_path, monkeypatch):
+    """A layer of more members than the stated limit is one line naming the limit, exit 2
+    (the limit lowered here from its 1,000,000 so that the layer is small)."""
+    from layersim.readers import tar_stream
+    from tests.readers.images import M, hostile_member_case
+
+    monkeypatch.setattr(tar_stream, "MEMBERS_PER_LAYER_MAX", 5)
+    image = hostile_member_case(tmp_path, [M(f"e{i}") for i in range(6)])
+    result = runner.invoke(app, ["analyze", str(image), "--quiet"])
+    assert result.exit_code == 2
+    assert "more than 5 members, layersim's limit" in _one_error_line(result)
+    monkeypatch.setattr(tar_stream, "MEMBERS_PER_LAYER_MAX", 6)
+    assert runner.invoke(app, ["analyze", str(image), "--quiet"]).exit_code == 0
+
+
+def test_analyze_deep_path(tmp_path):
+    """A layer with a path of 1,500 components is read and analyzed (no RecursionError)."""
+    from tests.readers.images import M, hostile_member_case
+
+    image = hostile_member_case(tmp_path, [M("d/" * 1500 + "f", b"x")])
+    result = runner.invoke(app, ["analyze", str(image), "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
