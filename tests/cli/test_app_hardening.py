@@ -291,3 +291,60 @@ def test_analyze_deep_path(tmp_path):
     image = hostile_member_case(tmp_path, [M("d/" * 1500 + "f", b"x")])
     result = runner.invoke(app, ["analyze", str(image), "--quiet", "--json"])
     assert result.exit_code == 0, result.output
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ("apps.count=1000000000000", "apps.count"),
+        ("nodes.count=1000000000", "nodes.count"),
+        ("time.epochs=1000000000", "time.epochs"),
+    ],
+)
+def test_config_beyond_the_machine_is_refused_before_generating(
+    tmp_path, monkeypatch, setting, key
+):
+    """A config estimated to need more memory than the machine has is one line naming the
+    key, the estimate and the machine's memory, exit 2, before anything is generated."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("generation started")
+
+    monkeypatch.setattr(cli_app, "run_experiment", never)
+    result = runner.invoke(app, ["run", "small", "--set", setting, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    line = _one_error_line(result)
+    assert line.startswith(f"error: {key}: ")
+    assert "GiB of memory" in line and "this machine has" in line and "--allow-large" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_allow_large_goes_on(tmp_path, monkeypatch):
+    """On a machine too small for it (its memory made 1 MiB here) a tiny run is refused, and
+    `--allow-large` runs it; a sweep likewise refuses before its first run."""
+    monkeypatch.setattr(cli_app, "machine_memory_bytes", lambda: 2**20)
+    out = tmp_path / "x"
+    refused = runner.invoke(app, ["run", "small", *SETS, "--out", str(out)])
+    assert refused.exit_code == 2 and "1.0 GiB" not in refused.stderr
+    assert "this machine has 0.0 GiB" in _one_error_line(refused)
+    allowed = runner.invoke(app, ["run", "small", *SETS, "--out", str(out), "--allow-large", "-q"])
+    assert allowed.exit_code == 0, allowed.output
+    sweep = runner.invoke(
+        app, ["sweep", "small", *SETS, "--param", "apps.count=2,3", "--out", str(tmp_path / "s")]
+    )
+    assert sweep.exit_code == 2
+    assert "--allow-large" in _one_error_line(sweep)
+
+
+@pytest.mark.parametrize("scenario", ["small", "company", "hub"])
+def test_estimate_is_above_the_scenarios_counts(scenario):
+    """The entry estimate is an overestimate, within 2x, of each built-in scenario's real
+    count (their committed summary.json), so that a refusal is never for a run that fits."""
+    from layersim.config import estimated_entries, load_config
+
+    counted = json.loads((ROOT / "results" / scenario / "summary.json").read_text())
+    entries = counted["counts"]["entries"]
+    assert entries <= estimated_entries(load_config(None, scenario)) <= 2 * entries

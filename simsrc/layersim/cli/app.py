@@ -27,6 +27,7 @@ from layersim.cli.atomic import atomic_directory, refuse_existing
 from layersim.cli.support import (
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
+    AllowLargeFlag,
     ConfigOption,
     ForceFlag,
     JsonFlag,
@@ -40,13 +41,20 @@ from layersim.cli.support import (
     cli_errors,
     emit_document,
     fail,
+    machine_memory_bytes,
     one_line,
     progress_bar,
     stderr_is_terminal,
     stdout_console,
     write_output,
 )
-from layersim.config import DEFAULT_SCENARIO, ExperimentConfig, list_scenarios, load_config
+from layersim.config import (
+    DEFAULT_SCENARIO,
+    ExperimentConfig,
+    check_memory,
+    list_scenarios,
+    load_config,
+)
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
@@ -254,6 +262,7 @@ def run(
     seed: SeedOption = None,
     out: OutDir = None,
     force: ForceFlag = False,
+    allow_large: AllowLargeFlag = False,
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -269,6 +278,8 @@ def run(
     """
     with cli_errors():
         experiment = _experiment(scenario, config, sets, seed)
+        if not allow_large:
+            check_memory(experiment, machine_memory_bytes())
         target = out if out is not None else RESULTS_ROOT / _name(scenario, config, experiment)
         _replaceable(target, SUMMARY, force)
         replace = force or (out is None and _default_replace(target, SUMMARY))
@@ -347,6 +358,7 @@ def sweep(
     ] = None,
     out: OutDir = None,
     force: ForceFlag = False,
+    allow_large: AllowLargeFlag = False,
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -373,6 +385,9 @@ def sweep(
         )
         # --seed only picks the first of `chosen`: every run's config gets its own seed
         plan = plan_sweep(axes, chosen, path=config, scenario=scenario, overrides=sets or [])
+        if not allow_large:
+            for point in plan.points:
+                check_memory(point.configs[0], machine_memory_bytes())
         name = _name(scenario, config, base)
         keys = "-".join(a.key for a in axes)
         target = out if out is not None else RESULTS_ROOT / f"sweep-{name}-{keys}"

@@ -98,10 +98,22 @@ ForceFlag = Annotated[
     bool,
     typer.Option("--force", help="Replace the output folder if it exists."),
 ]
+AllowLargeFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Run even if the config's estimated memory exceeds this machine's (docs/run.md).",
+    ),
+]
 QuietFlag = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bar and no tables (errors still print)."),
 ]
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory in bytes (what `--allow-large` is about)."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def one_line(message: str) -> str:
