@@ -348,3 +348,30 @@ def test_estimate_is_above_the_scenarios_counts(scenario):
     counted = json.loads((ROOT / "results" / scenario / "summary.json").read_text())
     entries = counted["counts"]["entries"]
     assert entries <= estimated_entries(load_config(None, scenario)) <= 2 * entries
+
+
+# --------------------------------------------------------------------------- the test suite
+
+
+def test_the_suite_leaves_nothing_in_the_system_temp_folder(tmp_path):
+    """A pytest session (of one small test module, in a child process whose system temp folder
+    is a fresh one) leaves that folder empty: no `pytest-of-*`, no numba cache; and its own
+    `.pytest_cache/tmp-PID` is gone once it passed. `tmp_path` itself lies in the repository's
+    `.pytest_cache`."""
+    assert ROOT / ".pytest_cache" in tmp_path.parents
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    before = set((ROOT / ".pytest_cache").glob("tmp-*"))
+    env = {**os.environ, "TMPDIR": str(system_tmp), "PYTHONPATH": str(ROOT / "simsrc")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    child = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "tests/cli/test_support.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stdout + child.stderr
+    assert list(system_tmp.iterdir()) == []
+    assert set((ROOT / ".pytest_cache").glob("tmp-*")) == before
