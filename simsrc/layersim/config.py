@@ -70,7 +70,14 @@ PLACEMENTS = ("spread", "binpack")
 SEED = integer(0, 2**63 - 1, "an integer from 0 to 2**63-1")
 
 
+INT64_MAX = 2**63 - 1
+
+
 def _checked(key: str, check: Check, value: Any) -> Any:
+    # an integer the generator's numpy arrays cannot hold is refused here, before any key's
+    # own check: `bases.release_every=2**63` would otherwise end in a ValueError in numpy
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+        raise ConfigError(f"{key}: must fit in 64 bits (at most 2**63-1), got {value}")
     # a config value may be a list (families): the message shows it, not just "a list"
     return checked(key, check, value, ConfigError, show_lists=True)
 
@@ -611,6 +618,9 @@ def config_schema() -> list[tuple[str, str, Any, str]]:
 MEMORY_BASE_BYTES = 300 * 2**20
 MEMORY_ENTRY_BYTES = 72
 MEMORY_NODE_BYTES = 500
+# A container and each file it writes or modifies: an assumption (a few int64 columns each),
+# not measured; containers matter only when `apps.replicas_mean` or the writes are extreme.
+MEMORY_CONTAINER_BYTES = 64
 # The generator's app images per app and entries per app image, against the config's own
 # counts: fitted over the built-in scenarios (their `counts` in summary.json) so that the
 # estimate is above each scenario's real count (by 1.0x to 1.6x), never below.
@@ -626,6 +636,9 @@ MEMORY_KEYS = (
     "packages.files_mean",
     "apps.code_files",
     "apps.packages_per_layer",
+    "apps.replicas_mean",
+    "nodes.writes_mean",
+    "nodes.modifies_mean",
 )
 
 
@@ -642,13 +655,24 @@ def estimated_entries(config: ExperimentConfig) -> float:
     return app_entries + _BASE_ENTRIES * scale + packages.count * packages.files_mean
 
 
+def estimated_containers(config: ExperimentConfig) -> float:
+    """Containers over the run, estimated: deployed apps x replicas x app images per app (a
+    rebuild is deployed anew)."""
+    apps = config.apps
+    images_per_app = _IMAGES_PER_REBUILD * config.time.epochs / apps.rebuild_every + 1.0
+    return apps.count * apps.deployed_fraction * apps.replicas_mean * images_per_app
+
+
 def estimated_memory_bytes(config: ExperimentConfig) -> float:
     """Peak memory a run of `config` needs, estimated before generating (bytes): the base, plus
-    `MEMORY_ENTRY_BYTES` per estimated entry, plus `MEMORY_NODE_BYTES` per node."""
+    `MEMORY_ENTRY_BYTES` per estimated entry, `MEMORY_NODE_BYTES` per node and
+    `MEMORY_CONTAINER_BYTES` per container and per file each writes or modifies."""
+    per_container = 1.0 + config.nodes.writes_mean + config.nodes.modifies_mean
     return (
         MEMORY_BASE_BYTES
         + MEMORY_ENTRY_BYTES * estimated_entries(config)
         + MEMORY_NODE_BYTES * config.nodes.count
+        + MEMORY_CONTAINER_BYTES * estimated_containers(config) * per_container
     )
 
 

@@ -375,3 +375,13 @@ def test_the_suite_leaves_nothing_in_the_system_temp_folder(tmp_path):
     assert child.returncode == 0, child.stdout + child.stderr
     assert list(system_tmp.iterdir()) == []
     assert set((ROOT / ".pytest_cache").glob("tmp-*")) == before
+
+
+def test_integer_beyond_64_bits_is_one_line(tmp_path):
+    """A config integer of 2**63 (found by the fuzz test: a ValueError in numpy) is refused
+    with one line naming the key, exit 2."""
+    result = runner.invoke(
+        app, ["run", "small", "--set", f"bases.release_every={2**63}", "--out", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 2
+    assert _one_error_line(result).startswith("error: bases.release_every: must fit in 64 bits")

@@ -171,6 +171,10 @@ def cli_errors() -> Iterator[None]:
             yield
     except (LayersimError, OSError) as exc:
         fail(error_message(exc))
+    except MemoryError:
+        # the memory estimate (`--allow-large`) missed: still one line, and the block has
+        # removed what it was writing
+        fail("out of memory: the run needs more memory than this machine has (docs/run.md, Memory)")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
