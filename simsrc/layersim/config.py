@@ -74,12 +74,13 @@ INT64_MAX = 2**63 - 1
 
 
 def _checked(key: str, check: Check, value: Any) -> Any:
-    # an integer the generator's numpy arrays cannot hold is refused here, before any key's
-    # own check: `bases.release_every=2**63` would otherwise end in a ValueError in numpy
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
-        raise ConfigError(f"{key}: must fit in 64 bits (at most 2**63-1), got {value}")
     # a config value may be a list (families): the message shows it, not just "a list"
-    return checked(key, check, value, ConfigError, show_lists=True)
+    result = checked(key, check, value, ConfigError, show_lists=True)
+    # an integer the generator's numpy arrays cannot hold is refused too, after the key's own
+    # check: `bases.release_every=2**63` would otherwise end in a ValueError in numpy
+    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > INT64_MAX:
+        raise ConfigError(f"{key}: must fit in 64 bits (at most 2**63-1), got {result}")
+    return result
 
 
 # The data compression ratios a generated layer can have: its files' content classes mix
