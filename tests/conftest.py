@@ -13,17 +13,26 @@
 The engine's compiled loops run with bounds checks in the tests (`NUMBA_BOUNDSCHECK`): they
 index plain arrays and trust their callers' sizes, and a write past an array's end would
 otherwise pass silently. Compiled that way they get a cache of their own.
+
+Nothing goes to the system's temporary folder: the numba cache lives in the repository's
+`.pytest_cache/` (gitignored), and so do the tests' `tmp_path` folders, in `.pytest_cache/
+tmp-PID` per session (two sessions at once do not clear each other's), removed when the
+session passes (kept for a look when it fails, and removed by the next session once PID has
+exited). An explicit `--basetemp` is left alone.
 """
 
+import contextlib
 import os
-import tempfile
-
-os.environ.setdefault("NUMBA_BOUNDSCHECK", "1")
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "layersim-numba-boundscheck")
-)
+import shutil
+from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+
+TEST_CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache"
+TMP_PREFIX = "tmp-"
+
+os.environ.setdefault("NUMBA_BOUNDSCHECK", "1")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(TEST_CACHE / "numba-boundscheck"))
 
 _COMMON = {
     "deadline": None,
@@ -35,6 +44,35 @@ settings.register_profile("default", max_examples=300, **_COMMON)
 settings.register_profile("ci", max_examples=300, **_COMMON)
 settings.register_profile("thorough", max_examples=3000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pytest_configure(config) -> None:
+    if config.option.basetemp is not None:
+        return
+    TEST_CACHE.mkdir(exist_ok=True)
+    for old in TEST_CACHE.glob(TMP_PREFIX + "*"):  # left by failed sessions that have ended
+        pid = old.name.removeprefix(TMP_PREFIX)
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    config.option.basetemp = str(TEST_CACHE / f"{TMP_PREFIX}{os.getpid()}")
+    config._layersim_basetemp = config.option.basetemp
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    ours = getattr(session.config, "_layersim_basetemp", None)
+    if ours is not None and exitstatus == 0:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(ours)
 
 
 import pytest  # noqa: E402

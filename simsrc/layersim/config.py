@@ -70,9 +70,17 @@ PLACEMENTS = ("spread", "binpack")
 SEED = integer(0, 2**63 - 1, "an integer from 0 to 2**63-1")
 
 
+INT64_MAX = 2**63 - 1
+
+
 def _checked(key: str, check: Check, value: Any) -> Any:
     # a config value may be a list (families): the message shows it, not just "a list"
-    return checked(key, check, value, ConfigError, show_lists=True)
+    result = checked(key, check, value, ConfigError, show_lists=True)
+    # an integer the generator's numpy arrays cannot hold is refused too, after the key's own
+    # check: `bases.release_every=2**63` would otherwise end in a ValueError in numpy
+    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > INT64_MAX:
+        raise ConfigError(f"{key}: must fit in 64 bits (at most 2**63-1), got {result}")
+    return result
 
 
 # The data compression ratios a generated layer can have: its files' content classes mix
@@ -630,3 +638,98 @@ def config_schema() -> list[tuple[str, str, Any, str]]:
                 )
             )
     return rows
+
+
+# --------------------------------------------------------------------------- memory estimate
+
+# What a run holds per unit, from measured peaks (docs/run.md "Memory"): the `hub` end-to-end
+# benchmark (results/bench.md: peak RSS over its file entries) gives the bytes per entry; a
+# `small` run with nodes.count raised to 10^7 the bytes per node; the interpreter, numpy and
+# the compiled kernels take the base.
+MEMORY_BASE_BYTES = 300 * 2**20
+MEMORY_ENTRY_BYTES = 72
+MEMORY_NODE_BYTES = 500
+# A container and each file it writes or modifies: an assumption (a few int64 columns each),
+# not measured; containers matter only when `apps.replicas_mean` or the writes are extreme.
+MEMORY_CONTAINER_BYTES = 64
+# The generator's app images per app and entries per app image, against the config's own
+# counts: fitted over the built-in scenarios (their `counts` in summary.json) so that the
+# estimate is above each scenario's real count (by 1.0x to 1.6x), never below.
+_IMAGES_PER_REBUILD = 1.75
+_ENTRIES_PER_LISTED_FILE = 2.0
+_BASE_ENTRIES = 20_000  # base and runtime images' entries: a few families, shared by all apps
+# The keys the estimate grows with: the one most above its default is the one a refusal names.
+MEMORY_KEYS = (
+    "apps.count",
+    "time.epochs",
+    "nodes.count",
+    "packages.count",
+    "packages.files_mean",
+    "apps.code_files",
+    "apps.packages_per_layer",
+    "apps.replicas_mean",
+    "nodes.writes_mean",
+    "nodes.modifies_mean",
+)
+
+
+def estimated_entries(config: ExperimentConfig) -> float:
+    """The file entries the generator will make for `config`, estimated from its counts before
+    anything is generated: apps x app images per app x entries per app image, plus the base
+    and runtime images' entries and the package catalogue's files. An overestimate by design
+    (see `_IMAGES_PER_REBUILD`)."""
+    apps, packages = config.apps, config.packages
+    images_per_app = _IMAGES_PER_REBUILD * config.time.epochs / apps.rebuild_every + 1.0
+    listed = apps.code_files * apps.code_layers + apps.packages_per_layer * packages.files_mean
+    app_entries = apps.count * images_per_app * _ENTRIES_PER_LISTED_FILE * listed
+    scale = max(config.bases.file_scale, config.runtimes.file_scale)
+    return app_entries + _BASE_ENTRIES * scale + packages.count * packages.files_mean
+
+
+def estimated_containers(config: ExperimentConfig) -> float:
+    """Containers over the run, estimated: deployed apps x replicas x app images per app (a
+    rebuild is deployed anew)."""
+    apps = config.apps
+    images_per_app = _IMAGES_PER_REBUILD * config.time.epochs / apps.rebuild_every + 1.0
+    return apps.count * apps.deployed_fraction * apps.replicas_mean * images_per_app
+
+
+def estimated_memory_bytes(config: ExperimentConfig) -> float:
+    """Peak memory a run of `config` needs, estimated before generating (bytes): the base, plus
+    `MEMORY_ENTRY_BYTES` per estimated entry, `MEMORY_NODE_BYTES` per node and
+    `MEMORY_CONTAINER_BYTES` per container and per file each writes or modifies."""
+    per_container = 1.0 + config.nodes.writes_mean + config.nodes.modifies_mean
+    return (
+        MEMORY_BASE_BYTES
+        + MEMORY_ENTRY_BYTES * estimated_entries(config)
+        + MEMORY_NODE_BYTES * config.nodes.count
+        + MEMORY_CONTAINER_BYTES * estimated_containers(config) * per_container
+    )
+
+
+def _ratio_to_default(config: ExperimentConfig, key: str) -> float:
+    section, name = key.split(".")
+    value = getattr(getattr(config, section), name)
+    default = getattr(getattr(ExperimentConfig(), section), name)
+    return value / default if default else float(value)
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:,.1f} GiB"
+
+
+def check_memory(config: ExperimentConfig, machine_bytes: int) -> None:
+    """Raise `ConfigError` if a run of `config` is estimated to need more memory than
+    `machine_bytes` (the machine's physical memory): one line naming the key most above its
+    default, the estimate and the machine's memory. The CLI's `--allow-large` skips this."""
+    needed = estimated_memory_bytes(config)
+    if needed <= machine_bytes:
+        return
+    key = max(MEMORY_KEYS, key=lambda k: _ratio_to_default(config, k))
+    section, name = key.split(".")
+    value = getattr(getattr(config, section), name)
+    raise ConfigError(
+        f"{key}: {value:,} makes the run need about {_gib(needed)} of memory "
+        f"({estimated_entries(config):,.0f} file entries, {config.nodes.count:,} nodes); this "
+        f"machine has {_gib(machine_bytes)} (use --allow-large to run anyway)"
+    )

@@ -37,6 +37,7 @@ def test_whiteouts_opaque_dirs_links_and_devices(tmp_path: Path) -> None:
             M("etc/.wh.motd"),
             M("opt", kind=tarfile.DIRTYPE),
             M("opt/.wh..wh..opq"),
+            M("bin/busybox", b"busybox"),
             M("bin/ash", kind=tarfile.LNKTYPE, link="./bin/busybox"),
             M("evil", kind=tarfile.SYMTYPE, link="../../../../etc/shadow"),
             M("abs", kind=tarfile.SYMTYPE, link="/etc/passwd"),

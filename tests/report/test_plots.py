@@ -54,7 +54,7 @@ RUN_PLOTS = [
     (storage_plot, 11, 4.4),
     (transfer_plot, 11, 4.4),
     (sharing_plot, 11, 4.2),
-    (pull_time_plot, 11, 4.2),
+    (pull_time_plot, 11, 4.4),
     (containers_plot, 7, 4.2),
 ]
 

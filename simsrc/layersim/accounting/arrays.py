@@ -204,10 +204,19 @@ class _PathInterner:
         known = self.ids.get(path)
         if known is not None:
             return known
-        parent = self(path.rsplit("/", 1)[0]) if "/" in path else -1
-        new = self.ids[path] = len(self.ids)
-        self.parents.append(parent)
-        return new
+        # a loop, not recursion: a path's depth is the input's to choose (up to PATH_MAX)
+        missing: list[str] = []
+        node = path
+        while node not in self.ids:
+            missing.append(node)
+            if "/" not in node:
+                break
+            node = node.rsplit("/", 1)[0]
+        for name in reversed(missing):  # ancestors first
+            parent = self.ids[name.rsplit("/", 1)[0]] if "/" in name else -1
+            self.ids[name] = len(self.ids)
+            self.parents.append(parent)
+        return self.ids[path]
 
 
 def _ints(values: list[int] | list[bool], dtype: type = np.int64) -> npt.NDArray[Any]:

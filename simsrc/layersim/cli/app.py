@@ -7,6 +7,7 @@ A command parses its arguments, calls the core, hands the result to a report and
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from rich.text import Text
+
+# typer vendors click and does not export these
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from layersim import __version__
 from layersim.accounting.assemble import evaluate as evaluate_population
@@ -31,6 +36,9 @@ from layersim.advice.gates import (
 from layersim.calibration import calibrate as calibrate_images
 from layersim.cli.atomic import atomic_directory, refuse_existing
 from layersim.cli.support import (
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+    AllowLargeFlag,
     ConfigOption,
     ForceFlag,
     JsonFlag,
@@ -40,15 +48,24 @@ from layersim.cli.support import (
     SeedOption,
     SetOption,
     bytes_progress_bar,
+    check_writable,
     cli_errors,
     emit_document,
     fail,
+    machine_memory_bytes,
+    one_line,
     progress_bar,
     stderr_is_terminal,
     stdout_console,
     write_output,
 )
-from layersim.config import DEFAULT_SCENARIO, ExperimentConfig, list_scenarios, load_config
+from layersim.config import (
+    DEFAULT_SCENARIO,
+    ExperimentConfig,
+    check_memory,
+    list_scenarios,
+    load_config,
+)
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
@@ -78,18 +95,72 @@ DEFAULT_SEEDS = 3
 ScenarioArgument = Annotated[
     str | None,
     typer.Argument(
-        metavar="[SCENARIO]",
+        metavar="SCENARIO",
         help=f"Built-in scenario (`layersim scenarios`; default: the config file's, else "
         f"{DEFAULT_SCENARIO}).",
         show_default=False,
     ),
 ]
 
+
+class _Group(TyperGroup):
+    """The typer group with the error convention of every other failure: a usage error (an
+    unknown option, a missing argument, a bad value) is one `error:` line on stderr naming the
+    command's --help, exit code 2, instead of click's usage box."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:  # `layersim` alone: the help, as `layersim --help`
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        except ClickException as exc:
+            context = getattr(exc, "ctx", None)
+            where = context.command_path if context is not None else "layersim"
+            message = one_line(exc.format_message())
+            typer.echo(f"error: {message} (see '{where} --help')", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except typer.Abort:
+            typer.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_type(ctx: object) -> None:
+    return None
+
+
+class _Command(TyperCommand):
+    """A typer command whose arguments show their metavar alone in the help (`SPEC`, not
+    `SPEC <path>`: the help text says what the argument is) and read in the usage line as
+    POSIX writes them: `SPEC`, `[SCENARIO]`, `PATH...` (typer writes `{SPEC}`)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = param.metavar or (param.name or "").upper()
+                name = name if param.required else f"[{name}]"
+                pieces.append(name + ("..." if param.nargs != 1 else ""))
+        return pieces
+
+
 app = typer.Typer(
     name="layersim",
     help="Storage-deduplication simulator for container images.",
+    cls=_Group,
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain click help: no `<bool>` metavars, no boxes, no mid-sentence breaks
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     pretty_exceptions_show_locals=False,
 )
 
@@ -116,7 +187,7 @@ def main(
     flattened exports, file- and chunk-level dedup."""
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Evaluate a population written by hand.")
 def evaluate(
     spec: Annotated[
         Path,
@@ -129,9 +200,18 @@ def evaluate(
     as_json: JsonFlag = False,
     out: OutFile = None,
 ) -> None:
-    """Evaluate a population written by hand: per-image sizes and waste, registry and node
-    storage under each strategy, pushes, pulls and containers."""
+    """Evaluate a population written by hand (docs/evaluate.md).
+
+    Per-image sizes and waste, registry and node storage under each strategy, pushes, pulls
+    and containers.
+
+    \b
+    Example:
+      layersim evaluate examples/fleet.toml --out fleet.json
+    """
     with cli_errors():
+        if out is not None:
+            check_writable(out)
         population = load_spec(spec)
         metrics = evaluate_population(population)
         doc = metrics_to_json(population, metrics, source=str(spec))
@@ -159,6 +239,16 @@ def _replaceable(target: Path, marker: str, force: bool) -> None:
         )
 
 
+def _default_replace(target: Path, marker: str) -> bool:
+    """Whether a run into its default folder (no --out) replaces what is there: it does when
+    that is an earlier layersim result (it holds `marker`), and says so on stderr, so that the
+    README's command can be run twice. Anything else there is refused as with --out."""
+    if not (target.is_dir() and (target / marker).is_file()):
+        return False
+    typer.echo(f"replacing the previous result in {target}", err=True)
+    return True
+
+
 def _name(scenario: str | None, config: Path | None, loaded: ExperimentConfig) -> str:
     """The default folder name: the scenario named, else the config file's stem."""
     if scenario:
@@ -168,9 +258,14 @@ def _name(scenario: str | None, config: Path | None, loaded: ExperimentConfig) -
     return loaded.scenario
 
 
-@app.command()
+@app.command(cls=_Command)
 def scenarios() -> None:
-    """List the built-in scenarios."""
+    """List the built-in scenarios.
+
+    \b
+    Example:
+      layersim scenarios
+    """
     with cli_errors():
         table = Table(title="Built-in scenarios", title_justify="left")
         table.add_column("name")
@@ -181,7 +276,7 @@ def scenarios() -> None:
         stdout_console().print(table)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Generate and simulate a fleet; write its results folder.")
 def run(
     scenario: ScenarioArgument = None,
     config: ConfigOption = None,
@@ -189,16 +284,28 @@ def run(
     seed: SeedOption = None,
     out: OutDir = None,
     force: ForceFlag = False,
+    allow_large: AllowLargeFlag = False,
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Generate a fleet, simulate it epoch by epoch and write the results into a folder: CSV
-    tables, summary.json, PNG plots and report.md (docs/run.md). Prints the headline table."""
+    """Generate a fleet, simulate it and write the results folder (docs/run.md).
+
+    The folder holds CSV tables, summary.json, PNG plots and report.md; the headline table is
+    printed. Rerunning into the default folder replaces the previous result there.
+
+    \b
+    Examples:
+      layersim run small
+      layersim run --set apps.count=50 --seed 7 --out out/apps50
+    """
     with cli_errors():
         experiment = _experiment(scenario, config, sets, seed)
+        if not allow_large:
+            check_memory(experiment, machine_memory_bytes())
         target = out if out is not None else RESULTS_ROOT / _name(scenario, config, experiment)
         _replaceable(target, SUMMARY, force)
-        with atomic_directory(target, replace=force) as folder:
+        replace = force or (out is None and _default_replace(target, SUMMARY))
+        with atomic_directory(target, replace=replace) as folder:
             with progress_bar(quiet=quiet) as progress:
                 outcome = run_experiment(experiment, progress)
             write_run(outcome.result, folder, outcome.timings)
@@ -217,7 +324,7 @@ def _seed_list(text: str) -> list[int]:
         ) from None
 
 
-@app.command()
+@app.command(cls=_Command, short_help="A grid of runs over one or two config keys.")
 def sweep(
     params: Annotated[
         list[str],
@@ -236,6 +343,7 @@ def sweep(
         int | None,
         typer.Option(
             "--seed",
+            metavar="N",
             help="First seed (default: the config's); the seeds follow it.",
             show_default=False,
         ),
@@ -272,11 +380,19 @@ def sweep(
     ] = None,
     out: OutDir = None,
     force: ForceFlag = False,
+    allow_large: AllowLargeFlag = False,
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a grid over one or two config keys, several seeds per point, and write the savings
-    against them: sweep.csv, sweep_runs.csv, sweep.json, sweep.png, report.md (docs/run.md)."""
+    """Run a grid of experiments over one or two config keys (docs/run.md).
+
+    Several seeds per grid point; writes the savings against the keys: sweep.csv,
+    sweep_runs.csv, sweep.json, sweep.png, report.md.
+
+    \b
+    Example:
+      layersim sweep small --param apps.count=10,20,40 --seeds 2
+    """
     with cli_errors():
         if seeds is not None and seed_list is not None:
             fail("--seeds and --seed-list: give one of them")
@@ -291,13 +407,17 @@ def sweep(
         )
         # --seed only picks the first of `chosen`: every run's config gets its own seed
         plan = plan_sweep(axes, chosen, path=config, scenario=scenario, overrides=sets or [])
+        if not allow_large:
+            for point in plan.points:
+                check_memory(point.configs[0], machine_memory_bytes())
         name = _name(scenario, config, base)
         keys = "-".join(a.key for a in axes)
         target = out if out is not None else RESULTS_ROOT / f"sweep-{name}-{keys}"
-        refuse_existing(target, replace=force)
         _replaceable(target, SWEEP_JSON, force)
+        replace = force or (out is None and _default_replace(target, SWEEP_JSON))
+        refuse_existing(target, replace=replace)
         workers = jobs if jobs is not None else (os.cpu_count() or 1)
-        with atomic_directory(target, replace=force) as folder:
+        with atomic_directory(target, replace=replace) as folder:
             started = time.perf_counter()
             with progress_bar(quiet=quiet) as progress:
                 result = run_sweep(plan, jobs=workers, progress=progress)
@@ -473,7 +593,7 @@ def _gate_rules(
     return merge_rules(from_file, from_cli)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Analyze real images (layouts, archives, registries).")
 def analyze(
     paths: PathsArgument,
     platform: PlatformOption = None,
@@ -491,10 +611,19 @@ def analyze(
     no_cache: NoCacheFlag = False,
     flattened_export: FlattenedExportFlag = False,
 ) -> None:
-    """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
-    for them: one registry receives them in the order read, one node pulls them all
-    (docs/analyze.md). With gates, exit 1 if an image breaks one."""
+    """Analyze real images: OCI layouts, docker-archives, registries (docs/analyze.md).
+
+    Every figure of `evaluate` for them: one registry receives them in the order read, one
+    node pulls them all. With gates, exit 1 if an image breaks one.
+
+    \b
+    Example:
+      layersim analyze app-v1.tar app-v2.tar --json --out analysis.json
+      layersim analyze docker://localhost:5000/team/app:1.2 --tls-verify=false
+    """
     with cli_errors():
+        if out is not None:
+            check_writable(out)
         rules = _gate_rules(
             fail_under_efficiency, fail_over_wasted_bytes, fail_over_shadowed_bytes, ci_config
         )
@@ -539,7 +668,7 @@ def analyze(
         raise typer.Exit(EXIT_GATE_FAILED)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Say what to change in real images, and what it saves.")
 def advise(
     paths: PathsArgument,
     platform: PlatformOption = None,
@@ -547,11 +676,19 @@ def advise(
     out: OutFile = None,
     quiet: QuietFlag = False,
 ) -> None:
-    """Read real images and say what to change, and what it saves: layers to build in one
-    step (combine_steps), images or top layers to flatten (squash); every saving measured by
-    re-evaluating the changed images (docs/advise.md)."""
+    """Say what to change in real images, and what it saves (docs/advise.md).
+
+    Layers to build in one step (combine_steps), images or top layers to flatten (squash);
+    every saving measured by re-evaluating the changed images.
+
+    \b
+    Example:
+      layersim advise app-v1.tar app-v2.tar --json
+    """
     with cli_errors():
         inputs = _local_inputs(paths)
+        if out is not None:
+            check_writable(out)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
             population = population_of(read(paths, platform, progress).images)
         doc = advice_to_json(advise_population(population))
@@ -564,7 +701,7 @@ def advise(
         )
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Fit the generator to real images; write an experiment file.")
 def calibrate(
     paths: PathsArgument,
     out: Annotated[
@@ -605,12 +742,19 @@ def calibrate(
     cache: CacheOption = None,
     no_cache: NoCacheFlag = False,
 ) -> None:
-    """Fit the generator's settings (layer sizes and counts, files, compressibility, churn
-    between versions) to real images and write an experiment file (docs/analyze.md)."""
+    """Fit the generator to real images; write an experiment file (docs/analyze.md).
+
+    Fits layer sizes and counts, files, compressibility and churn between versions.
+
+    \b
+    Example:
+      layersim calibrate app-v1.tar app-v2.tar -o mine.toml && layersim run --config mine.toml
+    """
     with cli_errors():
         if check_seeds < 0:
             fail(f"--check-seeds: must be a non-negative integer, got {check_seeds}")
         load_config(None, scenario)  # an unknown scenario fails before any reading
+        check_writable(out)
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
         with (

@@ -16,6 +16,7 @@ Pure: no typer, no rich, no printing. The CLI wraps it in `layersim.cli.support.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -121,6 +122,51 @@ def refuse_existing(path: str | os.PathLike[str], *, replace: bool) -> None:
 
 
 @contextlib.contextmanager
+def claim(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive claim on writing `path` for the duration of the block, or raise
+    `OutputError` at once if another process (or another block of this one) holds it.
+
+    Two runs writing the same folder would otherwise both work for minutes and the second
+    find the folder taken only at the end. The claim is an `flock` on `.<name>.lock` beside
+    `path`: the kernel drops it when its holder dies, so a killed run leaves no stale claim.
+    The lock file is removed on exit; a claimant that locked a file since unlinked retries."""
+    target = Path(path)
+    lock_path = target.parent / f".{target.name}.lock"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise OutputError(
+                    f"{str(target)!r} is being written by another layersim run"
+                ) from None
+            # the file we locked may have been unlinked by its previous holder meanwhile
+            if _same_inode(fd, lock_path):
+                break
+            os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        os.close(fd)
+
+
+def _same_inode(fd: int, path: Path) -> bool:
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
+@contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike[str], *, replace: bool = False) -> Iterator[Path]:
     """Yield an empty temporary folder beside `path`; when the block ends without error, move it
     to `path` whole. Missing parent folders are created.
@@ -129,10 +175,16 @@ def atomic_directory(path: str | os.PathLike[str], *, replace: bool = False) -> 
     at the end); with `replace`, the old one is renamed away, the new one renamed in, then the
     old one deleted (if renaming the new one in fails, the old one is put back). On any error or
     interrupt the temporary folder is removed and `path` is left as it was. OS errors become
-    `OutputError` naming `path`.
+    `OutputError` naming `path`. The block runs under `claim(path)`: a second writer of the
+    same `path` fails at once instead of after its work.
     """
     target = Path(path)
     refuse_existing(target, replace=replace)
+    with claim(target):
+        yield from _fill_and_publish(target, replace)  # type: ignore[misc]
+
+
+def _fill_and_publish(target: Path, replace: bool) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = _make_sibling(target, "tmp")

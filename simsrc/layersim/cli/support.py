@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +42,8 @@ from layersim.errors import LayersimError, OutputError
 from layersim.report import json_text
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a `kill`
 
 JsonFlag = Annotated[
     bool,
@@ -76,6 +80,7 @@ SeedOption = Annotated[
     int | None,
     typer.Option(
         "--seed",
+        metavar="N",
         help="Seed of the run's random generator (default: the config's).",
         show_default=False,
     ),
@@ -93,10 +98,22 @@ ForceFlag = Annotated[
     bool,
     typer.Option("--force", help="Replace the output folder if it exists."),
 ]
+AllowLargeFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-large",
+        help="Run even if the config's estimated memory exceeds this machine's (docs/run.md).",
+    ),
+]
 QuietFlag = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bar and no tables (errors still print)."),
 ]
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory in bytes (what `--allow-large` is about)."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def one_line(message: str) -> str:
@@ -118,14 +135,52 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USER_ERROR)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that `finally` blocks (the temporary output
+    folder's removal) run as they do for Ctrl-C. A BaseException, as KeyboardInterrupt is:
+    nothing that catches `Exception` may swallow it."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises `Terminated` (the default would kill the process
+    without cleaning up). Signal handlers can be set only in the main thread; elsewhere the
+    block runs with the handler it has."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def cli_errors() -> Iterator[None]:
     """Turn `LayersimError` and `OSError` raised inside into `fail(...)`: `error: <message>`
-    on stderr, exit code 2, no traceback. Any other exception is a bug and propagates."""
+    on stderr, exit code 2, no traceback. Ctrl-C prints `interrupted` and exits 130, SIGTERM
+    prints `terminated` and exits 143; both unwind the block first, so outputs being written
+    are removed. Any other exception is a bug and propagates."""
     try:
-        yield
+        with _sigterm_raises():
+            yield
     except (LayersimError, OSError) as exc:
         fail(error_message(exc))
+    except MemoryError:
+        # the memory estimate (`--allow-large`) missed: still one line, and the block has
+        # removed what it was writing
+        fail("out of memory: the run needs more memory than this machine has (docs/run.md, Memory)")
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Terminated:
+        typer.echo("terminated", err=True)
+        raise typer.Exit(EXIT_TERMINATED) from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -133,6 +188,18 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
     except OSError:
         return False
+
+
+def check_writable(path: Path) -> None:
+    """Raise `OutputError` if the file `path` could not be written: checked before a command's
+    work, so that a typo in `--out` costs nothing. (`write_output` checks again at the end.)"""
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: Is a directory")
+    if not directory.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: No such file or directory")
+    if not os.access(directory, os.W_OK | os.X_OK):  # os.replace needs the folder only
+        raise OutputError(f"cannot write {str(path)!r}: Permission denied")
 
 
 def write_output(path: Path, text: str, *, inputs: Sequence[Path] = ()) -> None:

@@ -34,6 +34,9 @@ from layersim.model.sizes import (
 )
 
 WHITEOUT_PREFIX = ".wh."
+# Linux's PATH_MAX: no longer path can be created when an image is unpacked, so none is accepted
+# (and no code below has to cope with one).
+PATH_MAX_BYTES = 4096
 OPAQUE_MARKER = ".wh..wh..opq"
 
 
@@ -63,7 +66,13 @@ def normalize_path(path: str) -> str:
         raise ModelError(f"path {path!r} climbs out of the image root")
     if "\0" in path:
         raise ModelError(f"path {path!r} contains NUL")
-    return "/".join(parts)
+    normal = "/".join(parts)
+    if len(normal.encode("utf-8", "surrogateescape")) > PATH_MAX_BYTES:
+        raise ModelError(
+            f"path {normal[:40]!r}... is {len(normal.encode('utf-8', 'surrogateescape'))} bytes "
+            f"long; the limit is {PATH_MAX_BYTES} (PATH_MAX)"
+        )
+    return normal
 
 
 def parent_path(path: str) -> str:

@@ -101,11 +101,21 @@ def build_entries(
     a file's `content_compressed_bytes` is its data region's share the same way.
     """
     kept: dict[tuple[str, bool], tuple[RawMember, str, EntryKind, str]] = {}
+    linkable: set[str] = set()  # paths of the files (and hard links) read so far
     for member in members:
         fields = member_entry_fields(member)
         if fields is None:
             continue
         path, kind, link = fields
+        if kind is EntryKind.HARDLINK and link not in linkable:
+            # extraction links to a file already unpacked from this tar; there is none
+            raise ModelError(
+                f"hard link {path!r} points to {link!r}, which no earlier file of the layer is"
+            )
+        if kind in (EntryKind.FILE, EntryKind.HARDLINK):
+            linkable.add(path)
+        else:
+            linkable.discard(path)
         key = (path, kind is EntryKind.OPAQUE)
         kept.pop(key, None)  # re-insert so that order follows the winning member
         kept[key] = (member, path, kind, link)

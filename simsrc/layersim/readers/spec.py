@@ -90,6 +90,8 @@ _OPTION_KEYS = ("block_bytes", "driver", "keep_compressed_blobs")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _CLASS_RATIO = number(1.0, None, "a compression ratio >= 1.0")
 _BLOCK_BYTES = power_of_two(1)
+# Every figure is counted in signed 64-bit integers (numpy int64, the engine's kernels).
+INT64_MAX = 2**63 - 1
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -542,10 +544,56 @@ def parse_spec(document: Mapping[str, Any]) -> Population:
         for name, value in _table(top.get("nodes", {}), "nodes").items()
     ]
     with _located("spec"):
-        return Population(
+        population = Population(
             images=tuple(parser.images.values()),
             nodes=tuple(nodes),
             push_order=push_order,
             options=options,
             compression=parser.compression,
+        )
+    check_totals(population)
+    return population
+
+
+def figure_bound_bytes(population: Population) -> int:
+    """An upper bound, in bytes, of every figure `evaluate` computes for `population` (exact
+    Python integers, so it cannot overflow itself).
+
+    Each figure adds up bytes of layers (tar, compressed, on disk: a file's disk bytes exceed
+    its file bytes by less than a block) and of container writes, each counted at most once per
+    image that lists the layer, per node that pulls it and per container. So the bound is
+    (layer bytes + write bytes) x (layer references + 1) x (nodes + containers + 1), with layer
+    bytes = sum over distinct layers of tar + compressed + entries x block bytes, and write
+    bytes = sum over containers of (written + changed bytes + a block per path touched)."""
+    block = population.options.block_bytes
+    layers = {id(layer): layer for image in population.images for layer in image.layers}
+    layer_bytes = sum(
+        layer.tar_bytes + layer.compressed_bytes + len(layer.entries) * block
+        for layer in layers.values()
+    )
+    containers = [c for node in population.nodes for c in node.containers]
+    write_bytes = sum(
+        sum(w.file_bytes for w in c.writes)
+        + sum(m.changed_bytes or 0 for m in c.modifies)
+        + block * (len(c.writes) + len(c.modifies) + len(c.deletes))
+        for c in containers
+    )
+    references = sum(len(image.layers) for image in population.images)
+    return (
+        (layer_bytes + write_bytes)
+        * (references + 1)
+        * (len(population.nodes) + len(containers) + 1)
+    )
+
+
+def check_totals(population: Population) -> None:
+    """Raise `SpecError` if a figure of `population` might not fit in a signed 64-bit count
+    (`figure_bound_bytes` above `INT64_MAX`): sizes of exabytes, whose sums would wrap to
+    negative numbers. Conservative: a population refused here is one whose sizes add up to
+    more than INT64_MAX / (references x pullers), about 9.2e18 bytes over both."""
+    bound = figure_bound_bytes(population)
+    if bound > INT64_MAX:
+        raise SpecError(
+            f"sizes too large: the figures of this spec could reach {bound:.3g} bytes, more "
+            f"than a 64-bit count holds ({INT64_MAX:.3g}); use smaller sizes"
         )

@@ -30,7 +30,7 @@ STYLE: Mapping[str, dict[str, str]] = {
     "file": {"color": "tab:green", "linestyle": "--"},
 }
 LABEL = {
-    "logical": "logical (nothing shared)",
+    "logical": "logical (nothing shared; dotted over flattened where they agree)",
     "flattened": "flattened (export/import)",
     "layer": "layers (content-addressed)",
     "file": "file-level dedup",
@@ -104,7 +104,17 @@ def storage_plot(result: SimulationResult) -> bytes:
             epochs = [r.epoch for r in rows]
             for strategy in ("logical", "flattened", "layer", "file"):
                 values = [getattr(r, f"{strategy}_bytes") / GB for r in rows]
-                axes.plot(epochs, values, label=LABEL[strategy], marker=".", **STYLE[strategy])
+                # logical and flattened are often within a percent: logical is drawn on top,
+                # wider and dotted, so that both stay visible
+                on_top = {"zorder": 3, "linewidth": 2.5} if strategy == "logical" else {}
+                axes.plot(
+                    epochs,
+                    values,
+                    label=LABEL[strategy],
+                    marker=".",
+                    **STYLE[strategy],
+                    **on_top,  # type: ignore[arg-type]
+                )
             _log_y(axes)
             axes.set_title(title)
             axes.set_xlabel("epoch")
@@ -231,10 +241,14 @@ def pull_time_plot(result: SimulationResult) -> bytes:
         for axes in (seconds, share):
             axes.set_xlabel("epoch")
             axes.grid(True, which="both", alpha=0.3)
-            axes.legend(fontsize="small")
+        # one legend below both plots (the colours are the strategies' in both): a legend
+        # inside an axes covered a line
+        figure.legend(
+            *seconds.get_legend_handles_labels(), loc="lower center", ncols=4, fontsize="small"
+        )
         figure.suptitle("Estimated pull time (bandwidth/latency model), layered vs flattened")
 
-    return _draw(build, 11, 4.2, RUN_MARGINS)
+    return _draw(build, 11, 4.4, {**RUN_MARGINS, **LEGEND_BELOW})
 
 
 def lazy_plot(result: SimulationResult) -> bytes:
