@@ -1,0 +1,77 @@
+"""The README quotes committed results, never numbers of its own: its tables and figures are
+checked here against the files in results/ they come from (regenerate with
+`bash scripts/results.sh` and `bash scripts/bench.sh`, then copy what changed)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+RESULTS = ROOT / "results"
+
+
+def _section(text: str, heading: str) -> str:
+    """The text under a `## heading`, up to the next `## `."""
+    start = text.index(f"## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else len(text)]
+
+
+def _table_rows(text: str, header_prefix: str) -> list[list[str]]:
+    """The body rows of the first Markdown table whose header row starts with `header_prefix`,
+    as lists of stripped cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_prefix))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_headline_table_is_the_company_reports() -> None:
+    """Every row of the README's headline table carries the flattened, layer and file figures
+    and the two savings of the same row of results/company/report.md, as formatted there."""
+    readme = _table_rows(_section(README, "What the numbers say"), "| figure | unit | flattened")
+    report = _table_rows(
+        (RESULTS / "company" / "report.md").read_text(), "| figure | unit | logical"
+    )
+    by_figure = {row[0].split(",")[0]: row for row in report}
+    assert len(readme) >= 5
+    for row in readme:
+        figure, _, flattened, layer, file, layer_saving, file_saving = row
+        source = by_figure[figure.split(",")[0]]
+        # report columns: figure, unit, logical, flattened, layer, file, layer vs flattened,
+        # file vs flattened, file vs layer
+        assert [flattened, layer, file] == source[3:6], figure
+        assert layer_saving == source[6], figure
+        assert file_saving == source[8], figure
+
+
+def test_hub_figures_are_the_hub_reports() -> None:
+    """The hub paragraph's counts and stored bytes appear as such in results/hub/report.md."""
+    paragraph = _section(README, "What the numbers say").split("At Docker Hub scale")[1]
+    paragraph = paragraph.split("\n\n")[0]
+    report = (RESULTS / "hub" / "report.md").read_text()
+    quoted = re.findall(
+        r"\d[\d,]*(?:\.\d+)? (?:TB|GB)|\d+\.\d%|\d{1,3}(?:,\d{3})+ images", paragraph
+    )
+    assert len(quoted) >= 4, paragraph
+    for figure in quoted:
+        assert figure in report, figure
+
+
+def test_performance_table_is_bench_md() -> None:
+    """Every target of the README's performance table is a target of results/bench.md, with
+    the measured figure quoted from the start of bench.md's cell and the same goal."""
+    readme = _table_rows(_section(README, "Performance"), "| target | measured | goal")
+    bench = _table_rows((RESULTS / "bench.md").read_text(), "| target | measured | goal")
+    by_target = {row[0]: row for row in bench}
+    assert len(readme) >= 5
+    for target, measured, goal in readme:
+        assert target in by_target, target
+        assert by_target[target][1].startswith(measured), target
+        assert by_target[target][2] == goal, target
