@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from layersim.accounting.metrics import STRATEGIES, NodeMetrics, StoredBytes
+from layersim.accounting.metrics import ALL_STRATEGIES, NodeMetrics, StoredBytes
 from layersim.model import Entry, EntryKind, Image, Layer
 from layersim.model.overlay import merged_files
 
@@ -74,7 +74,9 @@ class FleetFigures:
 
 def fleet_figures(nodes: Sequence[NodeMetrics]) -> FleetFigures:
     """The sums over `nodes` (`FleetFigures`)."""
-    stored = {s: sum(getattr(n.stored_bytes, s) for n in nodes) for s in STRATEGIES}
+    # a strategy some node does not compute (None) is not computed for the fleet either
+    columns = {s: [getattr(n.stored_bytes, s) for n in nodes] for s in ALL_STRATEGIES}
+    stored = {s: None if None in v else sum(v) for s, v in columns.items()}
     return FleetFigures(
         stored_bytes=StoredBytes(**stored),
         container_bytes=sum(n.container_bytes() for n in nodes),

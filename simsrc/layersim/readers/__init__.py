@@ -26,6 +26,7 @@ The modules, in the order a read goes through them:
     decompress   gzip / zstd / none, in bounded pieces with the stored bytes behind each
     tar_header   one tar header block (Go's rules), shared with `source`'s archives
     tar_stream   the members of a layer's tar as it streams, with exact offsets and digests
+    chunking     every regular file cut into chunks as it streams (FastCDC and fixed-size)
     entries      members into model entries, compressed bytes apportioned
 
 `spec` is the other way a population comes in: written by hand in TOML or JSON.
@@ -39,9 +40,11 @@ from pathlib import Path
 
 from layersim.errors import ImageFormatError
 from layersim.model import Image, Layer, Node, Population, StorageOptions
+from layersim.model.chunks import ChunkSizes
 from layersim.model.sizes import CompressionModel
 from layersim.readers.archive import is_archive, plan_archive
 from layersim.readers.blobs import read_layers
+from layersim.readers.chunking import Chunking
 from layersim.readers.oci import is_layout, plan_layout
 from layersim.readers.plan import ImagePlan, LayerPlan, Platform
 from layersim.readers.source import Source, open_source
@@ -84,13 +87,16 @@ def read_images(
     platform: str | None = None,
     progress: ProgressCallback | None = None,
     compression: CompressionModel | None = None,
+    chunking: Chunking | None = None,
 ) -> list[Image]:
     """Every image at `paths`, in order, read from real layer blobs.
 
     `platform` (`os/arch[/variant]`) chooses within multi-platform indexes; by default
     linux/amd64, else the only platform there is. `progress(done, total)` is called on the
     calling thread as stored layer bytes are streamed. `compression` supplies the blob overhead
-    kept out of the per-entry compressed bytes (see `entries.build_entries`).
+    kept out of the per-entry compressed bytes (see `entries.build_entries`). With `chunking`,
+    every regular file is cut into chunks as it streams; its contents' chunks are collected in
+    `chunking.contents`.
     """
     wanted = Platform.parse(platform) if platform else None
     compression = compression or CompressionModel()
@@ -122,7 +128,7 @@ def read_images(
 
         if progress is not None:
             progress(0, total)
-        read = read_layers(list(unique.values()), compression, advance)
+        read = read_layers(list(unique.values()), compression, advance, chunking=chunking)
         layers: dict[str, Layer] = dict(zip(unique, read, strict=True))
         return [
             Image(name=name, layers=tuple(layers[p.key] for p in plan.layers))
@@ -138,11 +144,14 @@ def read_population(
     node: str = DEFAULT_NODE,
     options: StorageOptions | None = None,
     compression: CompressionModel | None = None,
+    chunk_sizes: ChunkSizes | None = None,
 ) -> Population:
     """The images at `paths` as one population: pushed to one registry in the order read, and
-    pulled in that order by one node named `node` (no containers)."""
+    pulled in that order by one node named `node` (no containers). Every regular file is cut
+    into chunks with `chunk_sizes` (default `ChunkSizes()`) as it streams (`chunking`)."""
     compression = compression or CompressionModel()
-    images = read_images(paths, platform, progress, compression)
+    chunking = Chunking(chunk_sizes or ChunkSizes())
+    images = read_images(paths, platform, progress, compression, chunking)
     names = tuple(image.name for image in images)
     return Population(
         images=tuple(images),
@@ -150,4 +159,6 @@ def read_population(
         push_order=names,
         options=options or StorageOptions(),
         compression=compression,
+        chunk_sizes=chunking.sizes,
+        chunks=chunking.contents,
     )
