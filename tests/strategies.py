@@ -469,7 +469,8 @@ def _chunks(draw: st.DrawFn, file_bytes: int) -> tuple[Chunk, ...]:
     """A content's chunks: pieces of one drawn length (the last shorter), each identified by its
     length and a drawn variant, so that contents share chunks (and a chunk digest always means
     one length and one compressed size)."""
-    piece, variant = draw(_PIECE), draw(_VARIANT)
+    # at most 32 pieces, so that the 2 GiB content stays cheap (its pieces then rarely shared)
+    piece, variant = max(draw(_PIECE), -(-file_bytes // 32)), draw(_VARIANT)
     return tuple(
         Chunk(ChunkDigest(synthetic_digest("pool-chunk", n, variant)), n, -(-n * 1000 // 2400))
         for n in even_cuts(file_bytes, piece)

@@ -6,6 +6,7 @@ level 3 of each chunk alone.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 
 import zstandard
@@ -34,7 +35,7 @@ def _chunked(data: bytes, sizes: ChunkSizes = SMALL, cuts: list[int] | None = No
     chunking = Chunking(sizes)
     chunker = chunking.file(len(data))
     bounds = [0, *(cuts or []), len(data)]
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         chunker.update(memoryview(data)[lo:hi])
     return chunker.finish(ContentDigest(_sha(data)))
 
@@ -87,9 +88,7 @@ def test_streaming_cuts_as_the_whole_buffer_does(seed: int, n: int, cuts: list[i
     cdc = FastCDC(256, min_size=64, max_size=1024, normalized_chunking=1)
     whole = [(_sha(bytes(c.data)), c.length) for c in cdc.cut_buf(data)]
     assert [(c.digest, c.file_bytes) for c in chunks.cdc] == whole
-    assert [c.file_bytes for c in chunks.fixed] == [
-        min(1000, n - k) for k in range(0, n, 1000)
-    ]
+    assert [c.file_bytes for c in chunks.fixed] == [min(1000, n - k) for k in range(0, n, 1000)]
 
 
 def test_streaming_a_large_file_across_rounds() -> None:

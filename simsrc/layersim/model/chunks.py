@@ -22,10 +22,11 @@ This module holds values and the model; what a store holds is `accounting`'s.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from layersim.errors import ModelError
-from layersim.model.digest import ChunkDigest, ContentDigest, synthetic_digest
+from layersim.model.digest import ChunkDigest, ContentDigest
 from layersim.model.sizes import CompressionModel
 
 # FastCDC(avg_size=65536) of pyfastcdc and fastcdc-rs: min = avg / 4, max = avg * 4.
@@ -118,14 +119,15 @@ def modelled_chunks(
     and the chunk's place, compressed bytes from the content class's ratio."""
 
     def chunks(chunker: str, lengths: list[int]) -> tuple[Chunk, ...]:
-        return tuple(
-            Chunk(
-                ChunkDigest(synthetic_digest("chunk", chunker, content, k, n)),
-                n,
-                compression.content_bytes(n, content_class),
-            )
-            for k, n in enumerate(lengths)
-        )
+        # sha256 of ("chunk", chunker, content) then the chunk's place: a prefix hashed once
+        prefix = hashlib.sha256(f"chunk\0{chunker}\0{content}".encode())
+        compressed = {n: compression.content_bytes(n, content_class) for n in set(lengths)}
+        out = []
+        for k, n in enumerate(lengths):
+            h = prefix.copy()
+            h.update(b"\0%d" % k)
+            out.append(Chunk(ChunkDigest("sha256:" + h.hexdigest()), n, compressed[n]))
+        return tuple(out)
 
     return ContentChunks(
         cdc=chunks("cdc", even_cuts(file_bytes, sizes.cdc_avg_bytes)),
