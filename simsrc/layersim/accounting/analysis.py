@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from layersim.accounting.metrics import ALL_STRATEGIES, NodeMetrics, StoredBytes
-from layersim.model import Entry, EntryKind, Image, Layer
+from layersim.model import Entry, EntryKind, Image, Layer, Population
+from layersim.model.chunks import Chunk
 from layersim.model.overlay import merged_files
 
 
@@ -55,6 +56,48 @@ def merged_files_of(image: Image) -> Files:
     of the image sees."""
     files, _ = merged_files(image.layers)
     return files_of(files.values())
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkCounts:
+    """One chunker's chunks over a set of regular files: `chunks` (every chunk of every file,
+    repeats counted), `distinct_chunks` (by chunk digest) and `distinct_bytes` (file bytes of
+    the distinct chunks)."""
+
+    chunks: int
+    distinct_chunks: int
+    distinct_bytes: int
+
+
+def _counts(chunk_lists: list[tuple[Chunk, ...]]) -> ChunkCounts:
+    distinct: dict[str, int] = {}
+    total = 0
+    for chunks in chunk_lists:
+        total += len(chunks)
+        for chunk in chunks:
+            distinct.setdefault(chunk.digest, chunk.file_bytes)
+    return ChunkCounts(total, len(distinct), sum(distinct.values()))
+
+
+def registry_chunk_counts(population: Population) -> tuple[ChunkCounts, ChunkCounts]:
+    """The content-defined and the fixed-size `ChunkCounts` over every regular file of every
+    distinct layer (by blob digest) the registry holds: each layer blob once, its shadowed
+    files included."""
+    blobs: dict[str, Layer] = {}
+    by_name = population.image_by_name
+    for name in population.push_order or ():
+        for layer in by_name[name].layers:
+            blobs.setdefault(layer.blob_digest, layer)
+    per_file = [
+        population.content_chunks(e)
+        for layer in blobs.values()
+        for e in layer.entries
+        if e.kind is EntryKind.FILE and e.content is not None
+    ]
+    return _counts([c.cdc for c in per_file]), _counts([c.fixed for c in per_file])
 
 
 # --------------------------------------------------------------------------- the fleet

@@ -41,6 +41,13 @@ from layersim.config import DEFAULT_SCENARIO, ExperimentConfig, list_scenarios, 
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
+from layersim.model.chunks import (
+    DEFAULT_CDC_AVG_BYTES,
+    DEFAULT_CDC_MAX_BYTES,
+    DEFAULT_CDC_MIN_BYTES,
+    DEFAULT_FIXED_CHUNK_BYTES,
+    ChunkSizes,
+)
 from layersim.readers import read_images, read_population
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
@@ -317,13 +324,26 @@ def analyze(
     as_json: JsonFlag = False,
     out: OutFile = None,
     quiet: QuietFlag = False,
+    cdc_min_bytes: Annotated[
+        int, typer.Option(help="FastCDC minimum chunk size in bytes (chunk_cdc).")
+    ] = DEFAULT_CDC_MIN_BYTES,
+    cdc_avg_bytes: Annotated[
+        int, typer.Option(help="FastCDC average chunk size in bytes (chunk_cdc).")
+    ] = DEFAULT_CDC_AVG_BYTES,
+    cdc_max_bytes: Annotated[
+        int, typer.Option(help="FastCDC maximum chunk size in bytes (chunk_cdc).")
+    ] = DEFAULT_CDC_MAX_BYTES,
+    fixed_chunk_bytes: Annotated[
+        int, typer.Option(help="Fixed chunk size in bytes (chunk_fixed; last chunk shorter).")
+    ] = DEFAULT_FIXED_CHUNK_BYTES,
 ) -> None:
     """Read real images (OCI layouts, docker-archives) and report every figure of `evaluate`
-    for them: one registry receives them in the order read, one node pulls them all
-    (docs/analyze.md)."""
+    for them: one registry receives them in the order read, one node pulls them all; every
+    regular file is cut into chunks as it streams (docs/analyze.md)."""
     with cli_errors():
+        sizes = ChunkSizes(cdc_min_bytes, cdc_avg_bytes, cdc_max_bytes, fixed_chunk_bytes)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
-            population = read_population(paths, platform, progress)
+            population = read_population(paths, platform, progress, chunk_sizes=sizes)
         metrics = evaluate_population(population)
         doc = analysis_to_json(
             population, metrics, paths=[str(p) for p in paths], platform=platform

@@ -16,7 +16,14 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
       `compressed_bytes` (the stored blob), `entries` (tar entries that became model entries),
       `files` and `file_bytes` (its regular files).
 
-`units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
+- a top-level `chunks` object, after `analysis`: the chunks of every regular file of every
+  distinct layer the registry holds (each layer blob once, shadowed files included;
+  `accounting.analysis.registry_chunk_counts`): `cdc: {min_bytes, avg_bytes, max_bytes,
+  chunks, distinct_chunks, distinct_bytes}` and `fixed: {chunk_bytes, chunks,
+  distinct_chunks, distinct_bytes}` (sizes the chunkers' parameters; `distinct_bytes` file
+  bytes of the distinct chunks).
+
+`units` gains the units of the `analysis` and `chunks` figures. `render_analysis` prints the evaluate tables
 and a table of every image's layers. The figures are `layersim.accounting.analysis`'s (files of
 a layer and of a merged view, compression ratios); this module only arranges them.
 """
@@ -30,7 +37,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
+from layersim.accounting.analysis import (
+    compression_ratio,
+    layer_files,
+    merged_files_of,
+    registry_chunk_counts,
+)
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.model import Image, Layer, Population
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
@@ -41,6 +53,9 @@ ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.images.*.layers[].tar_bytes": TAR,
     "analysis.images.*.layers[].compressed_bytes": COMPRESSED,
     "analysis.images.*.layers[].file_bytes": FILE,
+    "chunks.*.*_bytes": FILE,
+    "chunks.*.chunks": "chunks",
+    "chunks.*.distinct_chunks": "chunks",
 }
 
 
@@ -86,8 +101,30 @@ def analysis_to_json(
         "platform": platform,
         "images": {image.name: _image(image) for image in population.images},
     }
+    doc["chunks"] = _chunks(population)
     doc["units"] = {**units, **ANALYSIS_UNITS}
     return doc
+
+
+def _chunks(population: Population) -> dict[str, Any]:
+    sizes = population.chunk_sizes
+    cdc, fixed = registry_chunk_counts(population)
+    return {
+        "cdc": {
+            "min_bytes": sizes.cdc_min_bytes,
+            "avg_bytes": sizes.cdc_avg_bytes,
+            "max_bytes": sizes.cdc_max_bytes,
+            "chunks": cdc.chunks,
+            "distinct_chunks": cdc.distinct_chunks,
+            "distinct_bytes": cdc.distinct_bytes,
+        },
+        "fixed": {
+            "chunk_bytes": sizes.fixed_bytes,
+            "chunks": fixed.chunks,
+            "distinct_chunks": fixed.distinct_chunks,
+            "distinct_bytes": fixed.distinct_bytes,
+        },
+    }
 
 
 def layer_table(doc: Mapping[str, Any]) -> Table:
