@@ -328,7 +328,8 @@ def _entry_fields(
                     content_bytes.append(
                         (e.file_bytes, e.content_compressed_bytes, e.content_class)
                     )
-                    content_chunks.append(population.content_chunks(e))
+                    if population.chunks is not None:
+                        content_chunks.append(population.content_chunks(e))
                 e_content.append(cid)
             else:
                 e_content.append(-1)
@@ -346,7 +347,7 @@ def _entry_fields(
         "entry_file_bytes": _ints(e_file),
         "entry_tar_bytes": _ints(e_tar),
         "entry_compressed_bytes": _ints(e_comp),
-    }, chunk_fields(content_chunks)
+    }, chunk_fields(content_chunks) if population.chunks is not None else {}
 
 
 def _chunk_arrays(per_content: list[tuple[Chunk, ...]]) -> ChunkArrays:
@@ -522,13 +523,13 @@ def to_population(arrays: PopulationArrays) -> Population:
     )
 
 
-def _chunks_back(arrays: PopulationArrays) -> dict[ContentDigest, ContentChunks]:
-    """`Population.chunks` for arrays that carry both chunkers' chunks (else empty: modelled),
+def _chunks_back(arrays: PopulationArrays) -> dict[ContentDigest, ContentChunks] | None:
+    """`Population.chunks` for arrays that carry both chunkers' chunks (else None: unknown),
     chunk identities synthetic digests of their ids (as `to_population` names contents)."""
     from layersim.model.digest import synthetic_digest
 
     if arrays.cdc_chunks is None or arrays.fixed_chunks is None:
-        return {}
+        return None
 
     def chunks_of(table: ChunkArrays, chunker: str, cid: int) -> tuple[Chunk, ...]:
         lo, hi = int(table.content_offsets[cid]), int(table.content_offsets[cid + 1])

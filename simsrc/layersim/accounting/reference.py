@@ -95,9 +95,12 @@ def _file_contents(images: list[Image]) -> dict[ContentDigest, tuple[int, int]]:
 
 def _distinct_chunks(
     population: Population, images: list[Image]
-) -> tuple[list[Chunk], list[Chunk]]:
+) -> tuple[list[Chunk], list[Chunk]] | None:
     """The distinct chunks (by chunk digest) of the distinct file contents of the images: the
-    content-defined ones and the fixed-size ones."""
+    content-defined ones and the fixed-size ones (None if the population's chunks are not
+    known)."""
+    if population.chunks is None:
+        return None
     contents: set[ContentDigest] = set()
     cdc: dict[ChunkDigest, Chunk] = {}
     fixed: dict[ChunkDigest, Chunk] = {}
@@ -158,14 +161,14 @@ def push_all(
                 flattened_uploaded_bytes=flattened_bytes,
             )
         )
-    cdc, fixed = _distinct_chunks(population, list(pushed.values()))
+    chunks = _distinct_chunks(population, list(pushed.values()))
     stored = StoredBytes(
         logical=sum(metrics[n].layered_compressed_bytes for n in pushed),
         flattened=sum(exports.values()),
         layer=sum(blobs.values()),
         file=sum(c for _, c in _file_contents(list(pushed.values())).values()),
-        chunk_cdc=sum(c.compressed_bytes for c in cdc),
-        chunk_fixed=sum(c.compressed_bytes for c in fixed),
+        chunk_cdc=None if chunks is None else sum(c.compressed_bytes for c in chunks[0]),
+        chunk_fixed=None if chunks is None else sum(c.compressed_bytes for c in chunks[1]),
     )
     return records, stored
 
@@ -265,14 +268,18 @@ def node_metrics(
         m = metrics[name]
         return m.layered_disk_bytes + (m.layered_compressed_bytes if keep else 0)
 
-    cdc, fixed = _distinct_chunks(population, list(pulled.values()))
+    chunks = _distinct_chunks(population, list(pulled.values()))
     stored = StoredBytes(
         logical=sum(own_bytes(n) for n in pulled),
         flattened=sum(exports.values()),
         layer=sum(chains.values()) + (sum(blobs.values()) if keep else 0),
         file=sum(pad_to_block(b, block) for b, _ in _file_contents(list(pulled.values())).values()),
-        chunk_cdc=sum(chunk_disk_bytes(c.file_bytes, block) for c in cdc),
-        chunk_fixed=sum(chunk_disk_bytes(c.file_bytes, block) for c in fixed),
+        chunk_cdc=None
+        if chunks is None
+        else sum(chunk_disk_bytes(c.file_bytes, block) for c in chunks[0]),
+        chunk_fixed=None
+        if chunks is None
+        else sum(chunk_disk_bytes(c.file_bytes, block) for c in chunks[1]),
     )
 
     references: dict[ChainID, int] = {}

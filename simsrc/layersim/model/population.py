@@ -106,7 +106,8 @@ class Population:
 
     `chunks` holds the chunks of file contents whose bytes were read (real images), cut with
     `chunk_sizes`; a content it does not list is chunked by `model.chunks.modelled_chunks`
-    (`content_chunks` gives either).
+    (`content_chunks` gives either). `chunks=None`: chunks are not known and the chunk
+    strategies not computed (a generated fleet's arrays converted to objects).
     """
 
     images: tuple[Image, ...]
@@ -115,7 +116,7 @@ class Population:
     options: StorageOptions = field(default_factory=StorageOptions)
     compression: CompressionModel = field(default_factory=CompressionModel)
     chunk_sizes: ChunkSizes = field(default_factory=ChunkSizes)
-    chunks: Mapping[ContentDigest, ContentChunks] = field(default_factory=dict)
+    chunks: Mapping[ContentDigest, ContentChunks] | None = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [image.name for image in self.images]
@@ -153,7 +154,8 @@ class Population:
 
     def content_chunks(self, entry: Entry) -> ContentChunks:
         """The chunks of a regular file entry's content: read ones if known, else modelled."""
-        assert entry.content is not None
+        if self.chunks is None or entry.content is None:
+            raise ModelError(f"{entry.path!r}: no chunks are known for this population")
         found = self.chunks.get(entry.content)
         if found is not None:
             if found.file_bytes != entry.file_bytes:
