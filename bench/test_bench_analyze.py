@@ -66,3 +66,34 @@ def test_analyze_paired(benchmark, layout: images.Layout, rounds: int) -> None:
     benchmark.extra_info["paired_ratios"] = ratios
     assert len(ratios) == 3 * rounds + 1  # the warm-up round is a pair too
     assert all(r > 0 for r in ratios)
+
+
+def test_analyze_chunking_paired(benchmark, layout: images.Layout, rounds: int) -> None:
+    """Reading with chunking (every file cut by FastCDC and fixed-size chunks, sha256 per chunk,
+    zstd level 3 per distinct chunk: `read_population`) against the stdlib floor on the same
+    blobs (decompress + sha256), back to back each round; `paired_ratios` are floor / read
+    (issue 13's goal: >= 0.6). Asserts that every file's chunks cover its bytes."""
+    ratios: list[float] = []
+    read: list = []
+
+    def pair() -> None:
+        start = time.perf_counter()
+        images.stdlib_digest_pass(layout.blobs)
+        floor_s = time.perf_counter() - start
+        start = time.perf_counter()
+        read.append(read_population([layout.path]))
+        ratios.append(floor_s / (time.perf_counter() - start))
+
+    benchmark.extra_info.update(_info(layout))
+    benchmark.pedantic(pair, rounds=rounds, iterations=1, warmup_rounds=0)
+    benchmark.extra_info["paired_ratios"] = ratios
+    population = read[-1]
+    files = [
+        e
+        for image in population.images
+        for layer in image.layers
+        for e in layer.entries
+        if e.file_bytes
+    ]
+    assert files and all(population.content_chunks(e).file_bytes == e.file_bytes for e in files)
+    assert all(r > 0 for r in ratios)

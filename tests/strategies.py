@@ -43,7 +43,8 @@ from layersim.model import (
     make_entry,
     make_layer,
 )
-from layersim.model.digest import content_digest
+from layersim.model.chunks import Chunk, ContentChunks, even_cuts
+from layersim.model.digest import ChunkDigest, ContentDigest, content_digest, synthetic_digest
 from layersim.model.overlay import merged_view
 from layersim.model.sizes import CompressionModel
 
@@ -456,7 +457,39 @@ def populations(
         push_order=_push_order(draw, names),
         options=options,
         compression=compression,
+        chunks=_chunk_lists(draw, image_list),
     )
+
+
+_PIECE = st.sampled_from((4096, 20_000, 65_536))
+_VARIANT = st.integers(0, 1)
+
+
+def _chunks(draw: st.DrawFn, file_bytes: int) -> tuple[Chunk, ...]:
+    """A content's chunks: pieces of one drawn length (the last shorter), each identified by its
+    length and a drawn variant, so that contents share chunks (and a chunk digest always means
+    one length and one compressed size)."""
+    # at most 32 pieces, so that the 2 GiB content stays cheap (its pieces then rarely shared)
+    piece, variant = max(draw(_PIECE), -(-file_bytes // 32)), draw(_VARIANT)
+    return tuple(
+        Chunk(ChunkDigest(synthetic_digest("pool-chunk", n, variant)), n, -(-n * 1000 // 2400))
+        for n in even_cuts(file_bytes, piece)
+    )
+
+
+def _chunk_lists(draw: st.DrawFn, images: tuple[Image, ...]) -> dict[ContentDigest, ContentChunks]:
+    """Read-like chunk lists for some of the images' contents (the others are modelled)."""
+    found: dict[ContentDigest, int] = {}
+    for image in images:
+        for layer in image.layers:
+            for e in layer.entries:
+                if e.kind is EntryKind.FILE and e.content is not None:
+                    found.setdefault(e.content, e.file_bytes)
+    return {
+        content: ContentChunks(_chunks(draw, n), _chunks(draw, n))
+        for content, n in found.items()
+        if draw(_BOOL)
+    }
 
 
 @st.composite

@@ -159,6 +159,9 @@ PROBABILITY = number(0.0, 1.0, "a number from 0 to 1")
 POSITIVE = number(0.0, None, "a positive number", low_open=True)
 NON_NEGATIVE = number(0.0, None, "a number >= 0")
 AT_LEAST_ONE = number(1.0, None, "a number >= 1")
+# A multiplier of the presets' bytes: beyond 1000x a layer would exceed what the int64 byte
+# counts of a fleet can sum (the presets' largest layer is ~600 MB on disk).
+BYTES_SCALE = number(0.0, 1000.0, "a positive number up to 1000", low_open=True)
 
 
 def boolean(value: Any) -> bool:

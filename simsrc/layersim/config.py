@@ -35,6 +35,7 @@ from typing import Any
 
 from layersim.checks import (
     AT_LEAST_ONE,
+    BYTES_SCALE,
     NON_NEGATIVE,
     NON_NEGATIVE_INT,
     POSITIVE,
@@ -144,7 +145,7 @@ class BasesConfig:
     # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate` to fit the
     # base layers of analyzed images.
     bytes_scale: float = field(
-        default=1.0, metadata=_option(POSITIVE, "file bytes multiplier of every base family")
+        default=1.0, metadata=_option(BYTES_SCALE, "file bytes multiplier of every base family")
     )
     # 0: each family's preset (ANCHORS "Real images": on-disk / compressed, 2.2x to 2.6x). Set
     # by `layersim calibrate` from the base layers of analyzed images.
@@ -175,7 +176,7 @@ class RuntimesConfig:
     file_scale: float = field(default=1.0, metadata=_option(POSITIVE, "file count multiplier"))
     # 1.0: the presets' bytes (ANCHORS "Real images"). Set by `layersim calibrate`.
     bytes_scale: float = field(
-        default=1.0, metadata=_option(POSITIVE, "file bytes multiplier of every runtime layer")
+        default=1.0, metadata=_option(BYTES_SCALE, "file bytes multiplier of every runtime layer")
     )
     # 0: each family's preset (python, node: 2.72, from ANCHORS "Real images"; jvm: 2.0,
     # assumption). Set by `layersim calibrate`.
@@ -210,7 +211,7 @@ class PackagesConfig:
     # 1.0: the ecosystems' preset median file sizes (assumptions, see fleet.presets). Set by
     # `layersim calibrate` to fit the dependency layers of analyzed images.
     file_bytes_scale: float = field(
-        default=1.0, metadata=_option(POSITIVE, "package file size multiplier")
+        default=1.0, metadata=_option(BYTES_SCALE, "package file size multiplier")
     )
 
 

@@ -96,10 +96,20 @@ def test_fleet_figures_sum_the_nodes():
     assert (fleet.pulled_bytes, fleet.pulled_flattened_bytes) == (55, 99)
 
 
+def test_fleet_figures_sum_chunk_strategies_only_where_every_node_has_them():
+    """The chunk strategies are summed like the others when every node computes them, and
+    stay None (not computed) when some node does not."""
+    with_chunks = NodeMetrics("c", StoredBytes(1, 1, 1, 1, chunk_cdc=7, chunk_fixed=9), (), (), ())
+    both = fleet_figures((with_chunks, with_chunks))
+    assert (both.stored_bytes.chunk_cdc, both.stored_bytes.chunk_fixed) == (14, 18)
+    mixed = fleet_figures((with_chunks, _node("a", 100, (5, 9), (1,))))
+    assert (mixed.stored_bytes.chunk_cdc, mixed.stored_bytes.chunk_fixed) == (None, None)
+
+
 def test_fleet_figures_of_no_nodes():
-    """No nodes: every sum is 0."""
+    """No nodes: every sum is 0, the chunk strategies' too."""
     fleet = fleet_figures(())
-    assert fleet.stored_bytes == StoredBytes(0, 0, 0, 0)
+    assert fleet.stored_bytes == StoredBytes(0, 0, 0, 0, chunk_cdc=0, chunk_fixed=0)
     assert (fleet.container_bytes, fleet.pulled_bytes, fleet.pulled_flattened_bytes) == (0, 0, 0)
 
 

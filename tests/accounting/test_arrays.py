@@ -12,6 +12,7 @@ from hypothesis import given
 
 from layersim.accounting import reference
 from layersim.accounting.arrays import (
+    ChunkArrays,
     canonical,
     csr_offsets,
     csr_rows,
@@ -143,6 +144,12 @@ def test_round_trip_keeps_every_array() -> None:
         before, after = getattr(arrays, field.name), getattr(again, field.name)
         if isinstance(before, np.ndarray):
             assert np.array_equal(before, after), field.name
+        elif isinstance(before, ChunkArrays):
+            for part in dataclasses.fields(before):
+                assert np.array_equal(getattr(before, part.name), getattr(after, part.name)), (
+                    field.name,
+                    part.name,
+                )
         else:
             assert before == after, field.name
 

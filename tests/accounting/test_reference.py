@@ -119,10 +119,20 @@ def test_n_apps_on_one_base_closed_form(n: int) -> None:
     names = tuple(image.name for image in images)
     m = evaluate(*images, nodes=(Node("node", names),))
     assert m.nodes[0].stored_bytes == StoredBytes(
-        logical=49152 * n, flattened=49152 * n, layer=36864 + 12288 * n, file=36864 + 12288 * n
+        logical=49152 * n,
+        flattened=49152 * n,
+        layer=36864 + 12288 * n,
+        file=36864 + 12288 * n,
+        chunk_cdc=36864 + 12288 * n,
+        chunk_fixed=36864 + 12288 * n,
     )
     assert m.registry_stored_bytes == StoredBytes(
-        logical=20830 * n, flattened=20707 * n, layer=15535 + 5295 * n, file=15360 + 5120 * n
+        logical=20830 * n,
+        flattened=20707 * n,
+        layer=15535 + 5295 * n,
+        file=15360 + 5120 * n,
+        chunk_cdc=15360 + 5120 * n,
+        chunk_fixed=15360 + 5120 * n,
     )
 
 
@@ -171,7 +181,12 @@ def test_node_storage_keeping_compressed_blobs() -> None:
         options=StorageOptions(keep_compressed_blobs=True),
     )
     assert m.nodes[0].stored_bytes == StoredBytes(
-        logical=139964, flattened=139718, layer=87565, file=61440
+        logical=139964,
+        flattened=139718,
+        layer=87565,
+        file=61440,
+        chunk_cdc=61440,
+        chunk_fixed=61440,
     )
 
 
@@ -185,7 +200,7 @@ def test_node_storage_with_512_byte_blocks() -> None:
         options=StorageOptions(block_bytes=512),
     )
     assert m.nodes[0].stored_bytes == StoredBytes(
-        logical=98304, flattened=98304, layer=61440, file=61440
+        logical=98304, flattened=98304, layer=61440, file=61440, chunk_cdc=61440, chunk_fixed=61440
     )
 
 
@@ -213,7 +228,7 @@ def test_push_exists_mounted_uploaded_and_twice() -> None:
         PushRecord("app:1", 0, (), ("base", "app1"), (), 0),
     )
     assert m.registry_stored_bytes == StoredBytes(
-        logical=62490, flattened=41414, layer=26125, file=25600
+        logical=62490, flattened=41414, layer=26125, file=25600, chunk_cdc=25600, chunk_fixed=25600
     )
 
 
@@ -239,7 +254,7 @@ def test_push_order_subset() -> None:
     """Only pushed images count in the registry: pushing app0 alone of two stores one image."""
     m = evaluate(app_image(0), app_image(1), push_order=("app0:1",))
     assert m.registry_stored_bytes == StoredBytes(
-        logical=20830, flattened=20707, layer=20830, file=20480
+        logical=20830, flattened=20707, layer=20830, file=20480, chunk_cdc=20480, chunk_fixed=20480
     )
 
 
@@ -263,7 +278,9 @@ def test_same_layer_on_another_parent_is_downloaded_again() -> None:
     m = evaluate(X, Y, nodes=(Node("node", ("x:1", "y:1")),))
     node = m.nodes[0]
     assert node.pulls[1] == PullRecord("y:1", 20830, 49152, ("base2", "tool"), (), 20707)
-    assert node.stored_bytes == StoredBytes(logical=98304, flattened=98304, layer=98304, file=86016)
+    assert node.stored_bytes == StoredBytes(
+        logical=98304, flattened=98304, layer=98304, file=86016, chunk_cdc=86016, chunk_fixed=86016
+    )
     assert [u.shared_bytes for u in node.images] == [0, 0]
     assert m.pushes[1] == PushRecord("y:1", 15535, ("base2",), ("tool",), ("tool",), 20707)
 
@@ -278,7 +295,12 @@ def test_kept_blob_skips_the_download_but_extracts() -> None:
     node = m.nodes[0]
     assert node.pulls[1] == PullRecord("y:1", 15535, 49152, ("base2",), ("tool",), 20707)
     assert node.stored_bytes == StoredBytes(
-        logical=139964, flattened=139718, layer=134669, file=86016
+        logical=139964,
+        flattened=139718,
+        layer=134669,
+        file=86016,
+        chunk_cdc=86016,
+        chunk_fixed=86016,
     )
 
 

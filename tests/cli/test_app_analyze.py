@@ -79,15 +79,15 @@ NAMED = frozenset({"images", "nodes", "nodes.*.images"})
 
 def test_analyze_has_the_evaluate_schema(tmp_path: Path) -> None:
     """The analyze document has exactly the keys of evaluate's (images and nodes by name, list
-    items alike), in the same order, plus `analysis`; `units` is evaluate's plus the units of
+    items alike), in the same order, plus `analysis` and `chunks`; `units` is evaluate's plus the units of
     the `analysis` figures; `source` lists the paths."""
     paths = layouts(tmp_path)
     doc = ok_json("analyze", *paths)
     spec = tmp_path / "spec.toml"
     spec.write_text(SPEC)
     reference = _evaluate_json(spec)
-    assert list(doc) == [*list(reference)[:-1], "analysis", "units"]
-    analyzed = {k: v for k, v in doc.items() if k not in ("analysis", "units", "source")}
+    assert list(doc) == [*list(reference)[:-1], "analysis", "chunks", "units"]
+    analyzed = {k: v for k, v in doc.items() if k not in ("analysis", "chunks", "units", "source")}
     expected = {k: v for k, v in reference.items() if k not in ("units", "source")}
     assert shape(analyzed, NAMED) == shape(expected, NAMED)
     assert doc["units"] == {**reference["units"], **ANALYSIS_UNITS}
@@ -283,3 +283,58 @@ def test_flattened_export_needs_plain_paths(tmp_path: Path) -> None:
     layout = layouts(tmp_path)[0]
     line = _one_error(invoke("analyze", "--flattened-export", f"oci:{layout}"))
     assert "--flattened-export" in line and "plain paths" in line
+
+
+SMALL_CHUNKS = (
+    "--cdc-min-bytes", "64", "--cdc-avg-bytes", "256", "--cdc-max-bytes", "1024",
+    "--fixed-chunk-bytes", "1000",
+)  # fmt: skip
+
+
+def test_chunks_exact_on_a_hand_built_layout(tmp_path: Path) -> None:
+    """Two images: x:1 = a layer with `a`, 10240 zero bytes; x:2 = that layer plus one with
+    `b`, 2048 zero bytes. Zeros never match FastCDC's masks, so CDC cuts at the maximum (1024):
+    `a` is 10 chunks, `b` 2, all one digest; fixed chunks of 1000: `a` 10 x 1000 + 240, `b`
+    1000 + 1000 + 48: three distinct (1000, 240, 48 zeros). The registry stores each distinct
+    chunk zstd-3 compressed; the node each distinct chunk padded to its 4096-byte block."""
+    import zstandard
+
+    layout = Layout(tmp_path / "l")
+    base = make_tar([M("a", bytes(10240))])
+    layout.add(layout.image([base]), "1")
+    layout.add(layout.image([base, make_tar([M("b", bytes(2048))])]), "2")
+    doc = ok_json("analyze", layout.root, *SMALL_CHUNKS)
+    assert doc["chunks"] == {
+        "cdc": {
+            "min_bytes": 64,
+            "avg_bytes": 256,
+            "max_bytes": 1024,
+            "chunks": 12,
+            "distinct_chunks": 1,
+            "distinct_bytes": 1024,
+        },
+        "fixed": {"chunk_bytes": 1000, "chunks": 14, "distinct_chunks": 3, "distinct_bytes": 1288},
+    }
+
+    def z(n: int) -> int:
+        return len(zstandard.ZstdCompressor(level=3).compress(bytes(n)))
+
+    registry = doc["registry"]["stored_bytes"]
+    assert (registry["chunk_cdc"], registry["chunk_fixed"]) == (z(1024), z(1000) + z(240) + z(48))
+    node = doc["nodes"]["node"]["stored_bytes"]
+    assert (node["file"], node["chunk_cdc"], node["chunk_fixed"]) == (16384, 4096, 3 * 4096)
+    assert doc["fleet"]["stored_bytes"]["chunk_fixed"] == 3 * 4096
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--fixed-chunk-bytes", "0"], "fixed chunk size must be a positive number"),
+        (["--cdc-min-bytes", "70000"], "min <= avg <= max"),
+        (["--cdc-avg-bytes", "0"], "CDC average chunk size must be a positive number"),
+        (["--cdc-max-bytes", "100"], "CDC maximum chunk size must be within"),
+    ],
+)
+def test_bad_chunk_sizes(tmp_path: Path, extra: list[str], message: str) -> None:
+    """A chunk size of 0, out of range, or min > avg: one `error:` line naming it, exit 2."""
+    assert message in _one_error(invoke("analyze", *layouts(tmp_path), "--json", *extra))

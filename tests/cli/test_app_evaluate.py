@@ -142,12 +142,17 @@ def test_registry_exact(tmp_path: Path) -> None:
         "flattened": flattened,
         "layer": layer,
         "file": file,
+        # modelled chunks: each file one chunk, none shared between contents (= file)
+        "chunk_cdc": file,
+        "chunk_fixed": file,
     }
     assert registry["savings"]["vs_flattened"] == {
         "logical": 1 - 2815 / 2563,
         "flattened": 0.0,
         "layer": 1 - 2146 / 2563,
         "file": 1 - 1692 / 2563,
+        "chunk_cdc": 1 - 1692 / 2563,
+        "chunk_fixed": 1 - 1692 / 2563,
     }
     assert registry["savings"]["vs_logical"]["layer"] == 1 - 2146 / 2815
     assert registry["dedup_ratio"]["file"] == 2815 / 1692
@@ -180,6 +185,8 @@ def test_node_exact(tmp_path: Path) -> None:
         "flattened": APP_FLAT_DISK + TOOL_FLAT_DISK,  # 12288 + 8192 = 20480
         "layer": BASE_DISK + APP_DISK,  # tool:1's only ChainID is app:1's first: 16384
         "file": 4096 + 4096 + 8192,  # sh, os-release, main.py once each: 16384
+        "chunk_cdc": 16384,  # modelled: one chunk per file, none shared (= file)
+        "chunk_fixed": 16384,
     }
     assert node["savings"]["vs_flattened"]["layer"] == 1 - 16384 / 20480
     # container n1-0: tmp/log 10 -> 4096; copy-up of bin/sh (overlay2, whole file) -> 4096
@@ -311,6 +318,8 @@ def test_json_spec(tmp_path: Path) -> None:
         "flattened": 2563,
         "layer": 2146,
         "file": 1692,
+        "chunk_cdc": 1692,  # modelled: one chunk per file, none shared (= file)
+        "chunk_fixed": 1692,
     }
     assert doc["nodes"] == {}
 

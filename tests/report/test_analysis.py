@@ -42,12 +42,12 @@ def document() -> dict[str, Any]:
 
 
 def test_document_is_the_evaluate_document_plus_analysis():
-    """Every key of the evaluate document, in order, with `analysis` before `units`; `source`
+    """Every key of the evaluate document, in order, with `analysis` and `chunks` before `units`; `source`
     lists the paths; `units` adds the units of the analysis figures."""
     population = parse_spec(SPEC)
     evaluated = metrics_to_json(population, evaluate(population), source="x/app, x/base")
     doc = document()
-    assert list(doc) == [*list(evaluated)[:-1], "analysis", "units"]
+    assert list(doc) == [*list(evaluated)[:-1], "analysis", "chunks", "units"]
     assert doc["source"] == ["x/app", "x/base"]
     assert doc["images"] == evaluated["images"]
     assert doc["units"] == {**UNITS, **ANALYSIS_UNITS}

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from layersim.accounting.metrics import STRATEGIES, NodeMetrics, StoredBytes
-from layersim.model import Entry, EntryKind, Image, Layer
+from layersim.accounting.metrics import ALL_STRATEGIES, NodeMetrics, StoredBytes
+from layersim.model import Entry, EntryKind, Image, Layer, Population
+from layersim.model.chunks import Chunk
 from layersim.model.overlay import merged_files
 
 
@@ -57,6 +58,48 @@ def merged_files_of(image: Image) -> Files:
     return files_of(files.values())
 
 
+# --------------------------------------------------------------------------- chunks
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkCounts:
+    """One chunker's chunks over a set of regular files: `chunks` (every chunk of every file,
+    repeats counted), `distinct_chunks` (by chunk digest) and `distinct_bytes` (file bytes of
+    the distinct chunks)."""
+
+    chunks: int
+    distinct_chunks: int
+    distinct_bytes: int
+
+
+def _counts(chunk_lists: list[tuple[Chunk, ...]]) -> ChunkCounts:
+    distinct: dict[str, int] = {}
+    total = 0
+    for chunks in chunk_lists:
+        total += len(chunks)
+        for chunk in chunks:
+            distinct.setdefault(chunk.digest, chunk.file_bytes)
+    return ChunkCounts(total, len(distinct), sum(distinct.values()))
+
+
+def registry_chunk_counts(population: Population) -> tuple[ChunkCounts, ChunkCounts]:
+    """The content-defined and the fixed-size `ChunkCounts` over every regular file of every
+    distinct layer (by blob digest) the registry holds: each layer blob once, its shadowed
+    files included."""
+    blobs: dict[str, Layer] = {}
+    by_name = population.image_by_name
+    for name in population.push_order or ():
+        for layer in by_name[name].layers:
+            blobs.setdefault(layer.blob_digest, layer)
+    per_file = [
+        population.content_chunks(e)
+        for layer in blobs.values()
+        for e in layer.entries
+        if e.kind is EntryKind.FILE and e.content is not None
+    ]
+    return _counts([c.cdc for c in per_file]), _counts([c.fixed for c in per_file])
+
+
 # --------------------------------------------------------------------------- the fleet
 
 
@@ -74,7 +117,9 @@ class FleetFigures:
 
 def fleet_figures(nodes: Sequence[NodeMetrics]) -> FleetFigures:
     """The sums over `nodes` (`FleetFigures`)."""
-    stored = {s: sum(getattr(n.stored_bytes, s) for n in nodes) for s in STRATEGIES}
+    # a strategy some node does not compute (None) is not computed for the fleet either
+    columns = {s: [getattr(n.stored_bytes, s) for n in nodes] for s in ALL_STRATEGIES}
+    stored = {s: None if None in v else sum(v) for s, v in columns.items()}
     return FleetFigures(
         stored_bytes=StoredBytes(**stored),
         container_bytes=sum(n.container_bytes() for n in nodes),

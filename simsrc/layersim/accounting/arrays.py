@@ -13,6 +13,9 @@ Ids:
 - path id `p`: an interned path; `path_parent[p]` is its directory's id (-1 at top level). Every
   ancestor of an entry's path must itself be interned (ids need not be in any order).
 - content id: a distinct file content (identity of the bytes).
+- chunk id: a distinct chunk of one chunker (`ChunkArrays`, one per chunker: `cdc_chunks`,
+  `fixed_chunks`); a content's chunks, in file order, are a CSR by content id. Chunks belong
+  to contents, not to entries (`model.chunks`).
 - layer id `l`: a distinct layer (DiffID); `layer_blob[l]` its blob id (same compressed blob,
   same id). Entries of layer `l` are `layer_offsets[l]:layer_offsets[l+1]`.
 - image id: `image_offsets`/`image_layers` give its layers base first.
@@ -42,7 +45,8 @@ from layersim.model import (
     Population,
     StorageOptions,
 )
-from layersim.model.digest import ContentDigest, DiffID
+from layersim.model.chunks import Chunk, ContentChunks
+from layersim.model.digest import ChunkDigest, ContentDigest, DiffID
 from layersim.model.sizes import CompressionModel
 
 I64 = npt.NDArray[np.int64]
@@ -61,6 +65,18 @@ def csr_offsets(counts: npt.ArrayLike) -> I64:
 def csr_rows(offsets: I64) -> I64:
     """The row index of every value of a CSR relation."""
     return np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkArrays:
+    """One chunker's chunks: content id -> chunk ids in file order (CSR: `content_offsets` of
+    length n_contents+1, `content_chunks`), and per chunk id its file bytes and its compressed
+    bytes (compressed on its own)."""
+
+    content_offsets: I64
+    content_chunks: I64
+    chunk_file_bytes: I64
+    chunk_compressed_bytes: I64
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +134,9 @@ class PopulationArrays:
     layer_labels: tuple[str, ...] | None = None  # one per layer id
     image_layer_labels: tuple[str, ...] | None = None  # parallel to image_layers
     content_classes: tuple[str, ...] | None = None  # one per content id
+    # chunks of the contents (None: not known, as in generated fleets; see `model.chunks`)
+    cdc_chunks: ChunkArrays | None = None
+    fixed_chunks: ChunkArrays | None = None
 
     @property
     def n_paths(self) -> int:
@@ -154,6 +173,9 @@ class PopulationArrays:
             (len(self.image_names) == self.n_images, "image_names"),
             (self.node_offsets[-1] == self.node_images.size, "node_offsets"),
         ]
+        for name, table in (("cdc_chunks", self.cdc_chunks), ("fixed_chunks", self.fixed_chunks)):
+            if table is not None:
+                checks.append((_chunks_cover(table, self.content_file_bytes), name))
         for ok, what in checks:
             if not ok:
                 raise ModelError(f"inconsistent population arrays: {what}")
@@ -168,6 +190,22 @@ class PopulationArrays:
             what = "content" if problem == 1 else "negative file bytes"
             raise ModelError(f"inconsistent population arrays: {what}")
         return bool(in_order)
+
+
+def _chunks_cover(table: ChunkArrays, content_file_bytes: I64) -> bool:
+    """Whether a chunker's CSR has a row per content and each content's chunks add up to its
+    file bytes."""
+    offsets = table.content_offsets
+    if offsets.size != content_file_bytes.size + 1 or offsets[-1] != table.content_chunks.size:
+        return False
+    if table.content_chunks.size and table.content_chunks.max() >= table.chunk_file_bytes.size:
+        return False
+    # integer prefix sums, exact at any size (bincount's float weights are not past 2**53)
+    running = np.concatenate(
+        ([0], np.cumsum(table.chunk_file_bytes[table.content_chunks], dtype=np.int64))
+    )
+    covered = running[offsets[1:]] - running[offsets[:-1]]
+    return bool(np.array_equal(covered, content_file_bytes))
 
 
 def expand_images(arrays: PopulationArrays, image_ids: I64) -> tuple[I64, I64, I64]:
@@ -227,13 +265,14 @@ def from_population(population: Population) -> PopulationArrays:
     """Intern an object population into arrays (the boundary between the two forms)."""
     paths = _PathInterner()
     layer_list, images = _image_fields(population)
-    entries = _entry_fields(layer_list, paths)  # interns the entries' paths, then
-    nodes = _node_fields(population, paths)  # the paths containers modify and delete
+    entries, chunks = _entry_fields(population, layer_list, paths)  # interns the entries'
+    nodes = _node_fields(population, paths)  # paths, then those containers modify and delete
     arrays = PopulationArrays(
         path_parent=_ints(paths.parents),
         **entries,
         **images,
         **nodes,
+        **chunks,
         options=population.options,
         blob_overhead_bytes=population.compression.blob_overhead_bytes(),
         path_names=tuple(paths.ids),  # insertion order == id order
@@ -275,11 +314,14 @@ def _image_fields(population: Population) -> tuple[list[Layer], dict[str, Any]]:
     }
 
 
-def _entry_fields(layer_list: list[Layer], paths: _PathInterner) -> dict[str, Any]:
+def _entry_fields(
+    population: Population, layer_list: list[Layer], paths: _PathInterner
+) -> tuple[dict[str, Any], dict[str, ChunkArrays]]:
     """The entries of every layer, CSR by layer id, and the distinct file contents (by content
-    digest, in first-seen order) they refer to."""
+    digest, in first-seen order) they refer to, with their chunks (`chunk_fields`)."""
     contents = _Interner()
     content_bytes: list[tuple[int, int, str]] = []
+    content_chunks: list[ContentChunks] = []
     e_path: list[int] = []
     e_kind: list[int] = []
     e_content: list[int] = []
@@ -296,6 +338,8 @@ def _entry_fields(layer_list: list[Layer], paths: _PathInterner) -> dict[str, An
                     content_bytes.append(
                         (e.file_bytes, e.content_compressed_bytes, e.content_class)
                     )
+                    if population.chunks is not None:
+                        content_chunks.append(population.content_chunks(e))
                 e_content.append(cid)
             else:
                 e_content.append(-1)
@@ -313,6 +357,35 @@ def _entry_fields(layer_list: list[Layer], paths: _PathInterner) -> dict[str, An
         "entry_file_bytes": _ints(e_file),
         "entry_tar_bytes": _ints(e_tar),
         "entry_compressed_bytes": _ints(e_comp),
+    }, chunk_fields(content_chunks) if population.chunks is not None else {}
+
+
+def _chunk_arrays(per_content: list[tuple[Chunk, ...]]) -> ChunkArrays:
+    """One chunker's `ChunkArrays` from each content's chunks (chunk ids by first sight)."""
+    ids = _Interner()
+    file_bytes: list[int] = []
+    compressed: list[int] = []
+    flat: list[int] = []
+    for chunks in per_content:
+        for chunk in chunks:
+            k = ids(chunk.digest)
+            if k == len(file_bytes):
+                file_bytes.append(chunk.file_bytes)
+                compressed.append(chunk.compressed_bytes)
+            flat.append(k)
+    return ChunkArrays(
+        content_offsets=csr_offsets([len(c) for c in per_content]),
+        content_chunks=_ints(flat),
+        chunk_file_bytes=_ints(file_bytes),
+        chunk_compressed_bytes=_ints(compressed),
+    )
+
+
+def chunk_fields(content_chunks: list[ContentChunks]) -> dict[str, ChunkArrays]:
+    """`cdc_chunks` and `fixed_chunks` of the contents' chunks, in content id order."""
+    return {
+        "cdc_chunks": _chunk_arrays([c.cdc for c in content_chunks]),
+        "fixed_chunks": _chunk_arrays([c.fixed for c in content_chunks]),
     }
 
 
@@ -456,7 +529,35 @@ def to_population(arrays: PopulationArrays) -> Population:
         nodes=tuple(nodes),
         push_order=tuple(arrays.image_names[int(i)] for i in arrays.push_order),
         options=arrays.options,
+        chunks=_chunks_back(arrays),
     )
+
+
+def _chunks_back(arrays: PopulationArrays) -> dict[ContentDigest, ContentChunks] | None:
+    """`Population.chunks` for arrays that carry both chunkers' chunks (else None: unknown),
+    chunk identities synthetic digests of their ids (as `to_population` names contents)."""
+    from layersim.model.digest import synthetic_digest
+
+    if arrays.cdc_chunks is None or arrays.fixed_chunks is None:
+        return None
+
+    def chunks_of(table: ChunkArrays, chunker: str, cid: int) -> tuple[Chunk, ...]:
+        lo, hi = int(table.content_offsets[cid]), int(table.content_offsets[cid + 1])
+        return tuple(
+            Chunk(
+                ChunkDigest(synthetic_digest("chunk-id", chunker, k)),
+                int(table.chunk_file_bytes[k]),
+                int(table.chunk_compressed_bytes[k]),
+            )
+            for k in table.content_chunks[lo:hi].tolist()
+        )
+
+    return {
+        ContentDigest(synthetic_digest("content-id", cid)): ContentChunks(
+            chunks_of(arrays.cdc_chunks, "cdc", cid), chunks_of(arrays.fixed_chunks, "fixed", cid)
+        )
+        for cid in range(arrays.content_file_bytes.size)
+    }
 
 
 # --------------------------------------------------------------------------- canonical order

@@ -207,6 +207,8 @@ def _metrics_objects(
                     flattened=int(stored.flattened[n]),
                     layer=int(stored.layer[n]),
                     file=int(stored.file[n]),
+                    chunk_cdc=None if stored.chunks is None else int(stored.chunks.cdc[n]),
+                    chunk_fixed=None if stored.chunks is None else int(stored.chunks.fixed[n]),
                 ),
                 pulls=tuple(pull_records),
                 images=tuple(

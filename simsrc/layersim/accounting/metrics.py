@@ -12,6 +12,13 @@ Strategies (docs/design.md §5), for a population of images in one store:
 - `layer`: each layer once: by blob digest in a registry, by ChainID on a node.
 - `file`: each distinct file content once (content bytes only: the metadata a file-level store
   keeps per path is not counted, as in the published file-level dedup figures).
+- `chunk_cdc`, `chunk_fixed`: each distinct chunk once, the chunks of every distinct file
+  content the store holds, cut per file (`model.chunks`): content-defined (FastCDC 2020) or
+  fixed-size. A registry counts each distinct chunk's compressed bytes (compressed on its own,
+  as Nydus stores chunks: `Chunk.compressed_bytes`); a node's chunk store keeps each distinct
+  chunk uncompressed in a file of its own, so a chunk costs its file bytes rounded up to the
+  filesystem block (`chunk_disk_bytes`). Content metadata and chunk indexes are not counted,
+  as for `file`.
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 STRATEGIES = ("logical", "flattened", "layer", "file")
+# Computed for populations evaluated whole (`evaluate`, `analyze`), not per epoch (`run`)
+CHUNK_STRATEGIES = ("chunk_cdc", "chunk_fixed")
+ALL_STRATEGIES = STRATEGIES + CHUNK_STRATEGIES
 
 
 def saving(strategy_bytes: int, baseline_bytes: int) -> float:
@@ -36,18 +46,29 @@ def dive_efficiency(sum_min_bytes: int, sum_cumulative_bytes: int) -> float:
     return sum_min_bytes / sum_cumulative_bytes if sum_cumulative_bytes else 1.0
 
 
+def chunk_disk_bytes(chunk_file_bytes: int, block_bytes: int) -> int:
+    """Disk bytes of one chunk in a node's chunk store: a file of its own, uncompressed, so its
+    file bytes rounded up to the filesystem block (`sizes.pad_to_block`)."""
+    return -(-chunk_file_bytes // block_bytes) * block_bytes
+
+
 @dataclass(frozen=True, slots=True)
 class StoredBytes:
     """Bytes one store holds under each strategy (the unit depends on the store: compressed
-    bytes for a registry, disk bytes for a node)."""
+    bytes for a registry, disk bytes for a node). The chunk strategies are None where they
+    are not computed (the per-epoch timelines of `run`)."""
 
     logical: int
     flattened: int
     layer: int
     file: int
+    chunk_cdc: int | None = None
+    chunk_fixed: int | None = None
 
     def as_dict(self) -> dict[str, int]:
-        return {s: getattr(self, s) for s in STRATEGIES}
+        """The strategies computed, by name, in `ALL_STRATEGIES` order."""
+        values = {s: getattr(self, s) for s in ALL_STRATEGIES}
+        return {s: v for s, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from layersim.accounting.metrics import (
     PullRecord,
     PushRecord,
     StoredBytes,
+    chunk_disk_bytes,
 )
 from layersim.errors import ModelError
 from layersim.model import (
@@ -26,7 +27,8 @@ from layersim.model import (
     StorageDriver,
     StorageOptions,
 )
-from layersim.model.digest import BlobDigest, ChainID, ContentDigest
+from layersim.model.chunks import Chunk
+from layersim.model.digest import BlobDigest, ChainID, ChunkDigest, ContentDigest
 from layersim.model.overlay import View, dive_leaves, merged_view, stack_layer, subtree_file_bytes
 from layersim.model.sizes import TAR_END_BYTES, CompressionModel, pad_to_block
 
@@ -91,6 +93,31 @@ def _file_contents(images: list[Image]) -> dict[ContentDigest, tuple[int, int]]:
     return contents
 
 
+def _distinct_chunks(
+    population: Population, images: list[Image]
+) -> tuple[list[Chunk], list[Chunk]] | None:
+    """The distinct chunks (by chunk digest) of the distinct file contents of the images: the
+    content-defined ones and the fixed-size ones (None if the population's chunks are not
+    known)."""
+    if population.chunks is None:
+        return None
+    contents: set[ContentDigest] = set()
+    cdc: dict[ChunkDigest, Chunk] = {}
+    fixed: dict[ChunkDigest, Chunk] = {}
+    for image in images:
+        for layer in image.layers:
+            for e in layer.entries:
+                if e.kind is not EntryKind.FILE or e.content is None or e.content in contents:
+                    continue
+                contents.add(e.content)
+                chunks = population.content_chunks(e)
+                for chunk in chunks.cdc:
+                    cdc.setdefault(chunk.digest, chunk)
+                for chunk in chunks.fixed:
+                    fixed.setdefault(chunk.digest, chunk)
+    return list(cdc.values()), list(fixed.values())
+
+
 def push_all(
     population: Population, metrics: dict[str, ImageMetrics]
 ) -> tuple[list[PushRecord], StoredBytes]:
@@ -134,11 +161,14 @@ def push_all(
                 flattened_uploaded_bytes=flattened_bytes,
             )
         )
+    chunks = _distinct_chunks(population, list(pushed.values()))
     stored = StoredBytes(
         logical=sum(metrics[n].layered_compressed_bytes for n in pushed),
         flattened=sum(exports.values()),
         layer=sum(blobs.values()),
         file=sum(c for _, c in _file_contents(list(pushed.values())).values()),
+        chunk_cdc=None if chunks is None else sum(c.compressed_bytes for c in chunks[0]),
+        chunk_fixed=None if chunks is None else sum(c.compressed_bytes for c in chunks[1]),
     )
     return records, stored
 
@@ -238,11 +268,18 @@ def node_metrics(
         m = metrics[name]
         return m.layered_disk_bytes + (m.layered_compressed_bytes if keep else 0)
 
+    chunks = _distinct_chunks(population, list(pulled.values()))
     stored = StoredBytes(
         logical=sum(own_bytes(n) for n in pulled),
         flattened=sum(exports.values()),
         layer=sum(chains.values()) + (sum(blobs.values()) if keep else 0),
         file=sum(pad_to_block(b, block) for b, _ in _file_contents(list(pulled.values())).values()),
+        chunk_cdc=None
+        if chunks is None
+        else sum(chunk_disk_bytes(c.file_bytes, block) for c in chunks[0]),
+        chunk_fixed=None
+        if chunks is None
+        else sum(chunk_disk_bytes(c.file_bytes, block) for c in chunks[1]),
     )
 
     references: dict[ChainID, int] = {}

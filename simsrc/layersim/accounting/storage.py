@@ -16,7 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from layersim.accounting import kernels
-from layersim.accounting.arrays import I64, PopulationArrays, csr_rows, expand_images
+from layersim.accounting.arrays import (
+    I64,
+    ChunkArrays,
+    PopulationArrays,
+    csr_rows,
+    expand_images,
+)
 from layersim.accounting.images import ImageTable
 from layersim.accounting.metrics import StoredBytes
 from layersim.accounting.scratch import scratch
@@ -47,12 +53,13 @@ class StoredTimeline:
 
 @dataclass(frozen=True, eq=False)
 class StoredTable:
-    """Per-node stored disk bytes under each strategy."""
+    """Per-node stored disk bytes under each strategy (chunks: None if the arrays carry none)."""
 
     logical: I64
     flattened: I64
     layer: I64
     file: I64
+    chunks: ChunkStored | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,12 +308,62 @@ def registry_stored(arrays: PopulationArrays, image_ids: I64, images: ImageTable
     n = image_ids.size
     zeros, ones = np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)
     t = stored_timeline(arrays, images, zeros, image_ids, zeros, ones, 1, 1, registry=True)
+    chunks = chunk_stored(arrays, zeros, image_ids, 1, registry=True)
     return StoredBytes(
         logical=int(t.logical[0, 0]),
         flattened=int(t.flattened[0, 0]),
         layer=int(t.layer[0, 0]),
         file=int(t.file[0, 0]),
+        chunk_cdc=None if chunks is None else int(chunks.cdc[0]),
+        chunk_fixed=None if chunks is None else int(chunks.fixed[0]),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkStored:
+    """Bytes per holder under the chunk strategies (`metrics`: `chunk_cdc`, `chunk_fixed`)."""
+
+    cdc: I64
+    fixed: I64
+
+
+def chunk_stored(
+    arrays: PopulationArrays, holder: I64, image_ids: I64, n_holders: int, *, registry: bool
+) -> ChunkStored | None:
+    """What each store holds under the chunk strategies: store `holder[k]` holds image
+    `image_ids[k]`; the distinct contents each store holds, then the distinct chunks of those
+    contents, each costing its compressed bytes (`registry`) or its disk bytes in a node's
+    chunk store (`metrics.chunk_disk_bytes`). None when the arrays carry no chunks (generated
+    fleets). One sort per level (layers, contents, chunks): chunk keys are just more keys."""
+    if arrays.cdc_chunks is None or arrays.fixed_chunks is None:
+        return None
+    holder = np.asarray(holder, dtype=np.int64)
+    _, row_image, rows = expand_images(arrays, np.asarray(image_ids, dtype=np.int64))
+    row_holder, layer = holder[row_image], arrays.image_layers[rows]
+    once = first_occurrence(combine(row_holder, layer, max(arrays.n_layers, 1)))
+    row_holder, layer = row_holder[once], layer[once]
+    counts = np.diff(arrays.layer_offsets)[layer]
+    content = arrays.entry_content[ranges(arrays.layer_offsets[layer], counts)]
+    content_holder = np.repeat(row_holder, counts)
+    is_file = content >= 0
+    content, content_holder = content[is_file], content_holder[is_file]
+    n_contents = max(int(arrays.content_file_bytes.size), 1)
+    once = first_occurrence(combine(content_holder, content, n_contents))
+    content, content_holder = content[once], content_holder[once]
+
+    def held(table: ChunkArrays) -> I64:
+        counts = np.diff(table.content_offsets)[content]
+        chunk = table.content_chunks[ranges(table.content_offsets[content], counts)]
+        chunk_holder = np.repeat(content_holder, counts)
+        once = first_occurrence(combine(chunk_holder, chunk, max(table.chunk_file_bytes.size, 1)))
+        chunk, chunk_holder = chunk[once], chunk_holder[once]
+        if registry:
+            unit = table.chunk_compressed_bytes[chunk]
+        else:
+            unit = whole_blocks(table.chunk_file_bytes[chunk], arrays.options.block_bytes)
+        return segment_sum(unit, chunk_holder, n_holders)
+
+    return ChunkStored(cdc=held(arrays.cdc_chunks), fixed=held(arrays.fixed_chunks))
 
 
 def node_stored(
@@ -320,7 +377,11 @@ def node_stored(
         arrays, images, holder, node_images, zeros, ones, n_nodes, 1, registry=False
     )
     return StoredTable(
-        logical=t.logical[:, 0], flattened=t.flattened[:, 0], layer=t.layer[:, 0], file=t.file[:, 0]
+        logical=t.logical[:, 0],
+        flattened=t.flattened[:, 0],
+        layer=t.layer[:, 0],
+        file=t.file[:, 0],
+        chunks=chunk_stored(arrays, holder, node_images, n_nodes, registry=False),
     )
 
 

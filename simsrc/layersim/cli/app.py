@@ -69,7 +69,15 @@ from layersim.config import (
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
+from layersim.model.chunks import (
+    DEFAULT_CDC_AVG_BYTES,
+    DEFAULT_CDC_MAX_BYTES,
+    DEFAULT_CDC_MIN_BYTES,
+    DEFAULT_FIXED_CHUNK_BYTES,
+    ChunkSizes,
+)
 from layersim.readers import (
+    Chunking,
     LayerCache,
     RegistryOptions,
     parse_reference,
@@ -610,11 +618,27 @@ def analyze(
     cache: CacheOption = None,
     no_cache: NoCacheFlag = False,
     flattened_export: FlattenedExportFlag = False,
+    cdc_min_bytes: Annotated[
+        int, typer.Option(metavar="BYTES", help="FastCDC minimum chunk size in bytes (chunk_cdc).")
+    ] = DEFAULT_CDC_MIN_BYTES,
+    cdc_avg_bytes: Annotated[
+        int, typer.Option(metavar="BYTES", help="FastCDC average chunk size in bytes (chunk_cdc).")
+    ] = DEFAULT_CDC_AVG_BYTES,
+    cdc_max_bytes: Annotated[
+        int, typer.Option(metavar="BYTES", help="FastCDC maximum chunk size in bytes (chunk_cdc).")
+    ] = DEFAULT_CDC_MAX_BYTES,
+    fixed_chunk_bytes: Annotated[
+        int,
+        typer.Option(
+            metavar="BYTES", help="Fixed chunk size in bytes (chunk_fixed; last chunk shorter)."
+        ),
+    ] = DEFAULT_FIXED_CHUNK_BYTES,
 ) -> None:
     """Analyze real images: OCI layouts, docker-archives, registries (docs/analyze.md).
 
     Every figure of `evaluate` for them: one registry receives them in the order read, one
-    node pulls them all. With gates, exit 1 if an image breaks one.
+    node pulls them all; every regular file is cut into chunks as it streams. With gates, exit
+    1 if an image breaks one.
 
     \b
     Example:
@@ -627,14 +651,24 @@ def analyze(
         rules = _gate_rules(
             fail_under_efficiency, fail_over_wasted_bytes, fail_over_shadowed_bytes, ci_config
         )
+        chunking = Chunking(
+            ChunkSizes(cdc_min_bytes, cdc_avg_bytes, cdc_max_bytes, fixed_chunk_bytes)
+        )
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
         with (
             _layer_cache(cache, no_cache) as layer_cache,
             bytes_progress_bar("reading layers", quiet=quiet) as progress,
         ):
-            result = read(paths, platform, progress, registry=registry, cache=layer_cache)
-        population = population_of(result.images)
+            result = read(
+                paths,
+                platform,
+                progress,
+                registry=registry,
+                cache=layer_cache,
+                chunking=chunking,
+            )
+        population = population_of(result.images, chunking=chunking)
         flattened = None
         if flattened_export:
             if any(parse_reference(p).transport is not Transport.PATH for p in paths):

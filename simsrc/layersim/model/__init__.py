@@ -1,6 +1,7 @@
 """The domain model: identities, sizes, overlay rules and the immutable values they describe.
 
 - `digest`: DiffID, blob digest, ChainID and content digest, each a type of its own.
+- `chunks`: chunks of file contents (chunk-level dedup), the chunkers' sizes and their model.
 - `sizes`: the four size units (file, tar, compressed, disk bytes) and how each is computed.
 - `image`: file entries, layers (changesets) and images (stacks of layers).
 - `population`: containers, nodes, storage options and a population of images on nodes.

@@ -6,6 +6,8 @@
   (overlay2 / snapshotter). `ChainID(L1) = DiffID(L1)`,
   `ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))`.
 - `ContentDigest`: identity of one file's bytes (file-level dedup).
+- `ChunkDigest`: identity of one chunk of a file's bytes (chunk-level dedup): sha256 of the
+  chunk's bytes (`chunk_digest`), or a synthetic digest for a modelled chunk (`model.chunks`).
 
 A digest is a string `sha256:<64 hex>` validated in one place, `parse_digest`.
 """
@@ -23,6 +25,7 @@ DiffID = NewType("DiffID", str)
 BlobDigest = NewType("BlobDigest", str)
 ChainID = NewType("ChainID", str)
 ContentDigest = NewType("ContentDigest", str)
+ChunkDigest = NewType("ChunkDigest", str)
 
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -61,3 +64,8 @@ def synthetic_digest(*parts: str | int) -> str:
 def content_digest(name: str, file_bytes: int) -> ContentDigest:
     """Identity of modelled file contents: the same name and length are the same bytes."""
     return ContentDigest(synthetic_digest("content", name, file_bytes))
+
+
+def chunk_digest(data: bytes | memoryview) -> ChunkDigest:
+    """Identity of a chunk read from a real file: sha256 of its bytes."""
+    return ChunkDigest("sha256:" + hashlib.sha256(data).hexdigest())

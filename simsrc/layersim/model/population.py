@@ -6,14 +6,15 @@ what they cost is `accounting`'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 
 from layersim.errors import ModelError
-from layersim.model.digest import DiffID
-from layersim.model.image import Image, Layer, normalize_path
+from layersim.model.chunks import ChunkSizes, ContentChunks, modelled_chunks
+from layersim.model.digest import ContentDigest, DiffID
+from layersim.model.image import Entry, Image, Layer, normalize_path
 from layersim.model.sizes import DEFAULT_BLOCK_BYTES, CompressionModel
 
 
@@ -101,13 +102,21 @@ class StorageOptions:
 
 @dataclass(frozen=True)
 class Population:
-    """Images, the nodes that pull them, and the order they are pushed to one registry."""
+    """Images, the nodes that pull them, and the order they are pushed to one registry.
+
+    `chunks` holds the chunks of file contents whose bytes were read (real images), cut with
+    `chunk_sizes`; a content it does not list is chunked by `model.chunks.modelled_chunks`
+    (`content_chunks` gives either). `chunks=None`: chunks are not known and the chunk
+    strategies not computed (a generated fleet's arrays converted to objects).
+    """
 
     images: tuple[Image, ...]
     nodes: tuple[Node, ...] = ()
     push_order: tuple[str, ...] | None = None
     options: StorageOptions = field(default_factory=StorageOptions)
     compression: CompressionModel = field(default_factory=CompressionModel)
+    chunk_sizes: ChunkSizes = field(default_factory=ChunkSizes)
+    chunks: Mapping[ContentDigest, ContentChunks] | None = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [image.name for image in self.images]
@@ -142,6 +151,22 @@ class Population:
     @cached_property
     def image_by_name(self) -> dict[str, Image]:
         return {image.name: image for image in self.images}
+
+    def content_chunks(self, entry: Entry) -> ContentChunks:
+        """The chunks of a regular file entry's content: read ones if known, else modelled."""
+        if self.chunks is None or entry.content is None:
+            raise ModelError(f"{entry.path!r}: no chunks are known for this population")
+        found = self.chunks.get(entry.content)
+        if found is not None:
+            if found.file_bytes != entry.file_bytes:
+                raise ModelError(
+                    f"the chunks of content {entry.content} cover {found.file_bytes} bytes, "
+                    f"but {entry.path!r} has {entry.file_bytes}"
+                )
+            return found
+        return modelled_chunks(
+            entry.content, entry.file_bytes, entry.content_class, self.chunk_sizes, self.compression
+        )
 
     def layers(self) -> list[Layer]:
         """Distinct layers (by DiffID) in order of first appearance."""

@@ -32,6 +32,7 @@ The modules, in the order a read goes through them:
     decompress   gzip / zstd / none, in bounded pieces with the stored bytes behind each
     tar_header   one tar header block (Go's rules), shared with `source`'s archives
     tar_stream   the members of a layer's tar as it streams, with exact offsets and digests
+    chunking     every regular file cut into chunks as it streams (FastCDC and fixed-size)
     entries      members into model entries, compressed bytes apportioned
 
 `spec` is the other way a population comes in: written by hand in TOML or JSON.
@@ -46,10 +47,12 @@ from pathlib import Path
 
 from layersim.errors import ImageFormatError
 from layersim.model import Image, Layer, Node, Population, StorageOptions
+from layersim.model.chunks import ChunkSizes
 from layersim.model.sizes import CompressionModel
 from layersim.readers.archive import is_archive, plan_archive
 from layersim.readers.blobs import read_layers
 from layersim.readers.cache import CacheCounts, LayerCache
+from layersim.readers.chunking import Chunking
 from layersim.readers.oci import is_layout, plan_layout
 from layersim.readers.plan import ImagePlan, LayerPlan, Platform
 from layersim.readers.reference import ImageReference, Transport, parse_reference
@@ -169,6 +172,7 @@ def read(
     compression: CompressionModel | None = None,
     registry: RegistryOptions | None = None,
     cache: LayerCache | None = None,
+    chunking: Chunking | None = None,
 ) -> ReadResult:
     """Every image `references` name (module docstring), in order, read from real layer blobs.
 
@@ -177,7 +181,9 @@ def read(
     calling thread as stored layer bytes are streamed. `compression` supplies the blob overhead
     kept out of the per-entry compressed bytes (see `entries.build_entries`). `registry`: how
     `docker://` references are reached (TLS, timeouts, retries, credentials). `cache`: where
-    layer blobs analysed before are found, and the blobs read now kept (`cache`).
+    layer blobs analysed before are found, and the blobs read now kept (`cache`). With
+    `chunking`, every regular file is cut into chunks as it streams; its contents' chunks are
+    collected in `chunking.contents` (from the cache too, which keeps them per chunk sizes).
     """
     wanted = Platform.parse(platform) if platform else None
     compression = compression or CompressionModel()
@@ -204,7 +210,7 @@ def read(
         for plan in plans:
             for layer_plan in plan.layers:
                 unique.setdefault(layer_plan.key, layer_plan)
-        layers, counts = _read_unique(unique, compression, progress, cache)
+        layers, counts = _read_unique(unique, compression, progress, cache, chunking)
         images = tuple(
             Image(name=name, layers=tuple(layers[p.key] for p in plan.layers))
             for name, plan in zip(_unique_names(plans), plans, strict=True)
@@ -212,24 +218,43 @@ def read(
         return ReadResult(images=images, counts=counts)
 
 
+def _cached(
+    unique: dict[str, LayerPlan],
+    overhead: int,
+    cache: LayerCache,
+    chunking: Chunking | None,
+) -> dict[str, Layer]:
+    """The layers the cache holds whole: their analysis, and with `chunking` their contents'
+    chunks under the same chunk sizes (else the blob is read again)."""
+    layers: dict[str, Layer] = {}
+    for key, plan in unique.items():
+        blob = plan.blob
+        if blob.digest is None:
+            continue
+        name = blob.name or blob.diff_id[7:19]
+        cached = cache.load(blob.digest, blob.diff_id, overhead, name)
+        if cached is None:
+            continue
+        if chunking is not None:
+            chunks = cache.load_chunks(blob.digest, blob.diff_id, chunking.sizes)
+            if chunks is None:
+                continue
+            chunking.contents.update(chunks)
+        layers[key] = cached
+    return layers
+
+
 def _read_unique(
     unique: dict[str, LayerPlan],
     compression: CompressionModel,
     progress: ProgressCallback | None,
     cache: LayerCache | None,
+    chunking: Chunking | None,
 ) -> tuple[dict[str, Layer], CacheCounts]:
     """Every distinct blob's layer: from the cache where it holds the blob's analysis, else
     streamed (and then cached: only blobs read whole and verified get there)."""
     overhead = compression.blob_overhead_bytes()
-    layers: dict[str, Layer] = {}
-    if cache is not None:
-        for key, plan in unique.items():
-            blob = plan.blob
-            if blob.digest is not None:
-                name = blob.name or blob.diff_id[7:19]
-                cached = cache.load(blob.digest, blob.diff_id, overhead, name)
-                if cached is not None:
-                    layers[key] = cached
+    layers = {} if cache is None else _cached(unique, overhead, cache, chunking)
     to_read = [key for key in unique if key not in layers]
     total = sum(unique[key].blob.stored_bytes for key in to_read)
     done = 0
@@ -242,12 +267,12 @@ def _read_unique(
 
     if progress is not None:
         progress(0, total)
-    read = read_layers([unique[key] for key in to_read], compression, advance)
+    read = read_layers([unique[key] for key in to_read], compression, advance, chunking=chunking)
     if cache is not None:
-        cache.store(
-            [layer for k, layer in zip(to_read, read, strict=True) if unique[k].blob.digest],
-            overhead,
-        )
+        kept = [layer for k, layer in zip(to_read, read, strict=True) if unique[k].blob.digest]
+        cache.store(kept, overhead)
+        if chunking is not None:
+            cache.store_chunks(kept, chunking.sizes, chunking.contents)
     layers.update(zip(to_read, read, strict=True))
     counts = CacheCounts(hits=len(unique) - len(to_read), blob_reads=len(to_read), bytes_read=total)
     return layers, counts
@@ -259,9 +284,12 @@ def read_images(
     progress: ProgressCallback | None = None,
     compression: CompressionModel | None = None,
     registry: RegistryOptions | None = None,
+    chunking: Chunking | None = None,
 ) -> list[Image]:
     """Every image `references` name, in order (`read`, without a cache)."""
-    return list(read(references, platform, progress, compression, registry).images)
+    return list(
+        read(references, platform, progress, compression, registry, chunking=chunking).images
+    )
 
 
 def population_of(
@@ -270,9 +298,12 @@ def population_of(
     node: str = DEFAULT_NODE,
     options: StorageOptions | None = None,
     compression: CompressionModel | None = None,
+    chunking: Chunking | None = None,
 ) -> Population:
     """Images as one population: pushed to one registry in their order, and pulled in that
-    order by one node named `node` (no containers)."""
+    order by one node named `node` (no containers). With `chunking` (the read's), the
+    population carries its contents' chunks as read; without, its contents are chunked by the
+    model (`model.chunks.modelled_chunks`), as a hand-written spec's are."""
     names = tuple(image.name for image in images)
     return Population(
         images=tuple(images),
@@ -280,6 +311,9 @@ def population_of(
         push_order=names,
         options=options or StorageOptions(),
         compression=compression or CompressionModel(),
+        **(
+            {} if chunking is None else {"chunk_sizes": chunking.sizes, "chunks": chunking.contents}
+        ),
     )
 
 
@@ -292,8 +326,13 @@ def read_population(
     options: StorageOptions | None = None,
     compression: CompressionModel | None = None,
     registry: RegistryOptions | None = None,
+    chunk_sizes: ChunkSizes | None = None,
 ) -> Population:
-    """The images `references` name as one population (`population_of`)."""
+    """The images `references` name as one population (`population_of`). Every regular file
+    is cut into chunks with `chunk_sizes` (default `ChunkSizes()`) as it streams."""
     compression = compression or CompressionModel()
-    images = read_images(references, platform, progress, compression, registry)
-    return population_of(images, node=node, options=options, compression=compression)
+    chunking = Chunking(chunk_sizes or ChunkSizes())
+    images = read_images(references, platform, progress, compression, registry, chunking)
+    return population_of(
+        images, node=node, options=options, compression=compression, chunking=chunking
+    )

@@ -31,6 +31,7 @@ from enum import IntEnum
 
 from layersim.model import Layer
 from layersim.model.sizes import CompressionModel
+from layersim.readers.chunking import Chunking
 from layersim.readers.layer_blob import read_layer
 from layersim.readers.plan import LayerPlan
 
@@ -71,23 +72,28 @@ def read_layers(
     compression: CompressionModel,
     on_bytes: Callable[[int], None] | None = None,
     workers: int | None = None,
+    chunking: Chunking | None = None,
 ) -> list[Layer]:
     """The `Layer` of every plan's blob, in the order of `plans`, read on up to `workers`
-    threads (default: one per available core).
+    threads (default: one per available core); with `chunking`, every file is also cut into
+    chunks (collected there).
 
     `on_bytes(n)` is called on the calling thread as every `n` stored bytes are streamed.
     """
     n_workers = min(len(plans), workers or min(available_cores(), MAX_WORKERS))
     if n_workers <= 1:
-        return [_read_one(plan, compression, on_bytes) for plan in plans]
-    return _Pool(plans, compression, n_workers).run(on_bytes)
+        return [_read_one(plan, compression, on_bytes, chunking) for plan in plans]
+    return _Pool(plans, compression, n_workers, chunking).run(on_bytes)
 
 
 def _read_one(
-    plan: LayerPlan, compression: CompressionModel, on_bytes: Callable[[int], None] | None
+    plan: LayerPlan,
+    compression: CompressionModel,
+    on_bytes: Callable[[int], None] | None,
+    chunking: Chunking | None = None,
 ) -> Layer:
     with plan.source.open(plan.member) as file:
-        return read_layer(file, plan.blob, compression, on_bytes)
+        return read_layer(file, plan.blob, compression, on_bytes, chunking)
 
 
 class _Pool:
@@ -95,9 +101,14 @@ class _Pool:
     report (bytes streamed, a layer read, a failure) goes through one queue to the caller."""
 
     def __init__(
-        self, plans: Sequence[LayerPlan], compression: CompressionModel, n_workers: int
+        self,
+        plans: Sequence[LayerPlan],
+        compression: CompressionModel,
+        n_workers: int,
+        chunking: Chunking | None = None,
     ) -> None:
         self._plans = plans
+        self._chunking = chunking
         self._compression = compression
         self._n_workers = n_workers
         order = sorted(range(len(plans)), key=lambda i: (-plans[i].blob.stored_bytes, i))
@@ -125,7 +136,9 @@ class _Pool:
                     events.put((_Event.BYTES, n_bytes, None))
 
                 try:
-                    layer = _read_one(self._plans[index], self._compression, on_bytes)
+                    layer = _read_one(
+                        self._plans[index], self._compression, on_bytes, self._chunking
+                    )
                 except _Abandoned:
                     continue
                 except BaseException as exc:  # re-raised on the caller's thread, in order

@@ -25,21 +25,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sqlite3
 import struct
 import zlib
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from layersim.errors import ImageFormatError
+from layersim.errors import ImageFormatError, ModelError
 from layersim.model import Layer
-from layersim.model.digest import BlobDigest, ContentDigest, DiffID
+from layersim.model.chunks import Chunk, ChunkSizes, ContentChunks
+from layersim.model.digest import BlobDigest, ChunkDigest, ContentDigest, DiffID
 from layersim.model.image import Entry, EntryKind
 
 # Bumped whenever the payload layout or what a Layer holds changes: older rows are then ignored.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_FILE = "blobs.sqlite"
 BUSY_TIMEOUT_SECONDS = 60.0
 _HEADER = struct.Struct("<qqI")  # tar_bytes, compressed_bytes, entry count
@@ -53,6 +56,14 @@ CREATE TABLE IF NOT EXISTS layers (
     payload BLOB NOT NULL,
     payload_sha256 TEXT NOT NULL,
     PRIMARY KEY (blob_digest, diff_id, overhead_bytes)
+);
+CREATE TABLE IF NOT EXISTS layer_chunks (
+    blob_digest TEXT NOT NULL,
+    diff_id TEXT NOT NULL,
+    chunk_sizes TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    payload_sha256 TEXT NOT NULL,
+    PRIMARY KEY (blob_digest, diff_id, chunk_sizes)
 );
 """
 
@@ -127,6 +138,39 @@ def decode_layer(payload: bytes, diff_id: DiffID, blob_digest: BlobDigest, name:
     )
 
 
+def sizes_key(sizes: ChunkSizes) -> str:
+    """The chunkers' parameters as the cache keys them: `min/avg/max/fixed` bytes."""
+    return f"{sizes.cdc_min_bytes}/{sizes.cdc_avg_bytes}/{sizes.cdc_max_bytes}/{sizes.fixed_bytes}"
+
+
+def encode_chunks(chunks: Mapping[ContentDigest, ContentChunks]) -> bytes:
+    """The chunks of a layer's contents as a compact payload: JSON of
+    `{content: [[cdc chunks], [fixed chunks]]}`, each chunk `[digest, file, compressed bytes]`,
+    zlib-compressed."""
+    doc = {
+        str(content): [
+            [[str(c.digest), c.file_bytes, c.compressed_bytes] for c in found.cdc],
+            [[str(c.digest), c.file_bytes, c.compressed_bytes] for c in found.fixed],
+        ]
+        for content, found in chunks.items()
+    }
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+
+
+def decode_chunks(payload: bytes) -> dict[ContentDigest, ContentChunks]:
+    """The chunks `encode_chunks` wrote; ValueError (or zlib/JSON errors) if malformed."""
+    doc = json.loads(zlib.decompress(payload))
+    if not isinstance(doc, dict):
+        raise ValueError("chunk payload is not a table")
+    return {
+        ContentDigest(content): ContentChunks(
+            cdc=tuple(Chunk(ChunkDigest(d), int(f), int(c)) for d, f, c in cdc),
+            fixed=tuple(Chunk(ChunkDigest(d), int(f), int(c)) for d, f, c in fixed),
+        )
+        for content, (cdc, fixed) in doc.items()
+    }
+
+
 class LayerCache:
     """The cache file at `path`, opened (created, or rebuilt if unreadable)."""
 
@@ -161,6 +205,7 @@ class LayerCache:
                 with db:
                     db.execute("BEGIN IMMEDIATE")
                     db.execute("DELETE FROM layers")
+                    db.execute("DELETE FROM layer_chunks")
                     db.execute(
                         "UPDATE meta SET value = ? WHERE key = 'format'", (str(CACHE_FORMAT),)
                     )
@@ -223,6 +268,74 @@ class LayerCache:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.DatabaseError:
+            self._reset()
+        except sqlite3.Error as exc:
+            raise ImageFormatError(f"cache {self.path}: cannot be written: {exc}") from None
+
+    def load_chunks(
+        self, blob_digest: BlobDigest, diff_id: DiffID, sizes: ChunkSizes
+    ) -> dict[ContentDigest, ContentChunks] | None:
+        """The cached chunks of a blob's file contents under `sizes`, or None (absent, or
+        corrupt and now dropped: the blob is then read again)."""
+        key = (blob_digest, diff_id, sizes_key(sizes))
+        try:
+            row = self._db.execute(
+                "SELECT payload, payload_sha256 FROM layer_chunks "
+                "WHERE blob_digest = ? AND diff_id = ? AND chunk_sizes = ?",
+                key,
+            ).fetchone()
+        except sqlite3.DatabaseError:
+            self._reset()
+            return None
+        if row is None:
+            return None
+        payload, checksum = row
+        try:
+            if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
+                raise ValueError("checksum mismatch")
+            return decode_chunks(payload)
+        except (ValueError, TypeError, zlib.error, UnicodeDecodeError, ModelError):
+            self.rebuilt = True
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute(
+                    "DELETE FROM layer_chunks "
+                    "WHERE blob_digest = ? AND diff_id = ? AND chunk_sizes = ?",
+                    key,
+                )
+            return None
+
+    def store_chunks(
+        self,
+        layers: list[Layer],
+        sizes: ChunkSizes,
+        contents: Mapping[ContentDigest, ContentChunks],
+    ) -> None:
+        """Keep the chunks of the file contents of layers read whole and verified, under
+        `sizes`, in one transaction."""
+        rows = []
+        for layer in layers:
+            mine = {
+                e.content: contents[e.content]
+                for e in layer.entries
+                if e.kind is EntryKind.FILE and e.content is not None and e.content in contents
+            }
+            payload = encode_chunks(mine)
+            rows.append(
+                (
+                    layer.blob_digest,
+                    layer.diff_id,
+                    sizes_key(sizes),
+                    payload,
+                    hashlib.sha256(payload).hexdigest(),
+                )
+            )
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO layer_chunks VALUES (?, ?, ?, ?, ?)", rows
+                )
         except sqlite3.DatabaseError:
             self._reset()
         except sqlite3.Error as exc:

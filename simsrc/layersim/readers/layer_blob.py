@@ -7,7 +7,7 @@ A layer blob is read once, front to back, in chunks (`decompress`):
 - they are decompressed (gzip, zstd or none), and sha256 of the decompressed tar is the
   **DiffID** (checked against the image config's `rootfs.diff_ids`);
 - the tar is parsed as it passes (`tar_stream`), every regular file's bytes hashed into its
-  `ContentDigest`, and its members become the layer's entries (`entries`). Nothing is
+  `ContentDigest` (and, when asked, cut into chunks: `chunking`), and its members become the layer's entries (`entries`). Nothing is
   extracted and no layer, nor any file, is ever held whole in memory.
 
 Blobs of `THREADED_MIN_BYTES` or more run as a pipeline on threads (read + decompress | blob
@@ -30,6 +30,7 @@ from layersim.errors import ImageFormatError, ModelError
 from layersim.model import Layer, check_layer_entries
 from layersim.model.digest import BlobDigest, DiffID
 from layersim.model.sizes import CompressionModel
+from layersim.readers.chunking import Chunking
 from layersim.readers.decompress import (
     BlobTap,
     Compression,
@@ -167,15 +168,17 @@ def read_layer(
     blob: LayerBlob,
     compression_model: CompressionModel | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    chunking: Chunking | None = None,
 ) -> Layer:
-    """Stream one stored layer blob into a `Layer`, verifying its digest, size and DiffID.
+    """Stream one stored layer blob into a `Layer`, verifying its digest, size and DiffID;
+    with `chunking`, its regular files are cut into chunks too (collected there).
 
     `on_bytes(n)` is called on the calling thread as every `n` stored bytes are processed.
     Every failure is an `ImageFormatError` that names the blob.
     """
     compression_model = compression_model or CompressionModel()
     try:
-        return _read_layer(file, blob, compression_model, on_bytes)
+        return _read_layer(file, blob, compression_model, on_bytes, chunking)
     except ImageFormatError as exc:
         raise ImageFormatError(f"{blob.where}: {exc}") from None
     except (ValueError, ModelError) as exc:
@@ -187,6 +190,7 @@ def _read_layer(
     blob: LayerBlob,
     compression_model: CompressionModel,
     on_bytes: Callable[[int], None] | None,
+    chunking: Chunking | None,
 ) -> Layer:
     if blob.compression is None:
         compression, file = sniffed(file)
@@ -198,7 +202,7 @@ def _read_layer(
     threaded = blob.stored_bytes >= THREADED_MIN_BYTES
     pipeline = _Pipeline() if threaded else None
     tap = BlobTap(file, pipeline.hash_later(blob_hash) if pipeline else blob_hash.update)
-    scanner = TarScanner()
+    scanner = TarScanner(chunking)
     offsets = _StreamOffsets([], [])
 
     def consume(piece: bytes, consumed: int) -> None:

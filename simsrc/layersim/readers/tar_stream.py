@@ -11,6 +11,9 @@ Each member's span is measured exactly: from its first header (PAX and GNU long-
 included) to the next member's first header or the end-of-archive blocks, so the spans of the
 members and the end blocks add up to the tar.
 
+With a `Chunking` (`chunking`), every regular file's bytes are also cut into chunks as they pass
+(per file); the chunks of each content are collected there, not on the members.
+
 This module builds no model entries (`entries` does: paths, whiteouts, the last member of a path
 winning) and knows nothing of compression (`decompress`).
 """
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 from layersim.model.digest import ContentDigest
 from layersim.model.sizes import TAR_BLOCK_BYTES, pad_to_block
+from layersim.readers.chunking import Chunking, FileChunker
 from layersim.readers.tar_header import (
     EXTENDED,
     REGULAR,
@@ -61,8 +65,10 @@ class TarScanner:
     other data (directories with a size, links, devices) is skipped.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chunking: Chunking | None = None) -> None:
         self.members: list[RawMember] = []
+        self._chunking = chunking
+        self._chunker: FileChunker | None = None
         self.end_offset: int | None = None  # where the end-of-archive blocks start
         self._offset = 0  # stream offset of the piece being fed
         self._block = bytearray()  # a header block split across pieces
@@ -89,6 +95,8 @@ class TarScanner:
                 take = min(self._data_left, n - i)
                 if self._hash is not None:
                     self._hash.update(view[i : i + take])
+                    if self._chunker is not None:
+                        self._chunker.update(view[i : i + take])
                 elif self._ext is not None:
                     self._ext += view[i : i + take]
                 self._data_left -= take
@@ -167,6 +175,8 @@ class TarScanner:
         if typeflag in REGULAR:
             if size:
                 self._hash = hashlib.sha256()
+                if self._chunking is not None:
+                    self._chunker = self._chunking.file(size)
                 self._begin_data(size)
             else:
                 member.content = EMPTY_CONTENT
@@ -184,6 +194,9 @@ class TarScanner:
             assert self._open is not None
             self._open.content = ContentDigest("sha256:" + self._hash.hexdigest())
             self._hash = None
+            if self._chunker is not None:
+                self._chunker.finish(self._open.content)
+                self._chunker = None
         elif self._ext is not None:
             data, self._ext = bytes(self._ext), None
             self._extended.collect(self._ext_type, data)

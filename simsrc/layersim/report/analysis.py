@@ -27,8 +27,16 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
     cross-repository mounts kept from being uploaded), `tag_deletion_frees_bytes.IMAGE` (what
     garbage collection frees after deleting that tag alone).
 
-`units` gains the units of the `analysis` figures. `render_analysis` prints the evaluate tables
-a table of every image's layers and, when measured, one of the flattened exports. The figures are `layersim.accounting.analysis`'s (files of
+- a top-level `chunks` object, after `analysis`: the chunks of every regular file of every
+  distinct layer the registry holds (each layer blob once, shadowed files included;
+  `accounting.analysis.registry_chunk_counts`): `cdc: {min_bytes, avg_bytes, max_bytes,
+  chunks, distinct_chunks, distinct_bytes}` and `fixed: {chunk_bytes, chunks,
+  distinct_chunks, distinct_bytes}` (sizes the chunkers' parameters; `distinct_bytes` file
+  bytes of the distinct chunks).
+
+`units` gains the units of the `analysis` and `chunks` figures. `render_analysis` prints the evaluate tables,
+a table of every image's layers, the registry what-ifs and, when measured, one of the flattened
+exports. The figures are `layersim.accounting.analysis`'s (files of
 a layer and of a merged view, compression ratios); this module only arranges them.
 """
 
@@ -41,7 +49,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from layersim.accounting.analysis import compression_ratio, layer_files, merged_files_of
+from layersim.accounting.analysis import (
+    compression_ratio,
+    layer_files,
+    merged_files_of,
+    registry_chunk_counts,
+)
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.accounting.registry_ops import registry_what_ifs
 from layersim.model import Image, Layer, Population
@@ -61,6 +74,9 @@ ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.images.*.layers[].file_bytes": FILE,
     "analysis.images.*.flattened_export.tar_bytes": TAR,
     "analysis.images.*.flattened_export.gzip_bytes": COMPRESSED,
+    "chunks.*.*_bytes": FILE,
+    "chunks.*.chunks": "chunks",
+    "chunks.*.distinct_chunks": "chunks",
 }
 
 
@@ -128,6 +144,7 @@ def analysis_to_json(
         "mount_saved_bytes_by_push": dict(what_ifs.mount_saved_bytes),
         "tag_deletion_frees_bytes": dict(what_ifs.tag_deletion_frees_bytes),
     }
+    doc["chunks"] = _chunks(population)
     doc["units"] = {**units, **ANALYSIS_UNITS}
     return doc
 
@@ -147,6 +164,27 @@ def what_if_table(doc: Mapping[str, Any]) -> Table:
         saved = what_if["mount_saved_bytes_by_push"].get(name, 0)
         table.add_row(Text(name), f"{saved:,}", f"{freed:,}")
     return table
+
+
+def _chunks(population: Population) -> dict[str, Any]:
+    sizes = population.chunk_sizes
+    cdc, fixed = registry_chunk_counts(population)
+    return {
+        "cdc": {
+            "min_bytes": sizes.cdc_min_bytes,
+            "avg_bytes": sizes.cdc_avg_bytes,
+            "max_bytes": sizes.cdc_max_bytes,
+            "chunks": cdc.chunks,
+            "distinct_chunks": cdc.distinct_chunks,
+            "distinct_bytes": cdc.distinct_bytes,
+        },
+        "fixed": {
+            "chunk_bytes": sizes.fixed_bytes,
+            "chunks": fixed.chunks,
+            "distinct_chunks": fixed.distinct_chunks,
+            "distinct_bytes": fixed.distinct_bytes,
+        },
+    }
 
 
 def layer_table(doc: Mapping[str, Any]) -> Table:
