@@ -22,6 +22,7 @@ This module holds values and the model; what a store holds is `accounting`'s.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -119,6 +120,20 @@ def _modelled_cuts(file_bytes: int, chunk_bytes: int) -> list[int]:
     return even_cuts(file_bytes, max(chunk_bytes, -(-file_bytes // MAX_MODELLED_CHUNKS)))
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _modelled_digests(chunker: str, content: ContentDigest, count: int) -> tuple[ChunkDigest, ...]:
+    """The identities of a modelled content's chunks: sha256 of ("chunk", chunker, content),
+    then the chunk's place. Kept once per content: every store holding the content (and the
+    reference, for every image) asks again, and hashing is the cost of modelled chunks."""
+    prefix = hashlib.sha256(f"chunk\0{chunker}\0{content}".encode())
+    out = []
+    for k in range(count):
+        h = prefix.copy()
+        h.update(b"\0%d" % k)
+        out.append(ChunkDigest("sha256:" + h.hexdigest()))
+    return tuple(out)
+
+
 def modelled_chunks(
     content: ContentDigest,
     file_bytes: int,
@@ -132,15 +147,9 @@ def modelled_chunks(
     `MAX_MODELLED_CHUNKS` pieces (larger ones beyond that)."""
 
     def chunks(chunker: str, lengths: list[int]) -> tuple[Chunk, ...]:
-        # sha256 of ("chunk", chunker, content) then the chunk's place: a prefix hashed once
-        prefix = hashlib.sha256(f"chunk\0{chunker}\0{content}".encode())
         compressed = {n: compression.content_bytes(n, content_class) for n in set(lengths)}
-        out = []
-        for k, n in enumerate(lengths):
-            h = prefix.copy()
-            h.update(b"\0%d" % k)
-            out.append(Chunk(ChunkDigest("sha256:" + h.hexdigest()), n, compressed[n]))
-        return tuple(out)
+        digests = _modelled_digests(chunker, content, len(lengths))
+        return tuple(Chunk(d, n, compressed[n]) for d, n in zip(digests, lengths, strict=True))
 
     return ContentChunks(
         cdc=chunks("cdc", _modelled_cuts(file_bytes, sizes.cdc_avg_bytes)),
