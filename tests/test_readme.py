@@ -75,3 +75,15 @@ def test_performance_table_is_bench_md() -> None:
         assert target in by_target, target
         assert by_target[target][1].startswith(measured), target
         assert by_target[target][2] == goal, target
+
+
+def test_lazy_figures_are_the_company_reports() -> None:
+    """The lazy-pulling bullet quotes the company report's lazy paragraph: every byte count,
+    time, request count and share in it appears there as written."""
+    bullet = _section(README, "What the numbers say").split("- **Lazy pulling**")[1]
+    bullet = bullet.split("\n- ")[0]
+    report = (RESULTS / "company" / "report.md").read_text()
+    quoted = re.findall(r"\d[\d,]*\.\d+ (?:GB|s)|\d{1,3}(?:,\d{3})+(?= )|\d+\.\d%", bullet)
+    assert len(quoted) >= 6, bullet
+    for figure in quoted:
+        assert figure in report, figure
