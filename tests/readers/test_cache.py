@@ -13,10 +13,12 @@ from hypothesis import given
 
 from layersim.errors import ImageFormatError
 from layersim.model import Layer
+from layersim.model.chunks import ChunkSizes
 from layersim.model.digest import BlobDigest, DiffID
 from layersim.model.image import Entry, EntryKind
 from layersim.readers import CacheCounts, LayerCache, read, read_images
 from layersim.readers.cache import decode_layer, default_cache_path, encode_layer
+from layersim.readers.chunking import Chunking
 from tests.readers.images import APP, BASE, Layout, M, make_tar, sha
 from tests.readers.registry_fake import FakeRegistry
 
@@ -57,6 +59,25 @@ def test_a_second_read_reads_no_blob(tmp_path: Path) -> None:
     assert second.images == first.images
     assert [x.name for x in second.images[1].layers] == [x.name for x in first.images[1].layers]
     assert not second_cache.rebuilt
+
+
+def test_chunks_come_from_the_cache_per_chunk_sizes(tmp_path: Path) -> None:
+    """With chunking, a second read takes each blob's contents' chunks from the cache too and
+    gives the same chunks as the first; other chunk sizes are not in the cache, so that read
+    streams the blobs again (and then finds them cached)."""
+    paths = _layouts(tmp_path)
+    cache_path = tmp_path / "cache.sqlite"
+    sizes = ChunkSizes(cdc_min_bytes=64, cdc_avg_bytes=256, cdc_max_bytes=1024, fixed_bytes=100)
+    runs = []
+    for chunk_sizes in (sizes, sizes, ChunkSizes(), ChunkSizes()):
+        cache = LayerCache(cache_path)
+        chunking = Chunking(chunk_sizes)
+        result = read(paths, cache=cache, chunking=chunking)
+        cache.close()
+        runs.append((result.counts.hits, result.counts.blob_reads, chunking.contents))
+    assert [run[:2] for run in runs] == [(0, 2), (2, 0), (0, 2), (2, 0)]
+    assert runs[1][2] == runs[0][2] and runs[3][2] == runs[2][2]
+    assert runs[0][2] and runs[0][2] != runs[2][2]
 
 
 def test_a_registry_blob_is_not_downloaded_twice(tmp_path: Path) -> None:

@@ -46,6 +46,8 @@ CACHE_FORMAT = 2
 CACHE_FILE = "blobs.sqlite"
 BUSY_TIMEOUT_SECONDS = 60.0
 _HEADER = struct.Struct("<qqI")  # tar_bytes, compressed_bytes, entry count
+_LAYER_KEY = "blob_digest = ? AND diff_id = ? AND overhead_bytes = ?"
+_CHUNKS_KEY = "blob_digest = ? AND diff_id = ? AND chunk_sizes = ?"
 _INT_FIELDS = ("file_bytes", "tar_bytes", "compressed_bytes", "content_compressed_bytes")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -219,16 +221,12 @@ class LayerCache:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{self.path}{suffix}")
 
-    def load(
-        self, blob_digest: BlobDigest, diff_id: DiffID, overhead_bytes: int, name: str
-    ) -> Layer | None:
-        """The cached analysis of a blob, or None (absent, or corrupt and now dropped)."""
-        key = (blob_digest, diff_id, overhead_bytes)
+    def _payload(self, table: str, where: str, key: tuple[object, ...]) -> bytes | None:
+        """The payload of `table`'s row at `key` (`where` names the key's columns), checked
+        against its sha256; None if absent, or if corrupt (the row is then dropped)."""
         try:
             row = self._db.execute(
-                "SELECT payload, payload_sha256 FROM layers "
-                "WHERE blob_digest = ? AND diff_id = ? AND overhead_bytes = ?",
-                key,
+                f"SELECT payload, payload_sha256 FROM {table} WHERE {where}", key
             ).fetchone()
         except sqlite3.DatabaseError:
             self._reset()
@@ -236,42 +234,49 @@ class LayerCache:
         if row is None:
             return None
         payload, checksum = row
-        try:
-            if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
-                raise ValueError("checksum mismatch")
-            return decode_layer(payload, diff_id, blob_digest, name)
-        except (ValueError, struct.error, zlib.error, UnicodeDecodeError):
-            self.rebuilt = True
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute(
-                    "DELETE FROM layers "
-                    "WHERE blob_digest = ? AND diff_id = ? AND overhead_bytes = ?",
-                    key,
-                )
-            return None
+        if isinstance(payload, bytes) and hashlib.sha256(payload).hexdigest() == checksum:
+            return payload
+        self._drop(table, where, key)
+        return None
 
-    def store(self, layers: list[Layer], overhead_bytes: int) -> None:
-        """Keep the analysis of layers read whole and verified, in one transaction."""
-        rows = []
-        for layer in layers:
-            payload = encode_layer(layer)
-            rows.append(
-                (
-                    layer.blob_digest,
-                    layer.diff_id,
-                    overhead_bytes,
-                    payload,
-                    hashlib.sha256(payload).hexdigest(),
-                )
-            )
+    def _drop(self, table: str, where: str, key: tuple[object, ...]) -> None:
+        """Delete a row found corrupt: the blob is read again and the row rewritten."""
+        self.rebuilt = True
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute(f"DELETE FROM {table} WHERE {where}", key)
+
+    def _store_rows(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        """Insert (key..., payload) rows with their payload's sha256, in one transaction."""
+        rows = [(*row, hashlib.sha256(row[-1]).hexdigest()) for row in rows]  # type: ignore[arg-type]
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", rows)
         except sqlite3.DatabaseError:
             self._reset()
         except sqlite3.Error as exc:
             raise ImageFormatError(f"cache {self.path}: cannot be written: {exc}") from None
+
+    def load(
+        self, blob_digest: BlobDigest, diff_id: DiffID, overhead_bytes: int, name: str
+    ) -> Layer | None:
+        """The cached analysis of a blob, or None (absent, or corrupt and now dropped)."""
+        key = (blob_digest, diff_id, overhead_bytes)
+        payload = self._payload("layers", _LAYER_KEY, key)
+        if payload is None:
+            return None
+        try:
+            return decode_layer(payload, diff_id, blob_digest, name)
+        except (ValueError, struct.error, zlib.error, UnicodeDecodeError):
+            self._drop("layers", _LAYER_KEY, key)
+            return None
+
+    def store(self, layers: list[Layer], overhead_bytes: int) -> None:
+        """Keep the analysis of layers read whole and verified, in one transaction."""
+        self._store_rows(
+            "layers",
+            [(x.blob_digest, x.diff_id, overhead_bytes, encode_layer(x)) for x in layers],
+        )
 
     def load_chunks(
         self, blob_digest: BlobDigest, diff_id: DiffID, sizes: ChunkSizes
@@ -279,30 +284,13 @@ class LayerCache:
         """The cached chunks of a blob's file contents under `sizes`, or None (absent, or
         corrupt and now dropped: the blob is then read again)."""
         key = (blob_digest, diff_id, sizes_key(sizes))
-        try:
-            row = self._db.execute(
-                "SELECT payload, payload_sha256 FROM layer_chunks "
-                "WHERE blob_digest = ? AND diff_id = ? AND chunk_sizes = ?",
-                key,
-            ).fetchone()
-        except sqlite3.DatabaseError:
-            self._reset()
+        payload = self._payload("layer_chunks", _CHUNKS_KEY, key)
+        if payload is None:
             return None
-        if row is None:
-            return None
-        payload, checksum = row
         try:
-            if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
-                raise ValueError("checksum mismatch")
             return decode_chunks(payload)
         except (ValueError, TypeError, zlib.error, UnicodeDecodeError, ModelError):
-            self.rebuilt = True
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute(
-                    "DELETE FROM layer_chunks "
-                    "WHERE blob_digest = ? AND diff_id = ? AND chunk_sizes = ?",
-                    key,
-                )
+            self._drop("layer_chunks", _CHUNKS_KEY, key)
             return None
 
     def store_chunks(
@@ -313,33 +301,15 @@ class LayerCache:
     ) -> None:
         """Keep the chunks of the file contents of layers read whole and verified, under
         `sizes`, in one transaction."""
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for layer in layers:
             mine = {
                 e.content: contents[e.content]
                 for e in layer.entries
                 if e.kind is EntryKind.FILE and e.content is not None and e.content in contents
             }
-            payload = encode_chunks(mine)
-            rows.append(
-                (
-                    layer.blob_digest,
-                    layer.diff_id,
-                    sizes_key(sizes),
-                    payload,
-                    hashlib.sha256(payload).hexdigest(),
-                )
-            )
-        try:
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO layer_chunks VALUES (?, ?, ?, ?, ?)", rows
-                )
-        except sqlite3.DatabaseError:
-            self._reset()
-        except sqlite3.Error as exc:
-            raise ImageFormatError(f"cache {self.path}: cannot be written: {exc}") from None
+            rows.append((layer.blob_digest, layer.diff_id, sizes_key(sizes), encode_chunks(mine)))
+        self._store_rows("layer_chunks", rows)
 
     def _reset(self) -> None:
         """The file turned out corrupt in use: drop it and start an empty one."""
