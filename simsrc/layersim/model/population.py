@@ -164,9 +164,24 @@ class Population:
                     f"but {entry.path!r} has {entry.file_bytes}"
                 )
             return found
-        return modelled_chunks(
-            entry.content, entry.file_bytes, entry.content_class, self.chunk_sizes, self.compression
-        )
+        key = (entry.content, entry.file_bytes, entry.content_class)
+        modelled = self._modelled_chunks.get(key)
+        if modelled is None:
+            modelled = self._modelled_chunks[key] = modelled_chunks(
+                entry.content,
+                entry.file_bytes,
+                entry.content_class,
+                self.chunk_sizes,
+                self.compression,
+            )
+        return modelled
+
+    @cached_property
+    def _modelled_chunks(self) -> dict[tuple[ContentDigest, int, str], ContentChunks]:
+        # A memo of a pure function of this (immutable) population's values: every store and
+        # every image that holds a content asks for its modelled chunks again, and building a
+        # large content's chunk objects is the reference's main cost.
+        return {}
 
     def layers(self) -> list[Layer]:
         """Distinct layers (by DiffID) in order of first appearance."""
