@@ -29,6 +29,7 @@ import json
 import os
 import sqlite3
 import struct
+import time
 import zlib
 from array import array
 from collections.abc import Mapping
@@ -184,7 +185,9 @@ class LayerCache:
         except OSError as exc:
             raise ImageFormatError(f"cache {path}: cannot create its directory: {exc}") from None
         try:
-            self._db = self._open()
+            self._db = self._open_when_free()
+        except sqlite3.OperationalError as exc:  # busy or unreadable for now: not corrupt
+            raise ImageFormatError(f"cache {path}: cannot be opened: {exc}") from None
         except sqlite3.DatabaseError:
             self._remove()
             self.rebuilt = True
@@ -194,6 +197,20 @@ class LayerCache:
                 raise ImageFormatError(f"cache {path}: cannot be rebuilt: {exc}") from None
         except sqlite3.Error as exc:
             raise ImageFormatError(f"cache {path}: cannot be opened: {exc}") from None
+
+    def _open_when_free(self) -> sqlite3.Connection:
+        """`_open`, retried while another run holds the file: switching to WAL and creating the
+        tables take locks SQLite's busy handler does not always wait for, and a lock is no
+        sign of corruption (removing a file another run has mapped would crash it)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
@@ -228,6 +245,8 @@ class LayerCache:
             row = self._db.execute(
                 f"SELECT payload, payload_sha256 FROM {table} WHERE {where}", key
             ).fetchone()
+        except sqlite3.OperationalError as exc:
+            raise ImageFormatError(f"cache {self.path}: cannot be read: {exc}") from None
         except sqlite3.DatabaseError:
             self._reset()
             return None
@@ -252,6 +271,8 @@ class LayerCache:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.OperationalError as exc:  # busy past the timeout, disk full: not corrupt
+            raise ImageFormatError(f"cache {self.path}: cannot be written: {exc}") from None
         except sqlite3.DatabaseError:
             self._reset()
         except sqlite3.Error as exc:
@@ -317,7 +338,7 @@ class LayerCache:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         self._remove()
-        self._db = self._open()
+        self._db = self._open_when_free()
 
     def close(self) -> None:
         self._db.close()
