@@ -79,6 +79,7 @@ from layersim.model.chunks import (
 from layersim.readers import (
     Chunking,
     LayerCache,
+    ReadResult,
     RegistryOptions,
     parse_reference,
     population_of,
@@ -505,6 +506,27 @@ def _layer_cache(path: Path | None, disabled: bool) -> Iterator[LayerCache | Non
         cache.close()
 
 
+def _read_with_cache(
+    paths: list[str],
+    platform: str | None,
+    *,
+    quiet: bool,
+    registry: RegistryOptions,
+    cache: Path | None,
+    no_cache: bool,
+    chunking: Chunking | None = None,
+) -> ReadResult:
+    """`readers.read` with the blob cache the options name and a progress bar over bytes: the
+    one way analyze and calibrate read their images."""
+    with (
+        _layer_cache(cache, no_cache) as layer_cache,
+        bytes_progress_bar("reading layers", quiet=quiet) as progress,
+    ):
+        return read(
+            paths, platform, progress, registry=registry, cache=layer_cache, chunking=chunking
+        )
+
+
 def _registry_options(tls_verify: str, timeout: float, authfile: Path | None) -> RegistryOptions:
     if tls_verify.lower() not in ("true", "false"):
         fail(f"--tls-verify: expected true or false, got {tls_verify!r}")
@@ -656,18 +678,15 @@ def analyze(
         )
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
-        with (
-            _layer_cache(cache, no_cache) as layer_cache,
-            bytes_progress_bar("reading layers", quiet=quiet) as progress,
-        ):
-            result = read(
-                paths,
-                platform,
-                progress,
-                registry=registry,
-                cache=layer_cache,
-                chunking=chunking,
-            )
+        result = _read_with_cache(
+            paths,
+            platform,
+            quiet=quiet,
+            registry=registry,
+            cache=cache,
+            no_cache=no_cache,
+            chunking=chunking,
+        )
         population = population_of(result.images, chunking=chunking)
         flattened = None
         if flattened_export:
@@ -791,13 +810,10 @@ def calibrate(
         check_writable(out)
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
-        with (
-            _layer_cache(cache, no_cache) as layer_cache,
-            bytes_progress_bar("reading layers", quiet=quiet) as progress,
-        ):
-            images = list(
-                read(paths, platform, progress, registry=registry, cache=layer_cache).images
-            )
+        read_result = _read_with_cache(
+            paths, platform, quiet=quiet, registry=registry, cache=cache, no_cache=no_cache
+        )
+        images = list(read_result.images)
         with progress_bar(quiet=quiet or not stderr_is_terminal()) as stage:
             result = calibrate_images(
                 images,
