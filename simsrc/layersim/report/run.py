@@ -229,15 +229,7 @@ def summary_document(
         "waste": _waste(result),
         "sharing": _sharing(result),
         "containers": _containers(result),
-        "anchors": [
-            {
-                "figure": a.figure,
-                "produced": a.produced,
-                "published": a.published,
-                "source": a.source,
-            }
-            for a in result.anchors
-        ],
+        "anchors": [asdict(a) for a in result.anchors],
         "tables": {
             t.name: {"file": t.filename, "title": t.title, "meaning": t.meaning} for t in tables
         },

@@ -870,13 +870,21 @@ def anchors_table(result: SimulationResult) -> Table:
         name="anchors",
         title="The simulated fleet beside published figures",
         meaning=(
-            "Statistics of the simulated fleet next to the published figures of docs/anchors.md they "
-            "are calibrated to or compared with; `produced` is in the unit the figure names."
+            "Statistics of the simulated fleet next to the published figures of docs/anchors.md "
+            "they are calibrated to or compared with, each computed on the population named "
+            "(the source's, where the row has a verdict); `produced`, `low` and `high` are in "
+            "the unit the figure names; `verdict` is `within` when low <= produced <= high, "
+            "`outside` otherwise, `n/a` when the row is not comparable (`reason` says why)."
         ),
         columns=(
             Column.text("figure", lambda a: a.figure),
-            Column("produced", "decimal", "as the figure says", lambda a: a.produced),
+            Column.text("population", lambda a: a.population),
+            Column("produced", "decimal", SEE_UNIT, lambda a: a.produced),
             Column.text("published", lambda a: a.published),
+            Column("low", "decimal", SEE_UNIT, lambda a: a.low),
+            Column("high", "decimal", SEE_UNIT, lambda a: a.high),
+            Column.text("verdict", lambda a: a.verdict),
+            Column.text("reason", lambda a: a.reason),
             Column.text("source", lambda a: a.source),
         ),
         rows=result.anchors,
