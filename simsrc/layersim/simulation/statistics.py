@@ -23,7 +23,7 @@ import numpy as np
 
 from layersim.accounting.arrays import I8, I64, PopulationArrays
 from layersim.accounting.images import ImageTable
-from layersim.accounting.sortops import ranges
+from layersim.accounting.sortops import combine, first_occurrence, ranges
 from layersim.accounting.storage import node_stored, registry_stored
 from layersim.fleet import Fleet
 from layersim.fleet.presets import BASE_PRESETS, ImageKind
@@ -53,10 +53,20 @@ BASE_VERSIONS_COMPARED = 10
 
 
 def layer_references(arrays: PopulationArrays, image_ids: I64) -> I64:
-    """How many of `image_ids` reference each layer (an image names a layer at most once)."""
+    """How many times `image_ids` reference each layer (an image naming a layer twice, e.g.
+    the same empty layer at two steps, counts twice, as its logical bytes do)."""
     counts = np.diff(arrays.image_offsets)[image_ids]
     layers = arrays.image_layers[ranges(arrays.image_offsets[:-1][image_ids], counts)]
     return np.bincount(layers, minlength=arrays.n_layers).astype(np.int64)
+
+
+def referencing_images(arrays: PopulationArrays, image_ids: I64) -> I64:
+    """How many of `image_ids` reference each layer (an image counts once per layer)."""
+    counts = np.diff(arrays.image_offsets)[image_ids]
+    layers = arrays.image_layers[ranges(arrays.image_offsets[:-1][image_ids], counts)]
+    image = np.repeat(np.arange(image_ids.size, dtype=np.int64), counts)
+    once = first_occurrence(combine(image, layers, max(arrays.n_layers, 1)))
+    return np.bincount(layers[once], minlength=arrays.n_layers).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- sharing, waste
@@ -211,7 +221,7 @@ def _distinct_layers(state: FinalState, images: I64) -> I64:
 
 def single_image_layer_share(state: FinalState, images: I64) -> float:
     """Share of the layers of `images` that exactly one of them references."""
-    refs = layer_references(state.arrays, images)
+    refs = referencing_images(state.arrays, images)
     return float((refs == 1).sum() / max(int((refs > 0).sum()), 1))
 
 
