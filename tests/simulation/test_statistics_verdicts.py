@@ -6,6 +6,9 @@ why (docs/anchors.md lists the verdicts of the committed results)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.simulation.runs import run
@@ -80,3 +83,45 @@ def test_verdicts_are_pinned(scenario):
     assert len(produced) == len(PINNED[scenario])
     for (figure, population, verdict), pin in zip(produced, PINNED[scenario], strict=True):
         assert (figure, population.startswith(pin[1]), verdict) == (pin[0], True, pin[2])
+
+
+def _docs_rows() -> list[tuple[str, str, str, str]]:
+    """(figure, population, small verdict, company verdict) of docs/anchors.md's comparison
+    table, "the same" replaced by the figure above, verdicts without bold or a parenthesis."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "anchors.md").read_text()
+    lines = text.split("## How layersim compares: anchors.csv")[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| figure | population"))
+    rows, figure = [], ""
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        figure = figure if cells[0] == "the same" else cells[0]
+
+        def verdict(cell: str) -> str:
+            return re.sub(r"\s*\(.*\)", "", cell).replace("**", "")
+
+        rows.append((figure, cells[1], verdict(cells[4]), verdict(cells[5])))
+    return rows
+
+
+def _same_start(pinned: str, quoted: str) -> bool:
+    """Whether two population names agree as far as the shorter goes ("the " aside)."""
+    a, b = pinned.removeprefix("the "), quoted.removeprefix("the ")
+    return a.startswith(b) or b.startswith(a)
+
+
+def test_docs_table_quotes_the_pinned_verdicts():
+    """Every row of docs/anchors.md's comparison table that names one anchor row (its figure,
+    and its population's start where the figure has several rows) quotes the pinned verdicts
+    of small and company; the 13 common rows and the jvm and versions rows are checked."""
+    checked = 0
+    for figure, population, small, company in _docs_rows():
+        for scenario, quoted in (("small", small), ("company", company)):
+            rows = [pin for pin in PINNED[scenario] if pin[0] == figure]
+            if len(rows) > 1:
+                rows = [pin for pin in rows if _same_start(pin[1], population)]
+            if len(rows) == 1:
+                assert quoted == rows[0][2], (scenario, figure, population)
+                checked += 1
+    assert checked >= 29
