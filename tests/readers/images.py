@@ -101,8 +101,10 @@ class Layout:
         platform: tuple[str, str] = ("linux", "amd64"),
         diff_ids: list[str] | None = None,
         media_types: list[str] | None = None,
+        created: str | None = None,
     ) -> dict:
-        """Write an image's blobs; return its manifest descriptor."""
+        """Write an image's blobs (its config's `created` if given); return its manifest
+        descriptor."""
         hows = [how] * len(tars) if isinstance(how, str) else how
         layers = [
             self.blob(compress(t, h), (media_types or [MEDIA_TYPES[h]] * len(tars))[i])
@@ -113,6 +115,8 @@ class Layout:
             "os": platform[0],
             "rootfs": {"type": "layers", "diff_ids": diff_ids or [sha(t) for t in tars]},
         }
+        if created is not None:
+            config["created"] = created
         manifest = {
             "schemaVersion": 2,
             "mediaType": MANIFEST_MT,
