@@ -255,7 +255,7 @@ def _analyze(pushed: Pushed) -> dict:
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)["analysis"]["registry"]["storage"]
+    return json.loads(result.stdout)["analysis"]
 
 
 def test_garbage_collection_figures_equal_what_the_registry_removes(pushed: Pushed) -> None:
@@ -264,8 +264,11 @@ def test_garbage_collection_figures_equal_what_the_registry_removes(pushed: Push
     those plus `untagged_pinned` (the overwritten `latest` and, as distribution 2.8 does, the
     index's children with their own layers and configs), and unlinks as many manifests as it
     says; deleting the old images' manifests and collecting again removes `older_than`'s on
-    top. Figures by the CLI's JSON, blob sets by `registry_ops` on the same storage."""
-    figures = _analyze(pushed)
+    top; of those, the layer blobs are what the engine's `older_than` over the images read
+    from the registry says. Figures by the CLI's JSON, blob sets by `registry_ops` on the same
+    storage."""
+    analysis = _analyze(pushed)
+    figures = analysis["registry"]["storage"]
     store = read_registry_storage(pushed.storage)
     assert figures["blobs"] == len(_blob_files(pushed.storage))
     assert (
@@ -313,6 +316,18 @@ def test_garbage_collection_figures_equal_what_the_registry_removes(pushed: Push
     what_ifs = storage_what_ifs(store, parse_now(NOW) - timedelta(days=180))
     assert what_ifs.older_than is not None
     assert set(old.blobs) - set(untagged.blobs) == set(what_ifs.older_than.frees.blobs)
+    # the engine's figure, over the images read (layer blobs only)
+    engine = analysis["registry"]["older_than"]
+    host = pushed.url
+    assert engine["deleted_images"] == [f"{host}/app:1", f"{host}/app:stable", f"{host}/old:1"]
+    assert engine["images_without_created"] == [f"{host}/tool:1"]
+    layers = {
+        layer["blob_digest"] for image in analysis["images"].values() for layer in image["layers"]
+    }
+    freed_layers = {d: n for d, n in old.blobs.items() if d not in untagged.blobs and d in layers}
+    assert len(freed_layers) == 2  # a1 and o1; a2 stays with app:2
+    assert engine["frees_bytes"] == sum(freed_layers.values())
+    assert analysis["images"][f"{host}/app:2"]["created"] == "2026-11-01T10:00:00.123456+00:00"
     print(
         f"\nreal garbage-collect removed: plain {len(plain.blobs)} blobs / "
         f"{sum(plain.blobs.values())} B; --delete-untagged {len(untagged.blobs)} / "

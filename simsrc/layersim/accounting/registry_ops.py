@@ -1,8 +1,8 @@
 """What a registry operator asks of the images a registry holds: what-ifs on the same population.
 
-Two figures, each defined once here, both in compressed bytes (B) of layer blobs as the registry
-stores them (config blobs and manifests, a few KB each, are not modelled, as `PushRecord`
-leaves them out):
+On the population, figures in compressed bytes (B) of layer blobs as the registry stores them
+(config blobs and manifests, a few KB each, are not modelled, as `PushRecord` leaves them
+out):
 
 - `mount_saved_bytes(population, pushes)`: per push, the compressed bytes of the layers it
   mounted from another repository (`PushRecord.mounted_layers`) — what the push would have
@@ -12,6 +12,12 @@ leaves them out):
   deleting that image's tag alone: the compressed bytes of the distinct blobs no other image
   references. `sum over blobs B of the image with refs(B) = {image}: compressed_bytes(B)`.
   A blob shared with any other image stays, however many images share it.
+- `deletion_frees_bytes(population, names)`: the same for deleting the tags of several
+  images at once: `sum over blobs B with refs(B) within names: compressed_bytes(B)` (one
+  image's tag deletion is this with `names = {image}`).
+- `images_older_than(population, created, cutoff)`: `deletion_frees_bytes` of the images
+  created before `cutoff` (their config's `created`); images with no creation time are
+  counted apart and kept, never guessed.
 
 What garbage collection frees needs what the distribution API does not list (unreferenced
 blobs, untagged manifests): the registry's storage, read by `readers.registry_storage` into a
@@ -38,6 +44,7 @@ the old tags and running `garbage-collect --delete-untagged` frees.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -67,22 +74,63 @@ def mount_saved_bytes(population: Population, pushes: Sequence[PushRecord]) -> l
     return saved
 
 
-def tag_deletion_frees_bytes(population: Population) -> list[int]:
-    """Per image, compressed bytes of its distinct blobs that no other image references (B)."""
+def _blob_owners(population: Population) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Per layer blob digest, the images referencing it, and its compressed bytes."""
     owners: dict[str, set[str]] = {}
     blob_bytes: dict[str, int] = {}
     for image in population.images:
         for layer in image.layers:
             owners.setdefault(layer.blob_digest, set()).add(image.name)
             blob_bytes[layer.blob_digest] = layer.compressed_bytes
+    return owners, blob_bytes
+
+
+def _freed(owners: set[str], deleted: AbstractSet[str]) -> bool:
+    """Whether a blob goes once `deleted` images' tags are: no other image references it."""
+    return owners <= deleted
+
+
+def tag_deletion_frees_bytes(population: Population) -> list[int]:
+    """Per image, compressed bytes of its distinct blobs that no other image references (B)."""
+    owners, blob_bytes = _blob_owners(population)
     return [
         sum(
             blob_bytes[digest]
             for digest in {layer.blob_digest for layer in image.layers}
-            if owners[digest] == {image.name}
+            if _freed(owners[digest], {image.name})
         )
         for image in population.images
     ]
+
+
+def deletion_frees_bytes(population: Population, names: AbstractSet[str]) -> int:
+    """Compressed bytes of the layer blobs only images in `names` reference (B)."""
+    owners, blob_bytes = _blob_owners(population)
+    return sum(blob_bytes[d] for d, refs in owners.items() if _freed(refs, names))
+
+
+@dataclass(frozen=True, slots=True)
+class ImagesOlderThan:
+    """Deleting the tags of the images created before `cutoff`: those images, the images
+    with no creation time (kept), and the compressed layer bytes it frees (B)."""
+
+    cutoff: datetime
+    deleted: tuple[str, ...]
+    without_created: tuple[str, ...]
+    frees_bytes: int
+
+
+def images_older_than(
+    population: Population, created: Mapping[str, datetime | None], cutoff: datetime
+) -> ImagesOlderThan:
+    """What deleting the tags of the images created before `cutoff` frees (module docstring);
+    `created`: each image's creation time by name, None where unknown."""
+    names = [image.name for image in population.images]
+    deleted = tuple(n for n in names if (t := created.get(n)) is not None and t < cutoff)
+    unknown = tuple(n for n in names if created.get(n) is None)
+    return ImagesOlderThan(
+        cutoff, deleted, unknown, deletion_frees_bytes(population, frozenset(deleted))
+    )
 
 
 def registry_what_ifs(population: Population, pushes: Sequence[PushRecord]) -> RegistryWhatIfs:

@@ -99,7 +99,12 @@ from layersim.readers.registry_storage import (
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.advice import advice_to_json, render_advice
-from layersim.report.analysis import StorageReport, analysis_to_json, render_analysis
+from layersim.report.analysis import (
+    AgeQuery,
+    StorageReport,
+    analysis_to_json,
+    render_analysis,
+)
 from layersim.report.calibration import calibration_toml, render_calibration
 from layersim.report.documents import write_run, write_sweep
 from layersim.report.run import SUMMARY, render_headline
@@ -645,8 +650,9 @@ OlderThanOption = Annotated[
     typer.Option(
         "--older-than",
         metavar="DURATION",
-        help="With --registry-storage: also what deleting the tags of images created more "
-        "than DURATION before --now frees (30d, 12h; units s, m, h, d, w).",
+        help="Also report what deleting the tags of the images created more than DURATION "
+        "before --now frees (30d, 12h; units s, m, h, d, w); with --registry-storage, in the "
+        "registry's storage too.",
         show_default=False,
     ),
 ]
@@ -662,28 +668,26 @@ NowOption = Annotated[
 ]
 
 
-def _storage_report(
-    storage: Path | None, older_than: str | None, now: str | None
-) -> StorageReport | None:
+def _age_query(older_than: str | None, now: str | None) -> AgeQuery | None:
+    """`--older-than` counted back from `--now` (default: the current time)."""
+    if older_than is None:
+        if now is not None:
+            raise ConfigError("--now is the time --older-than counts back from: give --older-than")
+        return None
+    seconds = parse_duration_seconds(older_than)
+    moment = parse_now(now) if now is not None else datetime.now(UTC)
+    return AgeQuery(older_than, moment, moment - timedelta(seconds=seconds))
+
+
+def _storage_report(storage: Path | None, age: AgeQuery | None) -> StorageReport | None:
     """The registry storage's figures (`--registry-storage`), read before any image."""
     if storage is None:
-        if older_than is not None or now is not None:
-            raise ConfigError("--older-than and --now need --registry-storage DIR")
         return None
-    if now is not None and older_than is None:
-        raise ConfigError("--now is the time --older-than counts back from: give --older-than")
-    seconds = None if older_than is None else parse_duration_seconds(older_than)
-    moment = None
-    if seconds is not None:
-        moment = parse_now(now) if now is not None else datetime.now(UTC)
     store = read_registry_storage(storage)
-    cutoff = None if moment is None or seconds is None else moment - timedelta(seconds=seconds)
     return StorageReport(
         path=str(storage),
         store=store,
-        what_ifs=storage_what_ifs(store, cutoff),
-        duration=older_than,
-        now=moment,
+        what_ifs=storage_what_ifs(store, None if age is None else age.cutoff),
     )
 
 
@@ -747,7 +751,8 @@ def analyze(
         )
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
-        storage = _storage_report(registry_storage, older_than, now)
+        age = _age_query(older_than, now)
+        storage = _storage_report(registry_storage, age)
         result = _read_with_cache(
             paths,
             platform,
@@ -777,6 +782,8 @@ def analyze(
             flattened=flattened,
             cache=result.counts,
             storage=storage,
+            age=age,
+            created=result.created,
         )
         emit_document(
             doc,

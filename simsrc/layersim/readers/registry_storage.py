@@ -43,33 +43,15 @@ from typing import Any
 
 from layersim.accounting.registry_ops import StoredRegistry, StoredRepository
 from layersim.errors import ConfigError, ImageFormatError
+from layersim.readers.plan import config_created, parse_rfc3339
 from layersim.readers.source import DirectorySource, load_json
 
 V2 = Path("docker/registry/v2")
 _HEX_RE = re.compile(r"^[0-9a-f]{64}$")
 _LINK_RE = re.compile(rb"^sha256:[0-9a-f]{64}$")
-_RFC3339_RE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$"
-)
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 DURATION_UNITS_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_LINK_BYTES = 1024
-
-
-def parse_rfc3339(text: str) -> datetime | None:
-    """`text` as an RFC 3339 time with its offset (`2024-05-01T12:34:56.123456789Z`), or None.
-    Fractions beyond microseconds are dropped."""
-    if not isinstance(text, str) or not _RFC3339_RE.fullmatch(text):
-        return None
-    head, dot, rest = text.partition(".")
-    if dot:  # Go writes nanoseconds; Python keeps microseconds
-        digits = re.match(r"\d+", rest)
-        assert digits is not None
-        head = f"{head}.{digits.group()[:6]}{rest[digits.end() :]}"
-    try:
-        return datetime.fromisoformat(head.replace("z", "Z"))
-    except ValueError:
-        return None
 
 
 def parse_now(text: str) -> datetime:
@@ -225,8 +207,7 @@ class _Blobs:
         config_digest = config.get("digest") if isinstance(config, dict) else None
         if config_digest not in self._blobs:
             return None
-        data = self.json(config_digest)
-        return parse_rfc3339(data.get("created")) if isinstance(data, dict) else None
+        return config_created(self.json(config_digest))
 
 
 def _digests(items: Any, key: str, where: str) -> list[str]:

@@ -70,6 +70,7 @@ from layersim.accounting.registry_ops import (
     Collection,
     StorageWhatIfs,
     StoredRegistry,
+    images_older_than,
     registry_what_ifs,
 )
 from layersim.model import Image, Layer, Population
@@ -82,15 +83,29 @@ STORED = "stored bytes"  # bytes of blob `data` files in a registry's storage, e
 
 
 @dataclass(frozen=True, slots=True)
+class AgeQuery:
+    """`--older-than DURATION` counted back from `--now`: images created before `cutoff`."""
+
+    duration: str
+    now: datetime
+    cutoff: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "duration": self.duration,
+            "now": self.now.isoformat(),
+            "cutoff": self.cutoff.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class StorageReport:
-    """A registry's storage read with `--registry-storage`, and its figures; `duration` and
-    `now` are those of `--older-than` and `--now` (None without `--older-than`)."""
+    """A registry's storage read with `--registry-storage`, and its figures (the old-tag
+    deletion among them with `--older-than`)."""
 
     path: str
     store: StoredRegistry
     what_ifs: StorageWhatIfs
-    duration: str | None = None
-    now: datetime | None = None
 
 
 ANALYSIS_UNITS: Mapping[str, str] = {
@@ -127,10 +142,13 @@ def _layer(layer: Layer) -> dict[str, Any]:
     }
 
 
-def _image(image: Image, flattened: FlattenedSize | None) -> dict[str, Any]:
+def _image(
+    image: Image, flattened: FlattenedSize | None, created: datetime | None
+) -> dict[str, Any]:
     files = merged_files_of(image)
     return {
         "repository": image.repository,
+        "created": None if created is None else created.isoformat(),
         "layer_count": len(image.layers),
         "file_count": files.files,
         "file_bytes": files.file_bytes,
@@ -154,10 +172,14 @@ def analysis_to_json(
     flattened: Mapping[str, FlattenedSize] | None = None,
     cache: CacheCounts | None = None,
     storage: StorageReport | None = None,
+    age: AgeQuery | None = None,
+    created: Sequence[datetime | None] = (),
 ) -> dict[str, Any]:
     """The JSON document of `layersim analyze` (keys in the module docstring); `flattened`:
-    the measured flattened exports by image name (`readers.flatten`), if measured."""
+    the measured flattened exports by image name (`readers.flatten`), if measured; `created`:
+    each image's creation time, in order (None where unknown); `age`: `--older-than`."""
     flattened = flattened or {}
+    created_by_name = dict(zip((i.name for i in population.images), created, strict=False))
     doc = metrics_to_json(population, metrics, source=", ".join(paths))
     doc["source"] = list(paths)
     units = doc.pop("units")
@@ -168,7 +190,8 @@ def analysis_to_json(
         if cache is None
         else {"hits": cache.hits, "blob_reads": cache.blob_reads, "bytes_read": cache.bytes_read},
         "images": {
-            image.name: _image(image, flattened.get(image.name)) for image in population.images
+            image.name: _image(image, flattened.get(image.name), created_by_name.get(image.name))
+            for image in population.images
         },
     }
     what_ifs = registry_what_ifs(population, metrics.pushes)
@@ -176,7 +199,8 @@ def analysis_to_json(
         "mount_saved_bytes": what_ifs.total_mount_saved_bytes,
         "mount_saved_bytes_by_push": dict(what_ifs.mount_saved_bytes),
         "tag_deletion_frees_bytes": dict(what_ifs.tag_deletion_frees_bytes),
-        "storage": None if storage is None else _storage(storage),
+        "older_than": None if age is None else _older(population, created_by_name, age),
+        "storage": None if storage is None else _storage(storage, age),
     }
     doc["chunks"] = _chunks(population)
     doc["units"] = {**units, **ANALYSIS_UNITS}
@@ -187,7 +211,19 @@ def _freed(collection: Collection) -> dict[str, int]:
     return {"frees_blobs": len(collection.blobs), "frees_bytes": collection.frees_bytes}
 
 
-def _storage(report: StorageReport) -> dict[str, Any]:
+def _older(
+    population: Population, created: Mapping[str, datetime | None], age: AgeQuery
+) -> dict[str, Any]:
+    older = images_older_than(population, created, age.cutoff)
+    return {
+        **age.to_json(),
+        "deleted_images": list(older.deleted),
+        "images_without_created": list(older.without_created),
+        "frees_bytes": older.frees_bytes,
+    }
+
+
+def _storage(report: StorageReport, age: AgeQuery | None) -> dict[str, Any]:
     store, what_ifs = report.store, report.what_ifs
     untagged = what_ifs.untagged_pinned
     older = what_ifs.older_than
@@ -206,11 +242,9 @@ def _storage(report: StorageReport) -> dict[str, Any]:
             "frees_bytes": what_ifs.collection.frees_bytes + untagged.frees_bytes,
         },
         "older_than": None
-        if older is None or report.now is None
+        if older is None or age is None
         else {
-            "duration": report.duration,
-            "now": report.now.isoformat(),
-            "cutoff": older.cutoff.isoformat(),
+            **age.to_json(),
             "deleted_tags": [f"{repo}:{tag}" for repo, tag in older.deleted_tags],
             "tags_without_created": [f"{repo}:{tag}" for repo, tag in older.tags_without_created],
             **_freed(older.frees),
@@ -265,6 +299,15 @@ def what_if_table(doc: Mapping[str, Any]) -> Table:
     for name, freed in what_if["tag_deletion_frees_bytes"].items():
         saved = what_if["mount_saved_bytes_by_push"].get(name, 0)
         table.add_row(Text(name), f"{saved:,}", f"{freed:,}")
+    older = what_if["older_than"]
+    if older is not None:
+        table.caption = (
+            f"Deleting the tags of the {len(older['deleted_images']):,} images created before "
+            f"{older['cutoff']} (older than {older['duration']}) frees {older['frees_bytes']:,} "
+            f"compressed bytes of layer blobs; {len(older['images_without_created']):,} images "
+            "have no creation time (kept)."
+        )
+        table.caption_justify = "left"
     return table
 
 
