@@ -113,6 +113,7 @@ ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.registry.mount_saved_bytes": COMPRESSED,
     "analysis.registry.mount_saved_bytes_by_push.*": COMPRESSED,
     "analysis.registry.tag_deletion_frees_bytes.*": COMPRESSED,
+    "analysis.registry.older_than.frees_bytes": COMPRESSED,
     "analysis.registry.storage.stored_bytes": STORED,
     "analysis.registry.storage.*.frees_bytes": STORED,
     "analysis.images.*.file_bytes": FILE,
