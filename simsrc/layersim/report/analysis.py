@@ -11,6 +11,7 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
     `bytes_read` (their stored bytes); null when the read was not counted;
   - `images.NAME`, in the order read:
     - `repository`: the repository part of the name (a push mounts a blob from another one);
+    - `created`: its config's `created` (ISO 8601), or null;
     - `layer_count`: layers, base first;
     - `file_count`, `file_bytes`: regular files of the merged view, and their file bytes;
     - `layers[]`, base first: `name` (the layer name the other keys use: the first 12 hex
@@ -25,7 +26,10 @@ meaning, same order) with two differences, both documented in docs/analyze.md:
   - `registry`: the operator what-ifs of `layersim.accounting.registry_ops`:
     `mount_saved_bytes` (all pushes) and `mount_saved_bytes_by_push.IMAGE` (compressed bytes
     cross-repository mounts kept from being uploaded), `tag_deletion_frees_bytes.IMAGE` (what
-    garbage collection frees after deleting that tag alone); `storage`, from the registry's
+    garbage collection frees after deleting that tag alone); `older_than` (with
+    `--older-than`, else null): `duration`, `now`, `cutoff`, `deleted_images` (created before
+    `cutoff`), `images_without_created`, `frees_bytes` (`registry_ops.images_older_than`);
+    `storage`, from the registry's
     storage (`--registry-storage`; `accounting.registry_ops`, `readers.registry_storage`), or
     null: `path`, what it holds (`repositories`, `tags`, `manifests` (revisions),
     `untagged_manifests`, `blobs`, `stored_bytes`), and per what-if `frees_blobs` and
