@@ -221,9 +221,9 @@ def garbage_collect(store: StoredRegistry, delete_untagged: bool = False) -> Col
     manifests = (
         tuple(
             (repository.name, digest)
-            for repository in store.repositories
+            for repository, tagged in ((r, r.tagged) for r in store.repositories)
             for digest in repository.revisions
-            if digest not in repository.tagged
+            if digest not in tagged
         )
         if delete_untagged
         else ()

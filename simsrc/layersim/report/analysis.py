@@ -274,17 +274,22 @@ def storage_table(doc: Mapping[str, Any]) -> Table | None:
         table.add_column(header, justify="left" if index == 0 else "right", overflow="fold")
     rows = [
         ("garbage-collect now", storage["garbage_collect"]),
-        ("untagged manifests pin (--delete-untagged frees on top)", storage["untagged_pinned"]),
+        ("untagged manifests pin (--delete-untagged, on top)", storage["untagged_pinned"]),
         ("garbage-collect --delete-untagged now", storage["garbage_collect_delete_untagged"]),
     ]
     older = storage["older_than"]
     if older is not None:
-        label = (
-            f"deleting the {len(older['deleted_tags']):,} tags older than {older['duration']} "
-            f"(created before {older['cutoff']}) frees on top; "
-            f"{len(older['tags_without_created']):,} tags have no creation time"
+        rows.append(
+            (
+                f"deleting {len(older['deleted_tags']):,} tags older than {older['duration']}, on top",
+                older,
+            )
         )
-        rows.append((label, older))
+        table.caption = (
+            f"Old: created before {older['cutoff']}; {len(older['tags_without_created']):,} "
+            "tags have no creation time (kept)."
+        )
+        table.caption_justify = "left"
     for label, figures in rows:
         table.add_row(Text(label), f"{figures['frees_blobs']:,}", f"{figures['frees_bytes']:,}")
     return table
