@@ -9,7 +9,9 @@ the storage (`--registry-storage`, `--older-than 180d --now ...`). Then the real
 `docker-registry garbage-collect` runs on copies of the storage, plain and with
 `--delete-untagged`, and once more after the old images' manifests are deleted through the API;
 each time the blobs it removed (the `blobs/sha256/*/*/data` files gone, and their bytes) are
-what the report said they would be.
+what the report said they would be. Storage the API would not produce (written by hand: nested
+names, a revision whose blob is gone, a directory without `_layers`, a tag without its revision,
+a broken link) is read as the real tool reads it.
 
 Install the tools with `.ci/install-tools.sh`; without them every test here is skipped.
 """
@@ -36,8 +38,9 @@ from typer.testing import CliRunner
 
 from layersim.accounting.registry_ops import garbage_collect, storage_what_ifs
 from layersim.cli.app import app
+from layersim.errors import ImageFormatError
 from layersim.readers.registry_storage import parse_now, read_registry_storage
-from tests.readers.images import INDEX_MT, Layout, M, make_tar
+from tests.readers.images import INDEX_MT, Layout, M, RegistryStorage, make_tar
 
 pytestmark = pytest.mark.integration
 
@@ -336,3 +339,59 @@ def test_garbage_collection_figures_equal_what_the_registry_removes(pushed: Push
         f"{json.dumps({k: figures[k] for k in ('garbage_collect', 'untagged_pinned')})}, "
         f"older_than {older['frees_blobs']} / {older['frees_bytes']} B"
     )
+
+
+def _hand_written(root: Path) -> RegistryStorage:
+    """Storage the API would not produce, written by hand: nested repository names (`team`
+    and `team/app`), a revision whose manifest blob is gone, a repository without `_layers`
+    (not one, for the registry), a tag whose manifest's revision link was removed."""
+    storage = RegistryStorage(root)
+    storage.tag(
+        "team/app", "1", storage.image("team/app", [b"l0" * 50, b"l1" * 50], "2025-01-01T00:00:00Z")
+    )
+    storage.tag("team", "1", storage.image("team", [b"l0" * 50, b"l2" * 50]))
+    storage.tag("miss", "1", storage.image("miss", [b"l3" * 50]))
+    gone = storage.image("miss", [b"l4" * 50])
+    shutil.rmtree(storage.v2 / "blobs/sha256" / gone[7:9] / gone[7:])
+    storage.tag("nolayers", "1", storage.image("nolayers", [b"l5" * 50]))
+    shutil.rmtree(storage.repository("nolayers") / "_layers")
+    untracked = storage.image("untracked", [b"l6" * 50])
+    storage.tag("untracked", "1", untracked)
+    (
+        storage.repository("untracked") / "_manifests/revisions/sha256" / untracked[7:] / "link"
+    ).unlink()
+    return storage
+
+
+@pytest.mark.parametrize("flags", [(), ("--delete-untagged",)])
+def test_odd_storage_is_read_as_the_registry_reads_it(
+    tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    """On hand-written storage with nested names, a revision whose blob is gone, a directory
+    without `_layers` and a tag without its revision link, the real `garbage-collect` (plain
+    and `--delete-untagged`) removes exactly the blobs `registry_ops.garbage_collect` says."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry missing (.ci/install-tools.sh)")
+    storage = _hand_written(tmp_path / "storage")
+    ours = garbage_collect(read_registry_storage(storage.root), bool(flags))
+    real = _collect(tmp_path, storage.root, "copy", *flags)
+    assert sorted(real.blobs) == list(ours.blobs) and len(ours.blobs) >= 5
+    assert sum(real.blobs.values()) == ours.frees_bytes
+
+
+def test_a_broken_link_stops_both(tmp_path: Path) -> None:
+    """A revision link that is not a digest: the real `garbage-collect` fails, and reading
+    the storage is an `ImageFormatError` naming the link."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry missing (.ci/install-tools.sh)")
+    storage = RegistryStorage(tmp_path / "storage")
+    digest = storage.image("app", [b"l0" * 50])
+    link = storage.repository("app") / "_manifests/revisions/sha256" / digest[7:] / "link"
+    link.write_text("not a digest")
+    config = _config(tmp_path / "gc.yml", storage.root)
+    result = subprocess.run(
+        ["docker-registry", "garbage-collect", str(config)], capture_output=True, timeout=60
+    )
+    assert result.returncode != 0
+    with pytest.raises(ImageFormatError, match="broken link file"):
+        read_registry_storage(storage.root)
