@@ -164,8 +164,8 @@ def test_read_keeps_each_images_creation_time(tmp_path: Path) -> None:
     archive = docker_archive(tmp_path / "a.tar", [(["reg/app:1"], [make_tar(BASE)])])
     result = read([layout.root, archive])
     assert [image.name for image in result.images] == [
-        "layout:dated:1",
-        "layout:undated:1",
+        "dated:1",
+        "undated:1",
         "reg/app:1",
     ]
     assert result.created == (datetime(2024, 5, 1, tzinfo=UTC), None, None)
