@@ -34,8 +34,10 @@ too. Nothing is written.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -43,8 +45,9 @@ from typing import Any
 
 from layersim.accounting.registry_ops import StoredRegistry, StoredRepository
 from layersim.errors import ConfigError, ImageFormatError
+from layersim.model.digest import sha256_digest
 from layersim.readers.plan import config_created, parse_rfc3339
-from layersim.readers.source import DirectorySource, load_json
+from layersim.readers.source import MAX_JSON_BYTES
 
 V2 = Path("docker/registry/v2")
 _HEX_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -95,16 +98,21 @@ def _blobs(v2: Path) -> dict[str, int]:
         if not prefix.is_dir(follow_symlinks=False):
             continue
         for entry in sorted(os.scandir(prefix.path), key=lambda e: e.name):
-            data = Path(entry.path) / "data"
-            if not entry.is_dir(follow_symlinks=False) or not data.is_file():
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                info = os.stat(os.path.join(entry.path, "data"))
+            except FileNotFoundError:
+                continue  # a blob being deleted, or never finished: the registry skips it too
+            if not stat.S_ISREG(info.st_mode):
                 continue
             if not _HEX_RE.fullmatch(entry.name) or entry.name[:2] != prefix.name:
                 raise ImageFormatError(f"{entry.path}: a blob directory not named by its digest")
-            found["sha256:" + entry.name] = data.stat().st_size
+            found["sha256:" + entry.name] = info.st_size
     return found
 
 
-def _read_link(path: Path) -> str:
+def _read_link(path: str) -> str:
     """The digest a link file holds, checked."""
     try:
         with open(path, "rb") as file:
@@ -131,12 +139,12 @@ def _repositories(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
 
 def _revisions(repo: Path, blobs: dict[str, int]) -> list[str]:
     root = repo / "_manifests" / "revisions" / "sha256"
-    found = []
+    found: list[str] = []
     if not root.is_dir():
         return found
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        link = Path(entry.path) / "link"
-        if not link.is_file():
+        link = os.path.join(entry.path, "link")
+        if not os.path.isfile(link):
             continue  # a deleted manifest leaves its directory, without the link
         digest = _read_link(link)
         if digest != "sha256:" + entry.name:
@@ -148,12 +156,12 @@ def _revisions(repo: Path, blobs: dict[str, int]) -> list[str]:
 
 def _tags(repo: Path) -> list[tuple[str, str]]:
     root = repo / "_manifests" / "tags"
-    found = []
+    found: list[tuple[str, str]] = []
     if not root.is_dir():
         return found
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        link = Path(entry.path) / "current" / "link"
-        if entry.is_dir(follow_symlinks=False) and link.is_file():
+        link = os.path.join(entry.path, "current", "link")
+        if entry.is_dir(follow_symlinks=False) and os.path.isfile(link):
             found.append((entry.name, _read_link(link)))
     return found
 
@@ -162,15 +170,32 @@ class _Blobs:
     """Blob JSON read from the store, each at most once, checked against its digest."""
 
     def __init__(self, v2: Path, blobs: dict[str, int]) -> None:
-        self._source = DirectorySource(v2)
+        self._root = str(v2 / "blobs" / "sha256")
         self._blobs = blobs
         self._read: dict[str, Any] = {}
 
     def json(self, digest: str) -> Any:
         if digest not in self._read:
-            name = f"blobs/sha256/{digest[7:9]}/{digest[7:]}/data"
-            self._read[digest] = load_json(self._source, name, digest=digest)[0]
+            self._read[digest] = self._load(digest)
         return self._read[digest]
+
+    def _load(self, digest: str) -> Any:
+        """A stored blob (regular files only: `_blobs` listed it) parsed as JSON, refused past
+        `MAX_JSON_BYTES` or if its bytes do not hash to its digest."""
+        path = os.path.join(self._root, digest[7:9], digest[7:], "data")
+        if self._blobs[digest] > MAX_JSON_BYTES:
+            raise ImageFormatError(
+                f"{path}: {self._blobs[digest]} bytes of JSON, more than {MAX_JSON_BYTES}"
+            )
+        with open(path, "rb") as file:
+            data = file.read(MAX_JSON_BYTES + 1)
+        actual = sha256_digest(data)
+        if actual != digest:
+            raise ImageFormatError(f"{path}: content has digest {actual}, not its name's")
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise ImageFormatError(f"{path}: malformed JSON ({exc})") from None
 
     def references(self, digest: str) -> tuple[str, ...]:
         """The digests a manifest references (module docstring)."""
