@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import shutil
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +102,10 @@ class Layout:
         platform: tuple[str, str] = ("linux", "amd64"),
         diff_ids: list[str] | None = None,
         media_types: list[str] | None = None,
+        created: str | None = None,
     ) -> dict:
-        """Write an image's blobs; return its manifest descriptor."""
+        """Write an image's blobs (its config's `created` if given); return its manifest
+        descriptor."""
         hows = [how] * len(tars) if isinstance(how, str) else how
         layers = [
             self.blob(compress(t, h), (media_types or [MEDIA_TYPES[h]] * len(tars))[i])
@@ -113,6 +116,8 @@ class Layout:
             "os": platform[0],
             "rootfs": {"type": "layers", "diff_ids": diff_ids or [sha(t) for t in tars]},
         }
+        if created is not None:
+            config["created"] = created
         manifest = {
             "schemaVersion": 2,
             "mediaType": MANIFEST_MT,
@@ -258,3 +263,82 @@ def good_layout(tmp_path: Path) -> tuple[Layout, dict]:
     desc = layout.image([make_tar(BASE), make_tar(APP)])
     layout.add(desc, "app:1")
     return layout, desc
+
+
+@dataclass
+class RegistryStorage:
+    """A distribution registry's filesystem storage written by hand, as the registry lays it
+    out (`docker/registry/v2`: blobs, repositories' layer links, manifest revisions, tags)."""
+
+    root: Path
+
+    @property
+    def v2(self) -> Path:
+        return self.root / "docker" / "registry" / "v2"
+
+    def blob(self, data: bytes) -> str:
+        """Store a blob; return its digest."""
+        digest = sha(data)
+        path = self.v2 / "blobs" / "sha256" / digest[7:9] / digest[7:] / "data"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return digest
+
+    def blob_bytes(self, digest: str) -> int:
+        return (self.v2 / "blobs" / "sha256" / digest[7:9] / digest[7:] / "data").stat().st_size
+
+    def link(self, path: Path, digest: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(digest)
+
+    def repository(self, name: str) -> Path:
+        return self.v2 / "repositories" / name
+
+    def manifest(self, repo: str, doc: dict) -> str:
+        """Store a manifest (or index) in `repo` as a push does: blob and revision link."""
+        digest = self.blob(json.dumps(doc).encode())
+        revision = self.repository(repo) / "_manifests/revisions/sha256" / digest[7:] / "link"
+        self.link(revision, digest)
+        return digest
+
+    def image(
+        self,
+        repo: str,
+        layers: list[bytes],
+        created: str | None = None,
+        platform: tuple[str, str] = ("linux", "amd64"),
+    ) -> str:
+        """Push an image (layer blobs as given, a config with `created` if given) to `repo`;
+        return its manifest digest."""
+        descriptors = []
+        config = {"architecture": platform[1], "os": platform[0], "rootfs": {"type": "layers"}}
+        if created is not None:
+            config["created"] = created
+        config_digest = self.blob(json.dumps(config).encode())
+        for data in [json.dumps(config).encode(), *layers]:
+            digest = self.blob(data)
+            self.link(self.repository(repo) / "_layers/sha256" / digest[7:] / "link", digest)
+            descriptors.append({"mediaType": GZIP_MT, "digest": digest, "size": len(data)})
+        descriptors[0]["mediaType"] = CONFIG_MT
+        assert descriptors[0]["digest"] == config_digest
+        doc = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MT,
+            "config": descriptors[0],
+            "layers": descriptors[1:],
+        }
+        return self.manifest(repo, doc)
+
+    def tag(self, repo: str, tag: str, digest: str) -> None:
+        """Point `tag` at `digest` (its history kept in `index/`, as the registry does)."""
+        tags = self.repository(repo) / "_manifests/tags" / tag
+        self.link(tags / "current" / "link", digest)
+        self.link(tags / "index/sha256" / digest[7:] / "link", digest)
+
+    def delete_manifest(self, repo: str, digest: str) -> None:
+        """What `DELETE /v2/REPO/manifests/DIGEST` does: unlink the revision (its directory
+        stays) and remove every tag currently pointing to it."""
+        (self.repository(repo) / "_manifests/revisions/sha256" / digest[7:] / "link").unlink()
+        for current in (self.repository(repo) / "_manifests/tags").glob("*/current/link"):
+            if current.read_text() == digest:
+                shutil.rmtree(current.parent.parent)

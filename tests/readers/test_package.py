@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from layersim.accounting.reference import evaluate
 from layersim.errors import ImageFormatError
 from layersim.model import StorageOptions
 from layersim.model.sizes import CompressionModel
-from layersim.readers import DEFAULT_NODE, read_images, read_population
+from layersim.readers import DEFAULT_NODE, read, read_images, read_population
 from tests.readers.images import (
     APP,
     BASE,
@@ -152,3 +153,19 @@ def test_references_choose_the_format_and_the_image(tmp_path: Path) -> None:
         read_images([f"docker-archive:{root}"])
     with pytest.raises(ImageFormatError, match="not an OCI image layout"):
         read_images([f"oci:{archive}"])
+
+
+def test_read_keeps_each_images_creation_time(tmp_path: Path) -> None:
+    """`read` returns, in image order, each config's `created`; an image whose config has none
+    (every docker-archive image here) has None."""
+    layout = Layout(tmp_path / "layout")
+    layout.add(layout.image([make_tar(BASE)], created="2024-05-01T00:00:00Z"), "dated:1")
+    layout.add(layout.image([make_tar(APP)]), "undated:1")
+    archive = docker_archive(tmp_path / "a.tar", [(["reg/app:1"], [make_tar(BASE)])])
+    result = read([layout.root, archive])
+    assert [image.name for image in result.images] == [
+        "dated:1",
+        "undated:1",
+        "reg/app:1",
+    ]
+    assert result.created == (datetime(2024, 5, 1, tzinfo=UTC), None, None)

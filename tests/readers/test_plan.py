@@ -5,6 +5,7 @@ platforms, a config's DiffIDs), checked with exact one-line messages.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from layersim.readers.plan import (
     Platform,
     blob_path,
     check_digest,
+    config_created,
     config_diff_ids,
     expect,
+    parse_rfc3339,
 )
 from tests.readers.images import good_layout, sha
 
@@ -169,3 +172,35 @@ def test_config_diff_ids() -> None:
         with pytest.raises(ImageFormatError) as info:
             config_diff_ids({"rootfs": rootfs}, "C")
         assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T12:34:56Z", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC)),
+        ("2024-05-01t12:34:56z", datetime(2024, 5, 1, 12, 34, 56, tzinfo=UTC)),
+        ("2024-05-01T12:34:56.123456789Z", datetime(2024, 5, 1, 12, 34, 56, 123456, tzinfo=UTC)),
+        ("2024-05-01T12:34:56.5Z", datetime(2024, 5, 1, 12, 34, 56, 500000, tzinfo=UTC)),
+        (
+            "2024-05-01T12:34:56-07:00",
+            datetime(2024, 5, 1, 12, 34, 56, tzinfo=timezone(timedelta(hours=-7))),
+        ),
+        ("1970-01-01T00:00:00Z", datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_rfc3339_times(text: str, expected: datetime) -> None:
+    """Config `created` times as Go writes them (nanoseconds cut to microseconds, any offset)."""
+    assert parse_rfc3339(text) == expected
+    assert config_created({"created": text}) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2024-05-01", "2024-05-01T12:34:56", "2024-02-30T00:00:00Z", "yesterday", "", 0, None],
+)
+def test_not_rfc3339(value: object) -> None:
+    """A date alone, a time without offset, an impossible date, or no string: no time (never
+    guessed); a config without `created` or that is no object has none either."""
+    assert parse_rfc3339(value) is None
+    assert config_created({"created": value}) is None
+    assert config_created({}) is None and config_created([]) is None

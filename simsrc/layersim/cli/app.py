@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from layersim import __version__
 from layersim.accounting.assemble import evaluate as evaluate_population
+from layersim.accounting.registry_ops import storage_what_ifs
 from layersim.advice.advise import advise as advise_population
 from layersim.advice.gates import (
     GateRules,
@@ -89,10 +91,20 @@ from layersim.readers.cache import default_cache_path
 from layersim.readers.flatten import measure_flattened_paths
 from layersim.readers.reference import Transport
 from layersim.readers.registry import DEFAULT_TIMEOUT_SECONDS
+from layersim.readers.registry_storage import (
+    parse_duration_seconds,
+    parse_now,
+    read_registry_storage,
+)
 from layersim.readers.spec import load_spec
 from layersim.report import metrics_to_json, render_evaluation
 from layersim.report.advice import advice_to_json, render_advice
-from layersim.report.analysis import analysis_to_json, render_analysis
+from layersim.report.analysis import (
+    AgeQuery,
+    StorageReport,
+    analysis_to_json,
+    render_analysis,
+)
 from layersim.report.calibration import calibration_toml, render_calibration
 from layersim.report.documents import write_run, write_sweep
 from layersim.report.run import SUMMARY, render_headline
@@ -623,6 +635,62 @@ def _gate_rules(
     return merge_rules(from_file, from_cli)
 
 
+RegistryStorageOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--registry-storage",
+        metavar="DIR",
+        help="A distribution registry's storage (its filesystem driver's rootdirectory): "
+        "report what garbage collection would free now and what untagged manifests pin.",
+        show_default=False,
+    ),
+]
+OlderThanOption = Annotated[
+    str | None,
+    typer.Option(
+        "--older-than",
+        metavar="DURATION",
+        help="Also report what deleting the tags of the images created more than DURATION "
+        "before --now frees (30d, 12h; units s, m, h, d, w); with --registry-storage, in the "
+        "registry's storage too.",
+        show_default=False,
+    ),
+]
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        metavar="TIME",
+        help="The time --older-than counts back from, RFC 3339 (2026-01-31T00:00:00Z); "
+        "default: the current time.",
+        show_default=False,
+    ),
+]
+
+
+def _age_query(older_than: str | None, now: str | None) -> AgeQuery | None:
+    """`--older-than` counted back from `--now` (default: the current time)."""
+    if older_than is None:
+        if now is not None:
+            raise ConfigError("--now is the time --older-than counts back from: give --older-than")
+        return None
+    seconds = parse_duration_seconds(older_than)
+    moment = parse_now(now) if now is not None else datetime.now(UTC)
+    return AgeQuery(older_than, moment, moment - timedelta(seconds=seconds))
+
+
+def _storage_report(storage: Path | None, age: AgeQuery | None) -> StorageReport | None:
+    """The registry storage's figures (`--registry-storage`), read before any image."""
+    if storage is None:
+        return None
+    store = read_registry_storage(storage)
+    return StorageReport(
+        path=str(storage),
+        store=store,
+        what_ifs=storage_what_ifs(store, None if age is None else age.cutoff),
+    )
+
+
 @app.command(cls=_Command, short_help="Analyze real images (layouts, archives, registries).")
 def analyze(
     paths: PathsArgument,
@@ -640,6 +708,9 @@ def analyze(
     cache: CacheOption = None,
     no_cache: NoCacheFlag = False,
     flattened_export: FlattenedExportFlag = False,
+    registry_storage: RegistryStorageOption = None,
+    older_than: OlderThanOption = None,
+    now: NowOption = None,
     cdc_min_bytes: Annotated[
         int, typer.Option(metavar="BYTES", help="FastCDC minimum chunk size in bytes (chunk_cdc).")
     ] = DEFAULT_CDC_MIN_BYTES,
@@ -666,6 +737,8 @@ def analyze(
     Example:
       layersim analyze app-v1.tar app-v2.tar --json --out analysis.json
       layersim analyze docker://localhost:5000/team/app:1.2 --tls-verify=false
+      layersim analyze docker://localhost:5000 --tls-verify=false \\
+          --registry-storage /var/lib/docker-registry --older-than 90d
     """
     with cli_errors():
         if out is not None:
@@ -678,6 +751,8 @@ def analyze(
         )
         registry = _registry_options(tls_verify, timeout, authfile)
         inputs = _local_inputs(paths)
+        age = _age_query(older_than, now)
+        storage = _storage_report(registry_storage, age)
         result = _read_with_cache(
             paths,
             platform,
@@ -706,6 +781,9 @@ def analyze(
             platform=platform,
             flattened=flattened,
             cache=result.counts,
+            storage=storage,
+            age=age,
+            created=result.created,
         )
         emit_document(
             doc,

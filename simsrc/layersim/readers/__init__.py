@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from layersim.errors import ImageFormatError
@@ -159,10 +160,12 @@ def _unique_names(plans: list[ImagePlan]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class ReadResult:
-    """The images read, in order, and what their reading took from the cache and the blobs."""
+    """The images read, in order, what their reading took from the cache and the blobs, and
+    when each image was created (its config's `created`; None where it says nothing usable)."""
 
     images: tuple[Image, ...]
     counts: CacheCounts
+    created: tuple[datetime | None, ...] = ()
 
 
 def read(
@@ -215,7 +218,9 @@ def read(
             Image(name=name, layers=tuple(layers[p.key] for p in plan.layers))
             for name, plan in zip(_unique_names(plans), plans, strict=True)
         )
-        return ReadResult(images=images, counts=counts)
+        return ReadResult(
+            images=images, counts=counts, created=tuple(plan.created for plan in plans)
+        )
 
 
 def _cached(

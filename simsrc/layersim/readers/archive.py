@@ -25,6 +25,7 @@ from layersim.readers.plan import (
     ImagePlan,
     LayerPlan,
     Platform,
+    config_created,
     config_diff_ids,
     expect,
 )
@@ -100,5 +101,12 @@ def plan_archive(source: Source, path: Path, wanted: Platform | None) -> list[Im
                     key=digest or source.canonical(member),
                 )
             )
-        plans.append(ImagePlan(name=name, layers=tuple(layers), where=entry_where))
+        plans.append(
+            ImagePlan(
+                name=name,
+                layers=tuple(layers),
+                where=entry_where,
+                created=config_created(config),
+            )
+        )
     return plans

@@ -28,6 +28,7 @@ from layersim.readers.plan import (
     LayerPlan,
     Platform,
     blob_path,
+    config_created,
     config_diff_ids,
     expect,
 )
@@ -202,7 +203,9 @@ class _Layout:
                     key=layer.digest,
                 )
             )
-        return ImagePlan(name=name, layers=tuple(layers), where=where)
+        return ImagePlan(
+            name=name, layers=tuple(layers), where=where, created=config_created(config)
+        )
 
 
 def _is_attestation(desc: Descriptor) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from layersim.errors import ImageFormatError
@@ -19,6 +20,30 @@ from layersim.readers.source import Source
 
 _SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+_RFC3339_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_rfc3339(text: object) -> datetime | None:
+    """`text` as an RFC 3339 time with its offset (`2024-05-01T12:34:56.123456789Z`), or None
+    if it is not one. Fractions beyond microseconds are dropped (Go writes nanoseconds)."""
+    if not isinstance(text, str) or not _RFC3339_RE.fullmatch(text):
+        return None
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        head = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    try:
+        return datetime.fromisoformat(head.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        return None
+
+
+def config_created(config: Any) -> datetime | None:
+    """When an image config says its image was created (`created`, RFC 3339), or None when
+    it says nothing usable: never guessed."""
+    return parse_rfc3339(config.get("created")) if isinstance(config, dict) else None
 
 
 def check_digest(value: object, where: str) -> str:
@@ -146,3 +171,4 @@ class ImagePlan:
     name: str
     layers: tuple[LayerPlan, ...]
     where: str
+    created: datetime | None = None  # the config's `created` (`config_created`)
