@@ -40,11 +40,13 @@ from layersim.cli.support import (
     EXIT_USER_ERROR,
     AllowLargeFlag,
     ConfigOption,
+    ConnectTimeoutOption,
     ForceFlag,
     JsonFlag,
     OutDir,
     OutFile,
     QuietFlag,
+    SchedulerOption,
     SeedOption,
     SetOption,
     bytes_progress_bar,
@@ -66,6 +68,7 @@ from layersim.config import (
     list_scenarios,
     load_config,
 )
+from layersim.distributed.cluster import CONNECT_TIMEOUT_SECONDS, LOCAL
 from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
@@ -324,6 +327,23 @@ def run(
             render_headline(outcome.result, stdout_console(), out=str(target))
 
 
+def _remote(scheduler: str | None) -> bool:
+    """Whether `scheduler` names a running cluster (whose machines are not this one)."""
+    return scheduler is not None and scheduler != LOCAL
+
+
+def _check_scheduler(scheduler: str | None, jobs: int | None, connect_timeout: float) -> None:
+    """Refuse a --scheduler combination that cannot mean anything, before any work."""
+    if scheduler is None:
+        return
+    if not scheduler.strip():
+        fail(f"--scheduler: give {LOCAL} or tcp://HOST:PORT")
+    if _remote(scheduler) and jobs is not None:
+        fail("--jobs: a running cluster has the workers it has; give --jobs only with local")
+    if not connect_timeout > 0:
+        fail(f"--connect-timeout: must be a positive number of seconds, got {connect_timeout}")
+
+
 def _seed_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",")]
@@ -382,11 +402,13 @@ def sweep(
             "--jobs",
             "-j",
             metavar="N",
-            help="Worker processes (default: the CPU count; 1 runs in this process). The "
-            "results do not depend on it.",
+            help="Worker processes (default: the CPU count; 1 runs in this process; with "
+            "--scheduler local, the cluster's workers). The results do not depend on it.",
             show_default=False,
         ),
     ] = None,
+    scheduler: SchedulerOption = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_SECONDS,
     out: OutDir = None,
     force: ForceFlag = False,
     allow_large: AllowLargeFlag = False,
@@ -401,12 +423,14 @@ def sweep(
     \b
     Example:
       layersim sweep small --param apps.count=10,20,40 --seeds 2
+      layersim sweep small --param apps.count=10,20,40 --scheduler tcp://10.0.0.5:8786
     """
     with cli_errors():
         if seeds is not None and seed_list is not None:
             fail("--seeds and --seed-list: give one of them")
         if jobs is not None and jobs < 1:
             fail(f"--jobs: must be a positive integer, got {jobs}")
+        _check_scheduler(scheduler, jobs, connect_timeout)
         axes = [parse_param(text) for text in params]
         base = _experiment(scenario, config, sets, seed)
         chosen = (
@@ -416,7 +440,7 @@ def sweep(
         )
         # --seed only picks the first of `chosen`: every run's config gets its own seed
         plan = plan_sweep(axes, chosen, path=config, scenario=scenario, overrides=sets or [])
-        if not allow_large:
+        if not allow_large and not _remote(scheduler):
             for point in plan.points:
                 check_memory(point.configs[0], machine_memory_bytes())
         name = _name(scenario, config, base)
@@ -428,8 +452,19 @@ def sweep(
         workers = jobs if jobs is not None else (os.cpu_count() or 1)
         with atomic_directory(target, replace=replace) as folder:
             started = time.perf_counter()
-            with progress_bar(quiet=quiet) as progress:
-                result = run_sweep(plan, jobs=workers, progress=progress)
+            if scheduler is None:
+                with progress_bar(quiet=quiet) as progress:
+                    result = run_sweep(plan, jobs=workers, progress=progress)
+            else:
+                # imported here: a sweep without --scheduler never loads the Dask code
+                from layersim.distributed.cluster import dask_client
+                from layersim.distributed.sweep import run_sweep_on
+
+                with (
+                    dask_client(scheduler, workers=jobs, timeout_seconds=connect_timeout) as client,
+                    progress_bar(quiet=quiet) as progress,
+                ):
+                    result = run_sweep_on(client, plan, progress=progress)
             write_sweep(result, folder, {"sweep": time.perf_counter() - started})
         if as_json:
             typer.echo((target / SWEEP_JSON).read_text(encoding="utf-8"), nl=False)
