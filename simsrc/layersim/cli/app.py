@@ -70,7 +70,7 @@ from layersim.config import (
 )
 from layersim.distributed.cluster import CONNECT_TIMEOUT_SECONDS, LOCAL
 from layersim.errors import ConfigError
-from layersim.experiment.run import run_experiment
+from layersim.experiment.run import RunOutcome, run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
 from layersim.model.chunks import (
     DEFAULT_CDC_AVG_BYTES,
@@ -299,6 +299,18 @@ def run(
     allow_large: AllowLargeFlag = False,
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
+    scheduler: SchedulerOption = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            metavar="N",
+            help="With --scheduler: split the stored-bytes sums into N key partitions, one "
+            "task each (default: one per worker). The results do not depend on it.",
+            show_default=False,
+        ),
+    ] = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_SECONDS,
 ) -> None:
     """Generate a fleet, simulate it and write the results folder (docs/run.md).
 
@@ -309,8 +321,12 @@ def run(
     Examples:
       layersim run small
       layersim run --set apps.count=50 --seed 7 --out out/apps50
+      layersim run company --scheduler local --partitions 4
     """
     with cli_errors():
+        _check_scheduler(scheduler, None, connect_timeout)
+        if partitions is not None and scheduler is None:
+            fail("--partitions: give it with --scheduler")
         experiment = _experiment(scenario, config, sets, seed)
         if not allow_large:
             check_memory(experiment, machine_memory_bytes())
@@ -318,13 +334,38 @@ def run(
         _replaceable(target, SUMMARY, force)
         replace = force or (out is None and _default_replace(target, SUMMARY))
         with atomic_directory(target, replace=replace) as folder:
-            with progress_bar(quiet=quiet) as progress:
-                outcome = run_experiment(experiment, progress)
+            if scheduler is None:
+                with progress_bar(quiet=quiet) as progress:
+                    outcome = run_experiment(experiment, progress)
+            else:
+                outcome = _run_on(scheduler, partitions, connect_timeout, experiment, quiet)
             write_run(outcome.result, folder, outcome.timings)
         if as_json:
             typer.echo((target / SUMMARY).read_text(encoding="utf-8"), nl=False)
         elif not quiet:
             render_headline(outcome.result, stdout_console(), out=str(target))
+
+
+def _run_on(
+    scheduler: str,
+    partitions: int | None,
+    connect_timeout: float,
+    experiment: ExperimentConfig,
+    quiet: bool,
+) -> RunOutcome:
+    """`run_experiment` with its stored-bytes sums in key partitions on a Dask cluster."""
+    # imported here: a run without --scheduler never loads the Dask code
+    from layersim.distributed.cluster import dask_client
+    from layersim.distributed.run import check_partitions, run_partitioned
+
+    if partitions is not None:
+        check_partitions(partitions)
+    with (
+        dask_client(scheduler, timeout_seconds=connect_timeout) as client,
+        progress_bar(quiet=quiet) as progress,
+    ):
+        parts = partitions if partitions is not None else max(1, len(client.nthreads()))
+        return run_partitioned(client, experiment, parts, progress)
 
 
 def _remote(scheduler: str | None) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from layersim.accounting.held import SumHeld, sum_here
 from layersim.config import ExperimentConfig
 from layersim.fleet import generate
 from layersim.progress import Progress
@@ -29,12 +30,16 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -> RunOutcome:
-    """Generate and simulate `config`'s fleet with a generator seeded by `config.seed`."""
+def run_experiment(
+    config: ExperimentConfig, progress: Progress | None = None, sum_held: SumHeld = sum_here
+) -> RunOutcome:
+    """Generate and simulate `config`'s fleet with a generator seeded by `config.seed`; the
+    stored bytes' sums over keys computed by `sum_held` (`accounting.held`: here by default,
+    the same figures wherever)."""
     started = time.perf_counter()
     fleet = generate(config, np.random.default_rng(config.seed), progress)
     generated = time.perf_counter()
-    result = simulate(fleet, progress)
+    result = simulate(fleet, progress, sum_held)
     simulated = time.perf_counter()
     return RunOutcome(
         result=result,
