@@ -1,17 +1,21 @@
 """Tests of `layersim.distributed.run`: a run whose stored-bytes sums are split into key
 partitions on a 2-worker Dask cluster writes the files of a single-process run, byte for byte,
-for any number of partitions; bad --partitions are one error line."""
+for any number of partitions, also when a worker dies mid-part; bad --partitions are one
+error line."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from layersim.accounting.held import HeldBytes, TimelineSums, sum_here
 from layersim.cli.app import app
 from layersim.config import load_config
-from layersim.distributed.run import run_partitioned
+from layersim.distributed.run import partitioned_sums, run_partitioned
 from layersim.experiment.run import run_experiment
 from tests.distributed.conftest import TINY
 
@@ -70,3 +74,37 @@ def test_cli_bad_partitions_exit_2(tmp_path, args, names):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and names in lines[0], lines
     assert list(tmp_path.iterdir()) == []
+
+
+@dataclass(frozen=True)
+class KillsItsWorkerOnce:
+    """A part's sum that kills the worker process running it the first time any part calls
+    it (the one that creates `marker`, which records the dead worker's pid), and is
+    `sum_here` otherwise."""
+
+    marker: str
+
+    def __call__(self, sums: TimelineSums) -> HeldBytes:
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return sum_here(sums)
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        os._exit(1)  # the worker process dies at once, mid-task, as if killed
+
+
+def test_a_worker_killed_mid_partition_changes_nothing(tmp_path, client):
+    """A worker dies while summing a part: the part is computed again on a live worker from
+    the scheduler's copy, and the stored bytes are those of a single-process run."""
+    config = load_config(scenario="small", overrides=TINY)
+    whole = run_experiment(config).result
+    marker = tmp_path / "killed.pid"
+    split = run_experiment(
+        config, sum_held=partitioned_sums(client, 3, KillsItsWorkerOnce(str(marker)))
+    ).result
+    assert marker.exists()
+    with pytest.raises(ProcessLookupError):  # the worker that ran it is gone
+        os.kill(int(marker.read_text()), 0)
+    assert split.registry == whole.registry
+    assert split.nodes == whole.nodes

@@ -38,9 +38,9 @@ def check_partitions(partitions: int) -> int:
     return partitions
 
 
-def partitioned_sums(client: Any, partitions: int) -> SumHeld:
+def partitioned_sums(client: Any, partitions: int, part_sum: SumHeld = sum_here) -> SumHeld:
     """A `SumHeld` that computes each timeline's sums as `partitions` key parts on the cluster
-    of `client` and adds them up."""
+    of `client`, each part by `part_sum` on a worker (it must pickle), and adds them up."""
     distributed = load_distributed()
     check_partitions(partitions)
 
@@ -55,7 +55,7 @@ def partitioned_sums(client: Any, partitions: int) -> SumHeld:
                 for part in range(partitions):
                     futures.append(
                         client.submit(
-                            sum_here,
+                            part_sum,
                             key_part(sums, part, partitions),
                             key=f"layersim-held-{batch}-{part}",
                         )
