@@ -48,14 +48,17 @@ def test_cli_partitioned_run_writes_the_files_of_a_single_process_run(tmp_path, 
 
 
 def test_any_number_of_partitions_gives_the_same_result(client):
-    """1, 2 and 5 partitions: the registry's and the nodes' stored bytes of every measured
-    epoch equal a single-process run's."""
+    """1, 2 and 5 partitions: the stored bytes of every measured epoch (key partitions) and
+    the per-image figures they and the waste table come from (overlay parts) equal a
+    single-process run's."""
     config = load_config(scenario="small", overrides=TINY)
     whole = run_experiment(config).result
     for parts in (1, 2, 5):
         split = run_partitioned(client, config, parts).result
         assert split.registry == whole.registry
         assert split.nodes == whole.nodes
+        assert split.waste == whole.waste
+        assert split.anchors == whole.anchors
 
 
 @pytest.mark.parametrize(

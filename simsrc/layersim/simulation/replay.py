@@ -28,7 +28,7 @@ from layersim.accounting import transfers
 from layersim.accounting.arrays import I64, canonical, csr_rows
 from layersim.accounting.containers import container_bytes
 from layersim.accounting.held import SumHeld, sum_here
-from layersim.accounting.images import ImageTable, image_table
+from layersim.accounting.images import ImageTable, WalkParts, image_table
 from layersim.accounting.metrics import STRATEGIES
 from layersim.accounting.storage import StoredTimeline, stored_timeline
 from layersim.accounting.transfers import PullTable, PushTable
@@ -548,20 +548,25 @@ def fleet_summary(fleet: Fleet) -> FleetSummary:
 
 
 def simulate(
-    fleet: Fleet, progress: Progress | None = None, sum_held: SumHeld = sum_here
+    fleet: Fleet,
+    progress: Progress | None = None,
+    sum_held: SumHeld = sum_here,
+    walk_parts: WalkParts | None = None,
 ) -> SimulationResult:
     """Replay `fleet` epoch by epoch and collect every table of `SimulationResult`.
 
     Pushes, pulls and stored bytes come from the engine's timelines: one pass each over
     every arrival of the whole horizon, then each epoch's rows are read off them. The stored
-    bytes' sums over keys are `sum_held`'s (here by default; `accounting.held`)."""
+    bytes' sums over keys are `sum_held`'s (here by default; `accounting.held`), the overlay
+    walk's parts `walk_parts`' (threads here by default; `images.image_table`): the same
+    figures either way."""
     report = progress or (lambda stage, fraction: None)
     cfg = fleet.config
     a = fleet.arrays
     T = fleet.epochs
     report("simulate: images", 0.0)
     canon = canonical(a)
-    images = image_table(canon)
+    images = image_table(canon, walk_parts)
     writable = container_bytes(canon)
     report("simulate: pushes", 0.2)
     pushes = push_timeline(fleet, images)
