@@ -1,7 +1,7 @@
 """Partitioned runs on Dask (`layersim run --scheduler ... --partitions N`): a scenario's
-replay with its stored-bytes sums split into N key partitions on a `LocalCluster`, against
-the same replay in this process measured in the same session (the baseline), with the peak
-memory of every worker and of this process.
+replay with its overlay walk and stored-bytes sums split into N parts on a `LocalCluster`,
+against the same replay in this process measured in the same session (the baseline), with the
+peak memory of every worker and of this process.
 
 Settings (environment), so that the lead can run it at hub scale where the machine allows
 (never on a shared machine):
@@ -31,7 +31,7 @@ from layersim.simulation import simulate
 
 distributed = pytest.importorskip("distributed")
 
-from layersim.distributed.run import partitioned_sums  # noqa: E402  (needs Dask)
+from layersim.distributed.run import WalkOnCluster, partitioned_sums  # noqa: E402  (needs Dask)
 
 SCENARIO = os.environ.get("LAYERSIM_BENCH_PARTITIONS_SCENARIO", "company")
 PARTITIONS = [int(n) for n in os.environ.get("LAYERSIM_BENCH_PARTITIONS", "1,2,4").split(",")]
@@ -82,14 +82,18 @@ def test_partitions_baseline(timed, benchmark, fleet, baseline) -> None:
 
 @pytest.mark.parametrize("partitions", PARTITIONS)
 def test_partitioned_replay(timed, benchmark, fleet, baseline, client, partitions) -> None:
-    """The replay with its stored-bytes sums in `partitions` key parts on the cluster's
-    workers (fresh worker processes, so their peak memory is this benchmark's; one untimed
+    """The replay with its overlay walk and stored-bytes sums in `partitions` parts on the
+    cluster's workers (fresh worker processes, so their peak memory is this benchmark's; one untimed
     round first, as their start-up is not the partitions' cost); the same figures as the
     baseline."""
     client.restart()
-    sum_held = partitioned_sums(client, partitions)
-    simulate(fleet, sum_held=sum_held)  # untimed: fresh workers import layersim, load kernels
-    result = timed(lambda: simulate(fleet, sum_held=sum_held))
+    sum_held, walk_parts = partitioned_sums(client, partitions), WalkOnCluster(client, partitions)
+
+    def run() -> Any:
+        return simulate(fleet, sum_held=sum_held, walk_parts=walk_parts)
+
+    run()  # untimed: fresh workers import layersim and load its kernels
+    result = timed(run)
     peaks = client.run(_peak_rss_bytes)
     benchmark.extra_info.update(
         scenario=SCENARIO,
@@ -100,3 +104,4 @@ def test_partitioned_replay(timed, benchmark, fleet, baseline, client, partition
     )
     assert result.registry == baseline.registry
     assert result.nodes == baseline.nodes
+    assert result.waste == baseline.waste

@@ -305,8 +305,9 @@ def run(
         typer.Option(
             "--partitions",
             metavar="N",
-            help="With --scheduler: split the stored-bytes sums into N key partitions, one "
-            "task each (default: one per worker). The results do not depend on it.",
+            help="With --scheduler: split the overlay walk and the stored-bytes sums into N "
+            "partitions, one task each (default: one per worker; docs/run.md). The results "
+            "do not depend on it.",
             show_default=False,
         ),
     ] = None,

@@ -15,7 +15,6 @@ install it. Not here: what runs on the cluster (`distributed.sweep`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Iterator
@@ -76,6 +75,8 @@ def scheduler_address(scheduler: str) -> str:
 
 
 async def _answer(distributed: ModuleType, address: str, timeout_seconds: float) -> None:
+    import asyncio
+
     # the handshake too is bounded: a port that accepts but never speaks Dask must not hang
     comm = await asyncio.wait_for(
         distributed.comm.connect(address, timeout=timeout_seconds), timeout_seconds + 1.0
@@ -87,6 +88,8 @@ def check_answers(address: str, timeout_seconds: float = CONNECT_TIMEOUT_SECONDS
     """Raise `SchedulerError` unless a Dask scheduler answers at `address` within
     `timeout_seconds`. Checked with a bare connection before a `Client` is made: a client that
     failed to connect prints a traceback of its own when it is garbage-collected."""
+    import asyncio
+
     distributed = load_distributed()
     try:
         asyncio.run(_answer(distributed, address, timeout_seconds))
