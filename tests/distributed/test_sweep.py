@@ -1,10 +1,15 @@
 """Tests of `layersim.distributed.sweep`: a sweep on a 2-worker Dask cluster of processes gives
 the figures of `--jobs 1` (through the CLI: the same files, byte for byte), also when a worker
-dies in the middle of a run, and a run's own error comes back as itself."""
+dies in the middle of a run; a run's own error comes back as itself; Ctrl-C cancels the runs
+and writes nothing."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +110,47 @@ def test_a_runs_own_error_comes_back_as_itself(client):
 
 def _raise_config_error(result: SimulationResult) -> float:
     raise ConfigError("bad: refused on a worker")
+
+
+def test_ctrl_c_cancels_the_runs_and_writes_nothing(tmp_path, client):
+    """Ctrl-C (SIGINT) while a sweep's runs are on the cluster: `interrupted`, exit 130, no
+    output folder, and the runs not yet done are cancelled (the scheduler holds no task of
+    the sweep afterwards)."""
+    out = tmp_path / "never"
+    src = Path(__file__).resolve().parents[2] / "simsrc"
+    command = [
+        sys.executable,
+        "-c",
+        # Ctrl-C raises KeyboardInterrupt even where the test runs with SIGINT ignored (a
+        # background job)
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'layersim'; from layersim.cli.app import app; app()",
+        *("sweep", "small", *SETS, "--param", "apps.count=3,4,5,6", "--seeds", "3"),
+        *("--scheduler", client.scheduler.address, "--quiet", "--out", str(out)),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _sweep_tasks(client) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _sweep_tasks(client), "the sweep never reached the cluster"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    deadline = time.monotonic() + 20
+    while _sweep_tasks(client) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _sweep_tasks(client) == []
+
+
+def _sweep_tasks(client) -> list[str]:
+    """The keys of every sweep task the scheduler holds."""
+    keys = client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
+    return [k for k in keys if k.startswith("layersim-sweep-")]
