@@ -354,7 +354,8 @@ def _run_on(
     experiment: ExperimentConfig,
     quiet: bool,
 ) -> RunOutcome:
-    """`run_experiment` with its stored-bytes sums in key partitions on a Dask cluster."""
+    """`run_experiment` with its overlay walk and stored-bytes sums in partitions on a Dask
+    cluster (`distributed.run`)."""
     # imported here: a run without --scheduler never loads the Dask code
     from layersim.distributed.cluster import dask_client
     from layersim.distributed.run import check_partitions, run_partitioned
