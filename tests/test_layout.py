@@ -32,6 +32,7 @@ RANKS: dict[str, int] = {
     "experiment": 6,
     "calibration": 6,
     "report": 7,
+    "distributed": 7,  # runs experiment's tasks on Dask; only the CLI calls it
     "cli": 8,
 }
 # The core never prints nor draws: these belong to report and cli.

@@ -31,3 +31,8 @@ class OutputError(LayersimError):
 
 class RunError(LayersimError):
     """An experiment run could not complete (e.g. a sweep's worker process died)."""
+
+
+class SchedulerError(LayersimError):
+    """A Dask scheduler cannot be used: Dask is not installed, or the address is malformed or
+    does not answer in time."""

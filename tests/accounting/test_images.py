@@ -184,3 +184,32 @@ def test_entries_hidden_twice_on_one_branch() -> None:
     actual = evaluate(population)
     assert actual.images == reference.evaluate(population).images
     assert actual.images[0].dive_wasted_bytes == 120
+
+
+@given(populations(max_nodes=0), st.integers(1, 6))
+def test_walk_in_parts_equals_whole(population: Population, n_parts: int) -> None:
+    """Cutting the trie walk into parts that each carry only the layers and entries they read
+    (renumbered; as a cluster's tasks do) changes no figure, for any number of parts."""
+    canon = canonical(from_population(population))
+    whole = image_table(canon)
+    _tables_equal(image_table(canon, images.WalkHere(n_parts)), whole)
+
+
+def test_overlay_parts_carry_only_their_layers() -> None:
+    """Two image trees of 3 entries each, cut into two parts of about equal work (the
+    preorder: root a 2 entries, top a 1, root b 1, top b 2; the cut falls after root a): the
+    first part holds root a's entries only; the second walks top a (re-stacking its ancestor
+    root a) and tree b, so it holds all 6; every trie node is in exactly one part."""
+    base_a = make_layer([_file("a", 10, "ca"), _file("b", 20, "cb")])
+    base_b = make_layer([_file("x", 30, "cx")])
+    top_a = make_layer([_file("c", 5, "cc")])
+    top_b = make_layer([_file("y", 7, "cy"), _file("z", 8, "cz")])
+    population = Population((Image("a:1", (base_a, top_a)), Image("b:1", (base_b, top_b))))
+    canon = canonical(from_population(population))
+    arrays = canon.arrays
+    trie = images.build_chain_trie(arrays)
+    parts = images.overlay_parts(arrays, trie, canon.path_end, 2)
+    assert len(parts) == 2
+    assert [p.entry_path.size for p in parts] == [2, 6]
+    assert [p.prefix.size for p in parts] == [0, 1]
+    assert sorted(np.concatenate([p.nodes for p in parts]).tolist()) == list(range(trie.size))

@@ -26,7 +26,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,7 @@ import numpy.typing as npt
 from layersim.accounting import kernels
 from layersim.accounting.arrays import I64, CanonicalArrays, PopulationArrays, csr_rows
 from layersim.accounting.scratch import scratch
-from layersim.accounting.sortops import combine, forest_preorder, group_ids, segment_sum
+from layersim.accounting.sortops import combine, forest_preorder, group_ids, ranges, segment_sum
 from layersim.model.sizes import TAR_END_BYTES
 
 # the trie walk is split across this many threads, each taking at least this many occurrences,
@@ -165,13 +165,19 @@ def build_chain_trie(arrays: PopulationArrays) -> ChainTrie:
 # --------------------------------------------------------------------------- images
 
 
-def image_table(canon: CanonicalArrays) -> ImageTable:
-    """Per-image figures for every image (see `metrics.ImageMetrics` for definitions)."""
+def image_table(canon: CanonicalArrays, walk_parts: WalkParts | None = None) -> ImageTable:
+    """Per-image figures for every image (see `metrics.ImageMetrics` for definitions). The
+    chain trie's walk runs on threads here, or, given `walk_parts`, as `OverlayParts` that it
+    walks (elsewhere: `layersim.distributed.run`), with the same figures."""
     arrays, path_end = canon.arrays, canon.path_end
     n_img = arrays.n_images
     trie = build_chain_trie(arrays)
     layers = scan_layers(arrays)
-    figures = _chain_figures(arrays, trie, path_end)
+    figures = (
+        _chain_figures(arrays, trie, path_end)
+        if walk_parts is None
+        else _chain_figures_in_parts(arrays, trie, path_end, walk_parts)
+    )
     top = trie.image_chain[arrays.image_offsets[1:] - 1]
     at_top = figures[top]
 
@@ -270,4 +276,150 @@ def _chain_figures(
         with ThreadPoolExecutor(len(parts)) as pool:
             for done in [pool.submit(walk, lo, hi) for lo, hi in parts]:
                 done.result()
+    return out
+
+
+# --------------------------------------------------------------------------- walks in parts
+
+
+@dataclass(frozen=True, eq=False)
+class OverlayPart:
+    """One run of the chain trie's preorder (`nodes`) and exactly what walking it reads: the
+    layers of its nodes and of their ancestors (`prefix`), renumbered 0.. (`chain_layer`: per
+    trie node its layer's number in the part, -1 for the nodes the part never visits) with
+    their entries; the trie's shape (`tin`, `tout`) and the paths (`path_end`) whole. A part
+    of a large population is a small share of its entries."""
+
+    nodes: I64
+    prefix: I64
+    chain_layer: I64
+    tin: I64
+    tout: I64
+    max_depth: int
+    log_capacity: int
+    layer_offsets: I64
+    entry_path: I64
+    entry_kind: npt.NDArray[Any]
+    entry_file_bytes: I64
+    entry_tar_bytes: I64
+    entry_compressed_bytes: I64
+    path_end: I64
+    block_bytes: int
+
+
+class WalkParts(Protocol):
+    """How a walk in parts is walked: into how many parts to cut it (`parts`), and, called
+    with them, each part's figures (rows of `part.nodes`) in order."""
+
+    parts: int
+
+    def __call__(self, parts: list[OverlayPart]) -> list[npt.NDArray[np.int64]]: ...
+
+
+def walk_part(part: OverlayPart) -> npt.NDArray[np.int64]:
+    """`kernels.overlay_walk` over one part: the figures of each of `part.nodes`, one row
+    each (the columns named in `kernels`)."""
+    n_paths = part.path_end.size
+    out = np.zeros((part.tin.size, kernels.N_FIGURES), dtype=np.int64)
+    entry_dtype = np.int32 if part.entry_path.size < 2**31 else np.int64
+    kernels.overlay_walk(
+        out,
+        scratch((n_paths, 2), entry_dtype),
+        scratch(n_paths, np.int32),
+        scratch(n_paths, np.int64),
+        part.prefix,
+        part.nodes,
+        part.chain_layer,
+        part.tin,
+        part.tout,
+        part.max_depth,
+        part.log_capacity,
+        part.layer_offsets,
+        part.entry_path,
+        part.entry_kind,
+        part.entry_file_bytes,
+        part.entry_tar_bytes,
+        part.entry_compressed_bytes,
+        part.path_end,
+        part.block_bytes,
+        kernels.block_shift(part.block_bytes),
+    )
+    return out[part.nodes]
+
+
+def overlay_parts(
+    arrays: PopulationArrays, trie: ChainTrie, path_end: I64, n_parts: int
+) -> list[OverlayPart]:
+    """The trie's preorder cut into `n_parts` runs with about equal shares of the
+    occurrences (the entries a walk stacks), each with only the layers and entries it reads
+    (`OverlayPart`). A run is a stretch of the preorder: whole subtrees (images sharing a
+    layer chain) but at its ends, where it also carries the ancestors of its first node, so
+    the layers of a chain cut between two runs are in both."""
+    chain_by_tin = np.empty(trie.size, dtype=np.int64)
+    chain_by_tin[trie.tin] = np.arange(trie.size, dtype=np.int64)
+    layer_entries = np.diff(arrays.layer_offsets)[trie.layer]
+    capacity = 3 * int(trie.accumulate(layer_entries).max()) + 1  # as `_chain_figures`
+    work = np.cumsum(layer_entries[chain_by_tin])
+    cuts = np.searchsorted(work, np.arange(1, n_parts) * (work[-1] / n_parts))
+    bounds = np.unique(np.concatenate(([0], cuts, [trie.size]))).tolist()
+    parts = []
+    for lo, hi in pairwise(bounds):
+        nodes = chain_by_tin[lo:hi]
+        prefix = []
+        node = int(trie.parent[nodes[0]])
+        while node >= 0:
+            prefix.append(node)
+            node = int(trie.parent[node])
+        visited = np.concatenate([np.asarray(prefix, dtype=np.int64), nodes])
+        used, local = np.unique(trie.layer[visited], return_inverse=True)
+        chain_layer = np.full(trie.size, -1, dtype=np.int64)
+        chain_layer[visited] = local
+        counts = np.diff(arrays.layer_offsets)[used]
+        offsets = np.zeros(used.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        entries = ranges(arrays.layer_offsets[used], counts)
+        parts.append(
+            OverlayPart(
+                nodes=nodes,
+                prefix=np.asarray(prefix[::-1], dtype=np.int64),
+                chain_layer=chain_layer,
+                tin=trie.tin,
+                tout=trie.tout,
+                max_depth=int(trie.depth.max()),
+                log_capacity=capacity,
+                layer_offsets=offsets,
+                entry_path=arrays.entry_path[entries],
+                entry_kind=arrays.entry_kind[entries],
+                entry_file_bytes=arrays.entry_file_bytes[entries],
+                entry_tar_bytes=arrays.entry_tar_bytes[entries],
+                entry_compressed_bytes=arrays.entry_compressed_bytes[entries],
+                path_end=path_end,
+                block_bytes=arrays.options.block_bytes,
+            )
+        )
+    return parts
+
+
+@dataclass(frozen=True)
+class WalkHere:
+    """A walk cut into `parts` parts, each walked in this process, one after the other (what
+    a partitioned walk does, without a cluster: the tests' oracle of the cut)."""
+
+    parts: int
+
+    def __call__(self, parts: list[OverlayPart]) -> list[npt.NDArray[np.int64]]:
+        return [walk_part(part) for part in parts]
+
+
+def _chain_figures_in_parts(
+    arrays: PopulationArrays, trie: ChainTrie, path_end: I64, walk_parts: WalkParts
+) -> npt.NDArray[np.int64]:
+    """`_chain_figures` with the walk cut into `walk_parts.parts` `OverlayPart`s and walked
+    by `walk_parts`."""
+    out = np.zeros((trie.size, kernels.N_FIGURES), dtype=np.int64)
+    if trie.size == 0:
+        return out
+    parts = overlay_parts(arrays, trie, path_end, max(1, walk_parts.parts))
+    for part, figures in zip(parts, walk_parts(parts), strict=True):
+        out[part.nodes] = figures
     return out

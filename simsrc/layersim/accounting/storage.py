@@ -4,8 +4,9 @@ at one moment or at the end of every epoch, and `docker system df` per node.
 A store holds each distinct object once per epoch it holds it: an image (logical), an export
 (flattened), a layer (by blob digest in a registry, by ChainID on a node) or a file content
 (file). Within 64 epochs the epochs a row holds an object are a bit mask and a compiled pass
-sums each holder's distinct objects (`kernels.held_bytes`); past 64, intervals are merged by
-sorting. What moves between stores is `transfers`'.
+sums each holder's distinct objects (`kernels.held_bytes`, as the sums over keys of `held`,
+which may be computed in key partitions elsewhere); past 64, intervals are merged by sorting.
+What moves between stores is `transfers`'.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from layersim.accounting.arrays import (
     csr_rows,
     expand_images,
 )
+from layersim.accounting.held import HeldRows, HeldSum, SumHeld, TimelineSums, sum_here
 from layersim.accounting.images import ImageTable
 from layersim.accounting.metrics import StoredBytes
-from layersim.accounting.scratch import scratch
 from layersim.accounting.sortops import (
     combine,
     first_occurrence,
@@ -132,9 +133,14 @@ def stored_timeline(
     n_epochs: int,
     *,
     registry: bool,
+    sum_held: SumHeld = sum_here,
 ) -> StoredTimeline:
     """What each store holds at the end of every epoch, under each strategy (`metrics`): store
     `holder[k]` holds image `image_ids[k]` at the end of epochs `start[k]..end[k]-1`.
+
+    Up to `EPOCH_BITS` epochs the figures are sums over keys (`held.TimelineSums`) that
+    `sum_held` computes: here by default, or in key partitions elsewhere, with the same
+    result; past them, here.
 
     A registry (`registry=True`) counts compressed bytes and keys layers by blob digest; a node
     counts disk bytes and keys layers by ChainID (plus each kept blob's compressed bytes where
@@ -169,27 +175,7 @@ def stored_timeline(
     order = stable_order(holder)
     bounds = np.searchsorted(holder[order], np.arange(n_holders + 1))
     masks = _epoch_masks(start, end).view(np.int64)
-
-    def held(groups: I64, offsets: I64, items: I64, unit: I64, rows: tuple[I64, I64, I64]) -> I64:
-        row_order, row_bounds, row_masks = rows
-        return kernels.held_bytes(
-            row_order,
-            row_bounds,
-            groups,
-            row_masks,
-            offsets,
-            items,
-            unit,
-            n_epochs,
-            scratch(offsets.size - 1, np.int32),
-            scratch(offsets.size - 1, np.int64),
-            scratch(offsets.size - 1, np.int64),
-            scratch(unit.size, np.int32),
-            scratch(unit.size, np.int64),
-            scratch(unit.size, np.int64),
-        )
-
-    by_image = (order, bounds, masks)
+    by_image = HeldRows(order, bounds, image_ids, masks)
     file_offsets, file_content = images.layers.content_offsets, images.layers.contents
     # one integer type for every kind of item, so that the kernel is compiled once
     chain, blob = images.image_chain, arrays.layer_blob[arrays.image_layers]
@@ -197,35 +183,39 @@ def stored_timeline(
     file_content = file_content.astype(id_type, copy=False)
     each_image = np.arange(n_img + 1, dtype=np.int64)
     export = images.flattened_key
-    logical = held(image_ids, each_image, each_image[:-1].astype(id_type), image_unit, by_image)
-    flattened = held(
-        image_ids, each_image, export.astype(id_type), _by_key(export, export_unit), by_image
-    )
     blob_unit = _by_key(blob, arrays.layer_compressed_bytes[arrays.image_layers])
+    blobs = HeldSum(by_image, arrays.image_offsets, blob.astype(id_type), blob_unit)
+    sums = [
+        ("logical", HeldSum(by_image, each_image, each_image[:-1].astype(id_type), image_unit)),
+        (
+            "flattened",
+            HeldSum(by_image, each_image, export.astype(id_type), _by_key(export, export_unit)),
+        ),
+    ]
     if registry:
-        layer_bytes = held(
-            image_ids, arrays.image_offsets, blob.astype(id_type), blob_unit, by_image
-        )
+        sums.append(("layer", blobs))
     else:
         chain_unit = _by_key(chain, images.layers.disk_bytes[arrays.image_layers])
-        layer_bytes = held(
-            image_ids, arrays.image_offsets, chain.astype(id_type), chain_unit, by_image
+        sums.append(
+            ("layer", HeldSum(by_image, arrays.image_offsets, chain.astype(id_type), chain_unit))
         )
         if keep:
-            layer_bytes += held(
-                image_ids, arrays.image_offsets, blob.astype(id_type), blob_unit, by_image
-            )
+            sums.append(("layer", blobs))
     # file: rows per (holder, layer), so that each store reads a layer's contents once
     _, row_image, rows = expand_images(arrays, image_ids)
     row_holder = holder[row_image]
     layer_order = stable_order(row_holder)
-    by_layer = (
+    by_layer = HeldRows(
         layer_order,
         np.searchsorted(row_holder[layer_order], np.arange(n_holders + 1)),
+        arrays.image_layers[rows],
         masks[row_image],
     )
-    file_bytes = held(arrays.image_layers[rows], file_offsets, file_content, content_unit, by_layer)
-    return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+    sums.append(("file", HeldSum(by_layer, file_offsets, file_content, content_unit)))
+    held = sum_held(TimelineSums(n_holders, n_epochs, tuple(sums))).by_strategy
+    return StoredTimeline(
+        logical=held["logical"], flattened=held["flattened"], layer=held["layer"], file=held["file"]
+    )
 
 
 def _by_key(key: I64, unit: I64) -> I64:

@@ -42,11 +42,13 @@ from layersim.cli.support import (
     EXIT_USER_ERROR,
     AllowLargeFlag,
     ConfigOption,
+    ConnectTimeoutOption,
     ForceFlag,
     JsonFlag,
     OutDir,
     OutFile,
     QuietFlag,
+    SchedulerOption,
     SeedOption,
     SetOption,
     bytes_progress_bar,
@@ -68,8 +70,9 @@ from layersim.config import (
     list_scenarios,
     load_config,
 )
+from layersim.distributed.cluster import CONNECT_TIMEOUT_SECONDS, LOCAL
 from layersim.errors import ConfigError
-from layersim.experiment.run import run_experiment
+from layersim.experiment.run import RunOutcome, run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
 from layersim.model.chunks import (
     DEFAULT_CDC_AVG_BYTES,
@@ -308,6 +311,19 @@ def run(
     allow_large: AllowLargeFlag = False,
     quiet: QuietFlag = False,
     as_json: JsonFlag = False,
+    scheduler: SchedulerOption = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            metavar="N",
+            help="With --scheduler: split the overlay walk and the stored-bytes sums into N "
+            "partitions, one task each (default: one per worker; docs/run.md). The results "
+            "do not depend on it.",
+            show_default=False,
+        ),
+    ] = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_SECONDS,
 ) -> None:
     """Generate a fleet, simulate it and write the results folder (docs/run.md).
 
@@ -318,8 +334,12 @@ def run(
     Examples:
       layersim run small
       layersim run --set apps.count=50 --seed 7 --out out/apps50
+      layersim run company --scheduler local --partitions 4
     """
     with cli_errors():
+        _check_scheduler(scheduler, None, connect_timeout)
+        if partitions is not None and scheduler is None:
+            fail("--partitions: give it with --scheduler")
         experiment = _experiment(scenario, config, sets, seed)
         if not allow_large:
             check_memory(experiment, machine_memory_bytes())
@@ -327,13 +347,56 @@ def run(
         _replaceable(target, SUMMARY, force)
         replace = force or (out is None and _default_replace(target, SUMMARY))
         with atomic_directory(target, replace=replace) as folder:
-            with progress_bar(quiet=quiet) as progress:
-                outcome = run_experiment(experiment, progress)
+            if scheduler is None:
+                with progress_bar(quiet=quiet) as progress:
+                    outcome = run_experiment(experiment, progress)
+            else:
+                outcome = _run_on(scheduler, partitions, connect_timeout, experiment, quiet)
             write_run(outcome.result, folder, outcome.timings)
         if as_json:
             typer.echo((target / SUMMARY).read_text(encoding="utf-8"), nl=False)
         elif not quiet:
             render_headline(outcome.result, stdout_console(), out=str(target))
+
+
+def _run_on(
+    scheduler: str,
+    partitions: int | None,
+    connect_timeout: float,
+    experiment: ExperimentConfig,
+    quiet: bool,
+) -> RunOutcome:
+    """`run_experiment` with its overlay walk and stored-bytes sums in partitions on a Dask
+    cluster (`distributed.run`)."""
+    # imported here: a run without --scheduler never loads the Dask code
+    from layersim.distributed.cluster import dask_client
+    from layersim.distributed.run import check_partitions, run_partitioned
+
+    if partitions is not None:
+        check_partitions(partitions)
+    with (
+        dask_client(scheduler, timeout_seconds=connect_timeout) as client,
+        progress_bar(quiet=quiet) as progress,
+    ):
+        parts = partitions if partitions is not None else max(1, len(client.nthreads()))
+        return run_partitioned(client, experiment, parts, progress)
+
+
+def _remote(scheduler: str | None) -> bool:
+    """Whether `scheduler` names a running cluster (whose machines are not this one)."""
+    return scheduler is not None and scheduler != LOCAL
+
+
+def _check_scheduler(scheduler: str | None, jobs: int | None, connect_timeout: float) -> None:
+    """Refuse a --scheduler combination that cannot mean anything, before any work."""
+    if scheduler is None:
+        return
+    if not scheduler.strip():
+        fail(f"--scheduler: give {LOCAL} or tcp://HOST:PORT")
+    if _remote(scheduler) and jobs is not None:
+        fail("--jobs: a running cluster has the workers it has; give --jobs only with local")
+    if not connect_timeout > 0:
+        fail(f"--connect-timeout: must be a positive number of seconds, got {connect_timeout}")
 
 
 def _seed_list(text: str) -> list[int]:
@@ -394,11 +457,13 @@ def sweep(
             "--jobs",
             "-j",
             metavar="N",
-            help="Worker processes (default: the CPU count; 1 runs in this process). The "
-            "results do not depend on it.",
+            help="Worker processes (default: the CPU count; 1 runs in this process; with "
+            "--scheduler local, the cluster's workers). The results do not depend on it.",
             show_default=False,
         ),
     ] = None,
+    scheduler: SchedulerOption = None,
+    connect_timeout: ConnectTimeoutOption = CONNECT_TIMEOUT_SECONDS,
     out: OutDir = None,
     force: ForceFlag = False,
     allow_large: AllowLargeFlag = False,
@@ -413,12 +478,14 @@ def sweep(
     \b
     Example:
       layersim sweep small --param apps.count=10,20,40 --seeds 2
+      layersim sweep small --param apps.count=10,20,40 --scheduler tcp://10.0.0.5:8786
     """
     with cli_errors():
         if seeds is not None and seed_list is not None:
             fail("--seeds and --seed-list: give one of them")
         if jobs is not None and jobs < 1:
             fail(f"--jobs: must be a positive integer, got {jobs}")
+        _check_scheduler(scheduler, jobs, connect_timeout)
         axes = [parse_param(text) for text in params]
         base = _experiment(scenario, config, sets, seed)
         chosen = (
@@ -428,7 +495,7 @@ def sweep(
         )
         # --seed only picks the first of `chosen`: every run's config gets its own seed
         plan = plan_sweep(axes, chosen, path=config, scenario=scenario, overrides=sets or [])
-        if not allow_large:
+        if not allow_large and not _remote(scheduler):
             for point in plan.points:
                 check_memory(point.configs[0], machine_memory_bytes())
         name = _name(scenario, config, base)
@@ -440,8 +507,19 @@ def sweep(
         workers = jobs if jobs is not None else (os.cpu_count() or 1)
         with atomic_directory(target, replace=replace) as folder:
             started = time.perf_counter()
-            with progress_bar(quiet=quiet) as progress:
-                result = run_sweep(plan, jobs=workers, progress=progress)
+            if scheduler is None:
+                with progress_bar(quiet=quiet) as progress:
+                    result = run_sweep(plan, jobs=workers, progress=progress)
+            else:
+                # imported here: a sweep without --scheduler never loads the Dask code
+                from layersim.distributed.cluster import dask_client
+                from layersim.distributed.sweep import run_sweep_on
+
+                with (
+                    dask_client(scheduler, workers=jobs, timeout_seconds=connect_timeout) as client,
+                    progress_bar(quiet=quiet) as progress,
+                ):
+                    result = run_sweep_on(client, plan, progress=progress)
             write_sweep(result, folder, {"sweep": time.perf_counter() - started})
         if as_json:
             typer.echo((target / SWEEP_JSON).read_text(encoding="utf-8"), nl=False)

@@ -9,7 +9,7 @@
   convention of report commands.
 - `JsonFlag`, `OutFile`: option aliases with one spelling and help text across commands; the
   experiment options of `run` and `sweep` (`ConfigOption`, `SetOption`, `SeedOption`,
-  `OutDir`, `ForceFlag`, `QuietFlag`) likewise.
+  `OutDir`, `ForceFlag`, `QuietFlag`, `SchedulerOption`, `ConnectTimeoutOption`) likewise.
 - `progress_bar(quiet=...)`: a rich progress bar on stderr fed by the core's progress callback;
   `bytes_progress_bar(description, quiet=...)` the same for a `(done_bytes, total_bytes)`
   callback (the image readers').
@@ -108,6 +108,26 @@ AllowLargeFlag = Annotated[
 QuietFlag = Annotated[
     bool,
     typer.Option("--quiet", "-q", help="No progress bar and no tables (errors still print)."),
+]
+
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="local|ADDRESS",
+        help="Run on Dask distributed: `local` starts a cluster of worker processes on this "
+        "machine, tcp://HOST:PORT uses a running scheduler (docs/run.md, Running on a "
+        "cluster; needs pip install 'layersim[dask]'). The results do not depend on it.",
+        show_default=False,
+    ),
+]
+ConnectTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        metavar="SECONDS",
+        help="How long a --scheduler address may take to answer.",
+    ),
 ]
 
 

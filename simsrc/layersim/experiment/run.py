@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from layersim.accounting.held import SumHeld, sum_here
+from layersim.accounting.images import WalkParts
 from layersim.config import ExperimentConfig
 from layersim.fleet import generate
 from layersim.progress import Progress
@@ -29,12 +31,19 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def run_experiment(config: ExperimentConfig, progress: Progress | None = None) -> RunOutcome:
-    """Generate and simulate `config`'s fleet with a generator seeded by `config.seed`."""
+def run_experiment(
+    config: ExperimentConfig,
+    progress: Progress | None = None,
+    sum_held: SumHeld = sum_here,
+    walk_parts: WalkParts | None = None,
+) -> RunOutcome:
+    """Generate and simulate `config`'s fleet with a generator seeded by `config.seed`; the
+    stored bytes' sums over keys computed by `sum_held` (`accounting.held`) and the overlay
+    walk by `walk_parts` (`accounting.images`): here by default, the same figures wherever."""
     started = time.perf_counter()
     fleet = generate(config, np.random.default_rng(config.seed), progress)
     generated = time.perf_counter()
-    result = simulate(fleet, progress)
+    result = simulate(fleet, progress, sum_held, walk_parts)
     simulated = time.perf_counter()
     return RunOutcome(
         result=result,

@@ -15,6 +15,10 @@ A sweep is planned, then run:
   the `metrics` of each run (`simulation.metrics`, as Mesa's batch runner takes reporters) and
   returns the runs in grid order, seed order within a point, whatever order they finished in.
   Same plan, same figures, for any `jobs`.
+- The pieces every backend shares: `sweep_tasks(plan)` (the point x seed runs, numbered in
+  the plan's order), `run_one(config, metrics)` (what a worker runs) and
+  `collect_runs(plan, metrics, outcomes)` (the outcomes keyed by run number, put back in
+  order). `layersim.distributed.sweep` runs the same tasks on a Dask cluster.
 
 A sweep measures stored bytes at the last epoch only (`time.storage_every` set to the horizon):
 its figures are final-epoch figures, equal to those of `layersim run` with the same config and
@@ -42,6 +46,7 @@ from layersim.progress import Progress
 from layersim.simulation.metrics import STANDARD_METRICS, Figure, Metric, measure
 
 MAX_PARAMS = 2
+SWEEP_STAGE = "sweep: runs"  # the progress stage of a sweep's runs, whatever runs them
 
 
 # --------------------------------------------------------------------------- the plan
@@ -234,12 +239,56 @@ class SweepResult:
         return out
 
 
-def _run_one(
-    config: ExperimentConfig, metrics: tuple[Metric, ...]
-) -> tuple[dict[str, Figure], float]:
+@dataclass(frozen=True)
+class SweepTask:
+    """One run of a plan: its position `k` in the plan's run order (grid order, then seed
+    order), its grid point and seed, and the config it runs."""
+
+    k: int
+    point: int
+    seed: int
+    config: ExperimentConfig
+
+
+def sweep_tasks(plan: SweepPlan) -> tuple[SweepTask, ...]:
+    """Every point x seed of `plan`, in the plan's run order: the unit of work of every
+    backend (this process, a process pool, a Dask cluster)."""
+    pairs = (
+        (point.index, seed, config)
+        for point in plan.points
+        for seed, config in zip(plan.seeds, point.configs, strict=True)
+    )
+    return tuple(
+        SweepTask(k=k, point=point, seed=seed, config=config)
+        for k, (point, seed, config) in enumerate(pairs)
+    )
+
+
+RunOutcome = tuple[dict[str, Figure], float]
+"""What a run sends back: its figures by metric name and its wall time (seconds)."""
+
+
+def run_one(config: ExperimentConfig, metrics: tuple[Metric, ...]) -> RunOutcome:
+    """Run `config` and measure `metrics` of it: the function a worker process calls."""
     started = time.perf_counter()
     outcome = run_experiment(config)
     return measure(outcome.result, metrics), time.perf_counter() - started
+
+
+def collect_runs(
+    plan: SweepPlan, metrics: tuple[Metric, ...], outcomes: dict[int, RunOutcome]
+) -> SweepResult:
+    """The result of `plan` from the outcome of each run, keyed by `SweepTask.k`: the runs in
+    the plan's order whatever order they finished in. Raises `RunError` if a run is missing."""
+    tasks = sweep_tasks(plan)
+    missing = [t.k for t in tasks if t.k not in outcomes]
+    if missing or len(outcomes) != len(tasks):
+        raise RunError(f"a sweep lost runs: {len(missing)} of {len(tasks)} came back empty")
+    runs = tuple(
+        SweepRun(point=t.point, seed=t.seed, figures=outcomes[t.k][0], seconds=outcomes[t.k][1])
+        for t in tasks
+    )
+    return SweepResult(plan=plan, metrics=metrics, runs=runs)
 
 
 def run_sweep(
@@ -253,31 +302,27 @@ def run_sweep(
     pickle, `Metric`). Raises `RunError` if a worker process dies (e.g. out of memory)."""
     report = progress or (lambda stage, fraction: None)
     recorded = tuple(metrics)
-    tasks = [
-        (point.index, seed, config)
-        for point in plan.points
-        for seed, config in zip(plan.seeds, point.configs, strict=True)
-    ]
-    results: dict[int, tuple[dict[str, Figure], float]] = {}
-    report("sweep: runs", 0.0)
+    tasks = sweep_tasks(plan)
+    results: dict[int, RunOutcome] = {}
+    report(SWEEP_STAGE, 0.0)
     if jobs <= 1 or len(tasks) == 1:
-        for k, (_, _, config) in enumerate(tasks):
-            results[k] = _run_one(config, recorded)
-            report("sweep: runs", (k + 1) / len(tasks))
+        for task in tasks:
+            results[task.k] = run_one(task.config, recorded)
+            report(SWEEP_STAGE, len(results) / len(tasks))
     else:
         # spawn, not fork: the caller may run threads (a progress bar) that fork would copy
         context = multiprocessing.get_context("spawn")
         workers = min(jobs, len(tasks))
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: dict[Future[Any], int] = {
-                pool.submit(_run_one, config, recorded): k for k, (_, _, config) in enumerate(tasks)
+                pool.submit(run_one, task.config, recorded): task.k for task in tasks
             }
             try:
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         results[pending.pop(future)] = future.result()
-                    report("sweep: runs", len(results) / len(tasks))
+                    report(SWEEP_STAGE, len(results) / len(tasks))
             except BrokenProcessPool:
                 raise RunError(
                     "a sweep worker process died (out of memory?); try fewer --jobs"
@@ -285,8 +330,4 @@ def run_sweep(
             finally:
                 for future in pending:
                     future.cancel()
-    runs = tuple(
-        SweepRun(point=point, seed=seed, figures=results[k][0], seconds=results[k][1])
-        for k, (point, seed, _) in enumerate(tasks)
-    )
-    return SweepResult(plan=plan, metrics=recorded, runs=runs)
+    return collect_runs(plan, recorded, results)

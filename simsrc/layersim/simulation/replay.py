@@ -27,7 +27,8 @@ import numpy as np
 from layersim.accounting import transfers
 from layersim.accounting.arrays import I64, canonical, csr_rows
 from layersim.accounting.containers import container_bytes
-from layersim.accounting.images import ImageTable, image_table
+from layersim.accounting.held import SumHeld, sum_here
+from layersim.accounting.images import ImageTable, WalkParts, image_table
 from layersim.accounting.metrics import STRATEGIES
 from layersim.accounting.storage import StoredTimeline, stored_timeline
 from layersim.accounting.transfers import PullTable, PushTable
@@ -128,10 +129,13 @@ def _held_counts(start: I64, end: I64, epochs: int) -> I64:
     return np.cumsum(delta)[:epochs]
 
 
-def stored_timelines(fleet: Fleet, images: ImageTable, sample: I64) -> StoredTimelines:
+def stored_timelines(
+    fleet: Fleet, images: ImageTable, sample: I64, sum_held: SumHeld = sum_here
+) -> StoredTimelines:
     """What the registry and the `sample` nodes hold at the end of every epoch: one pass each
     over every arrival (a store holds an image from the epoch it arrives to the garbage
-    collection that drops it), not one recomputation of every store per epoch."""
+    collection that drops it), not one recomputation of every store per epoch. The sums over
+    keys are `sum_held`'s (`accounting.held`: here, or in key partitions elsewhere)."""
     a = fleet.arrays
     T = fleet.epochs
     registry = stored_timeline(
@@ -144,6 +148,7 @@ def stored_timelines(fleet: Fleet, images: ImageTable, sample: I64) -> StoredTim
         1,
         T,
         registry=True,
+        sum_held=sum_held,
     )
     pull_images = a.node_images
     pull_node = csr_rows(a.node_offsets)
@@ -162,6 +167,7 @@ def stored_timelines(fleet: Fleet, images: ImageTable, sample: I64) -> StoredTim
         sample.size,
         T,
         registry=False,
+        sum_held=sum_held,
     )
     return StoredTimelines(
         registry=registry,
@@ -541,25 +547,34 @@ def fleet_summary(fleet: Fleet) -> FleetSummary:
 # --------------------------------------------------------------------------- the run
 
 
-def simulate(fleet: Fleet, progress: Progress | None = None) -> SimulationResult:
+def simulate(
+    fleet: Fleet,
+    progress: Progress | None = None,
+    sum_held: SumHeld = sum_here,
+    walk_parts: WalkParts | None = None,
+) -> SimulationResult:
     """Replay `fleet` epoch by epoch and collect every table of `SimulationResult`.
 
     Pushes, pulls and stored bytes come from the engine's timelines: one pass each over
-    every arrival of the whole horizon, then each epoch's rows are read off them."""
+    every arrival of the whole horizon, then each epoch's rows are read off them. The stored
+    bytes' sums over keys are `sum_held`'s (here by default; `accounting.held`), the overlay
+    walk's parts `walk_parts`' (threads here by default; `images.image_table`): the same
+    figures either way."""
     report = progress or (lambda stage, fraction: None)
     cfg = fleet.config
     a = fleet.arrays
     T = fleet.epochs
     report("simulate: images", 0.0)
     canon = canonical(a)
-    images = image_table(canon)
+    images = image_table(canon, walk_parts)
     writable = container_bytes(canon)
     report("simulate: pushes", 0.2)
     pushes = push_timeline(fleet, images)
     report("simulate: pulls", 0.4)
     pulls = pull_timeline(fleet, images)
     report("simulate: storage", 0.6)
-    stored = stored_timelines(fleet, images, measured_nodes(a.n_nodes, cfg.nodes.stats_sample))
+    sample = measured_nodes(a.n_nodes, cfg.nodes.stats_sample)
+    stored = stored_timelines(fleet, images, sample, sum_held)
     report("simulate: epochs", 0.8)
     transfers = transfer_rows(fleet, pushes, pulls)
     lazy, lazy_cold_share = lazy_rows(fleet, images, pulls)
