@@ -213,6 +213,18 @@ class PackagesConfig:
     file_bytes_scale: float = field(
         default=1.0, metadata=_option(BYTES_SCALE, "package file size multiplier")
     )
+    # Transitive dependencies (issue 12): a package depends on a few others, drawn (Zipf) from
+    # the ecosystem's `core` most popular packages, so an app's dependency layer holds the
+    # closure of its direct packages, much of it the same core packages as other apps'. Both
+    # figures are assumptions: npm's packages reach dozens of others transitively, most of them
+    # a small set of popular ones (Zimmermann et al., USENIX Security 2019, not read from the
+    # primary source here: *unverified*), scaled down like the file counts.
+    dependencies_mean: float = field(
+        default=2.0, metadata=_option(NON_NEGATIVE, "mean dependencies of a package")
+    )
+    core: int = field(
+        default=50, metadata=_option(POSITIVE_INT, "popular packages dependencies come from")
+    )
 
 
 @dataclass(frozen=True)
@@ -254,6 +266,22 @@ class AppsConfig:
     # dependencies gets the same DiffID, any other build a new one (docs/design.md §2).
     reproducible_probability: float = field(
         default=0.1, metadata=_option(PROBABILITY, "share of apps with reproducible builds")
+    )
+    # Per-rebuild noise (issue 12): a build that is not reproducible re-installs the same
+    # package versions but rewrites a few of its dependency layer's files: embedded timestamps,
+    # .pyc files compiled at install time, jars and native modules built at install time,
+    # package-manager metadata (dpkg status, apt lists, lock and RECORD files). The layer's
+    # digest differs, most of its file contents do not. Noise files: this share of the
+    # layer's files (at least one, at most 16), together this share of its file bytes. Both
+    # are assumptions (reproducible-builds.org names timestamps as the first cause of
+    # unreproducible output; no published share per layer): few files (Zhao's 3% distinct
+    # files on the latest tags leaves little room), many bytes (apt lists and rebuilt jars
+    # are large), fitted so that the hub meets the Zhao, DupHunter and flx42 rows.
+    rebuild_noise_files: float = field(
+        default=0.02, metadata=_option(PROBABILITY, "share of dep files a rebuild rewrites")
+    )
+    rebuild_noise_bytes: float = field(
+        default=0.3, metadata=_option(PROBABILITY, "share of dep bytes a rebuild rewrites")
     )
     # Assumption.
     code_files: float = field(
@@ -351,11 +379,20 @@ class TransferConfig:
     parallel_downloads: int = field(
         default=3, metadata=_option(POSITIVE_INT, "parallel blob downloads per node")
     )
+    # Issue 12: a pull also decompresses and extracts what it downloads (containerd and Docker
+    # gunzip and untar each layer; extraction is not overlapped with the download here, an
+    # upper bound). Assumption: 60 MB of compressed blob per second (single-threaded gunzip
+    # and untar of a layer compressing 2.5x: about 150 MB/s of tar written); no published
+    # figure in docs/anchors.md.
+    extract_mbyte_per_s: float = field(
+        default=60.0, metadata=_option(POSITIVE, "decompress-and-extract MB/s (compressed)")
+    )
     # Calibrated to ANCHORS "Transfer and start-up": pulling is 76% of start-up (Slacker). A cold
     # pull of python:3.12-bookworm (ANCHORS "Real images": 7 blobs, 380.6 MB compressed) over the
-    # default link takes ceil(7/3) * 0.05 + 380.6e6 * 8 / 1e9 = 3.2 s; 3.2 / (3.2 + 1.0) = 76%.
+    # default link takes ceil(7/3) * 0.05 + 380.6e6 * 8 / 1e9 + 380.6e6 / 60e6 = 9.5 s to
+    # download and extract; 9.5 / (9.5 + 3.0) = 76%.
     container_start_seconds: float = field(
-        default=1.0,
+        default=3.0,
         metadata=_option(NON_NEGATIVE, "start-up time besides the pull, s"),
     )
 

@@ -74,7 +74,7 @@ def generate(
     builds = plan_builds(apps, parent_released(runtimes, bases, epochs))
     deps = draw_dependencies(config.apps, apps, builds, packages, runtimes.names, rng)
     replicas = draw_replicas(config.apps, rng)
-    app_trees = build_app_trees(config.apps, apps, rng, path_table, tree_builder)
+    app_trees = build_app_trees(config.apps, apps, deps, packages, rng, path_table, tree_builder)
     report("generate: layers", 0.2)
     paths = path_table.finish(want_names=True)
     trees = tree_builder.finish(paths.new_id)
