@@ -300,6 +300,18 @@ class AppsConfig:
     code_change_fraction: float = field(
         default=0.2, metadata=_option(PROBABILITY, "share of code files a rebuild changes")
     )
+    # Boilerplate (issue 12): this share of an app's code files (its first ones: licences,
+    # ignore files, empty `__init__.py`, config and CI templates) are copies of one of
+    # `boilerplate_variants` shared templates per file slot (Zipf by popularity), the same
+    # contents in every app that picks the same template, until a rebuild edits them. Both
+    # assumptions (Zhao et al. find most files duplicated across images; no share is published
+    # for app code).
+    boilerplate_fraction: float = field(
+        default=0.3, metadata=_option(PROBABILITY, "share of code files from templates")
+    )
+    boilerplate_variants: int = field(
+        default=20, metadata=_option(POSITIVE_INT, "templates per boilerplate file")
+    )
     # Assumption: docs/design.md §8 "with some probability"; one app in five fetches an archive in one
     # step and deletes it in a later one (the pattern dive flags as wasted space).
     waste_probability: float = field(

@@ -6,11 +6,14 @@ n files are the same paths for every app with n files, with other contents). Its
 in order over `apps.code_layers` layers, one versioned tree each; each rebuild changes a share
 of each one's files, at least one. The archive: an app with the pattern adds `tmp/fetch.tar.gz`
 in a layer of its own and whites it out in its (first) code layer. Noise: each dependency slot
-of an app whose builds are not reproducible has a tree of a few files (`apps.rebuild_noise_files`
+of an app whose builds are not reproducible (in an ecosystem that writes at install time:
+system, python) has a tree of a few files (`apps.rebuild_noise_files`
 of the slot's files, 1 to 16, in `<prefix>/rebuild`, one pool of paths per ecosystem) holding
 `apps.rebuild_noise_bytes` of the slot's file bytes, every file rewritten by every build: what a
-rebuild changes when it installs the same packages (timestamps, .pyc, metadata). Which tree
-versions a build stacks is layers.py's.
+rebuild changes when it installs the same packages (timestamps, .pyc, metadata). Boilerplate:
+an app's first `apps.boilerplate_fraction` code files copy one of `apps.boilerplate_variants`
+templates per file slot (Zipf), shared across apps (`SharedFiles`, read by contents.py). Which
+tree versions a build stacks is layers.py's.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from layersim.accounting.arrays import I64
 from layersim.config import AppsConfig
 from layersim.fleet.apps import Apps, Dependencies
-from layersim.fleet.draws import draw_classes, lognormal_bytes
+from layersim.fleet.draws import draw_classes, draw_ranks, lognormal_bytes, zipf_cdf
 from layersim.fleet.groups import local_index
 from layersim.fleet.packages import Packages
 from layersim.fleet.paths import DIRS_PER_GROUP, FILES_PER_DIR, PathTable
@@ -50,6 +53,17 @@ NOISE_MAX_FILES = FILES_PER_DIR
 
 
 @dataclass(frozen=True, eq=False)
+class SharedFiles:
+    """Tree files whose version-0 content is a shared template's (contents.py): each one's
+    tree, file index within the tree and template key (files with one key have one size and
+    class)."""
+
+    tree: I64
+    file: I64
+    key: I64
+
+
+@dataclass(frozen=True, eq=False)
 class AppTrees:
     """Per app its number of code files; the pool of code file paths (builder ids: pass them
     through `Paths.renumber`), app `a`'s files being the first `code_files[a]`; the code trees
@@ -63,6 +77,7 @@ class AppTrees:
     waste_tree: I64
     whiteout_tree: int
     noise_tree: I64
+    shared: SharedFiles
 
 
 def build_app_trees(
@@ -76,10 +91,12 @@ def build_app_trees(
 ) -> AppTrees:
     """Draw every app's code files into its code trees, then the archives, then the noise
     trees of its dependency slots."""
-    code_files, pool_files, code_tree = _code_trees(config, apps, rng, paths, trees)
+    code_files, pool_files, code_tree, shared = _code_trees(config, apps, rng, paths, trees)
     waste_tree, whiteout_tree = _waste_trees(config, apps, rng, paths, trees)
     noise_tree = _noise_trees(config, apps, deps, packages, paths, trees)
-    return AppTrees(code_files, pool_files, code_tree, waste_tree, whiteout_tree, noise_tree)
+    return AppTrees(
+        code_files, pool_files, code_tree, waste_tree, whiteout_tree, noise_tree, shared
+    )
 
 
 def _code_trees(
@@ -88,8 +105,8 @@ def _code_trees(
     rng: np.random.Generator,
     paths: PathTable,
     trees: TreeBuilder,
-) -> tuple[I64, I64, I64]:
-    """(code files per app, the pool's file paths, the code trees)."""
+) -> tuple[I64, I64, I64, SharedFiles]:
+    """(code files per app, the pool's file paths, the code trees, the boilerplate files)."""
     A, C = config.count, config.code_layers
     # at least one code file per code layer
     n_code = np.maximum(
@@ -129,8 +146,21 @@ def _code_trees(
     f_tree = code_tree[file_app * C + file_block]
     sizes = lognormal_bytes(rng, f_tree.size, config.code_file_bytes, CODE_FILE_SIGMA)
     classes = draw_classes(rng, f_tree.size, CODE_CLASS_MIX)
-    trees.entries(f_tree, pool_files[local_index(n_code)], EntryKind.FILE, sizes, classes)
-    return n_code, pool_files, code_tree
+    # boilerplate: an app's first files copy a template (one size and class per template)
+    pool_index = local_index(n_code)
+    n_boiler = np.rint(config.boilerplate_fraction * n_code).astype(np.int64)
+    boiler = np.flatnonzero(pool_index < n_boiler[file_app])
+    V = config.boilerplate_variants
+    variant = draw_ranks(rng, zipf_cdf(V, 1.0), boiler.size)
+    key = pool_index[boiler] * V + variant
+    n_keys = int(n_boiler.max(initial=0)) * V
+    template_bytes = lognormal_bytes(rng, n_keys, config.code_file_bytes, CODE_FILE_SIGMA)
+    sizes[boiler], classes[boiler] = template_bytes[key], TEXT
+    trees.entries(f_tree, pool_files[pool_index], EntryKind.FILE, sizes, classes)
+    # the file's index within its tree: its pool index less its block's first file
+    first_of_block = -(-file_block * n_code[file_app] // C)
+    shared = SharedFiles(tree=f_tree[boiler], file=(pool_index - first_of_block)[boiler], key=key)
+    return n_code, pool_files, code_tree, shared
 
 
 def _waste_trees(
@@ -165,7 +195,8 @@ def _noise_trees(
     paths: PathTable,
     trees: TreeBuilder,
 ) -> I64:
-    """The noise tree of every dependency slot (-1 for the slots of reproducible apps): k =
+    """The noise tree of every dependency slot (-1 for the slots of reproducible apps and of
+    ecosystems without noise, `EcosystemPreset.rebuild_noise`): k =
     round(`rebuild_noise_files` x the slot's files), 1 to `NOISE_MAX_FILES`, files of equal
     size summing to `rebuild_noise_bytes` of the slot's file bytes, one version per build of
     the app, each version rewriting every file. Draws nothing."""
@@ -174,7 +205,12 @@ def _noise_trees(
     files = np.bincount(slot_of, packages.package_files[deps.slot_package], n_pkgs.size)
     fbytes = np.bincount(slot_of, packages.package_file_bytes[deps.slot_package], n_pkgs.size)
     k = np.clip(np.rint(config.rebuild_noise_files * files), 1, NOISE_MAX_FILES).astype(np.int64)
-    noisy = np.flatnonzero(~apps.reproducible[deps.slot_app] & (config.rebuild_noise_bytes > 0))
+    noisy_eco = np.array([ECOSYSTEMS[e].rebuild_noise for e in packages.ecosystems])
+    noisy = np.flatnonzero(
+        ~apps.reproducible[deps.slot_app]
+        & noisy_eco[deps.slot_eco]
+        & (config.rebuild_noise_bytes > 0)
+    )
     noise_tree = np.full(n_pkgs.size, -1, dtype=np.int64)
     if noisy.size == 0:
         return noise_tree

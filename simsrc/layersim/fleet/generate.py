@@ -96,7 +96,7 @@ def generate(
     )
     report("generate: contents", 0.3)
     segments = layers.segments(images.layer_instance)
-    contents = draw_contents(trees, segments.tree, segments.version, rng)
+    contents = draw_contents(trees, segments.tree, segments.version, rng, app_trees.shared)
     report("generate: contents", 0.5)
     entries = layer_entries(trees, contents, segments, report)
     report("generate: nodes", 0.9)
