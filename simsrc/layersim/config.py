@@ -735,6 +735,14 @@ MEMORY_KEYS = (
 )
 
 
+def layer_packages(direct: float, packages: PackagesConfig) -> float:
+    """Expected packages of a dependency layer with `direct` direct packages: those and their
+    dependencies' distinct draws among the `core` (`direct x dependencies_mean` draws, counted
+    as if uniform over the core: an overestimate under Zipf popularity)."""
+    core = min(packages.core, packages.count)
+    return direct + core * -math.expm1(-direct * packages.dependencies_mean / core)
+
+
 def estimated_entries(config: ExperimentConfig) -> float:
     """The file entries the generator will make for `config`, estimated from its counts before
     anything is generated: apps x app images per app x entries per app image, plus the base
@@ -742,10 +750,7 @@ def estimated_entries(config: ExperimentConfig) -> float:
     (see `_IMAGES_PER_REBUILD`)."""
     apps, packages = config.apps, config.packages
     images_per_app = _IMAGES_PER_REBUILD * config.time.epochs / apps.rebuild_every + 1.0
-    # the closure: distinct draws among the core (as if uniform: an overestimate under Zipf)
-    core = min(packages.core, packages.count)
-    closure = core * -math.expm1(-apps.packages_per_layer * packages.dependencies_mean / core)
-    per_layer = (apps.packages_per_layer + closure) * packages.files_mean
+    per_layer = layer_packages(apps.packages_per_layer, packages) * packages.files_mean
     listed = apps.code_files * apps.code_layers + per_layer
     app_entries = apps.count * images_per_app * _ENTRIES_PER_LISTED_FILE * listed
     scale = max(config.bases.file_scale, config.runtimes.file_scale)
