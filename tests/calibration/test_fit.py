@@ -67,9 +67,12 @@ def test_exact_fit_of_the_hand_made_set(fitted) -> None:
     assert got["apps.waste_bytes"] == round((FETCH_BYTES + 0.5) / math.exp(0.8**2 / 2))
     assert got["apps.dep_update_probability"] == 0.0
     assert got["apps.reproducible_probability"] == 1.0
-    # 12 files per dependency layer over 10 packages per layer (the company default)
-    assert got["packages.files_mean"] == pytest.approx(1.2)
-    assert "apps.packages_per_layer" not in got
+    # 12 files per dependency layer: with the default closure (2 dependencies per package
+    # from a core of 50), 10 direct packages make 26.5 packages per layer, more than 12 files:
+    # packages of one file, p direct ones with p + 50 (1 - exp(-2 p / 50)) = 12
+    assert got["packages.files_mean"] == 1.0
+    direct = got["apps.packages_per_layer"]
+    assert direct + 50 * -math.expm1(-2 * direct / 50) == pytest.approx(12, rel=1e-6)
     assert (got["nodes.count"], got["nodes.retention"], got["apps.replicas_mean"]) == (1, 3, 1.0)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from layersim.config import load_config
 from layersim.fleet.apps import Apps, draw_apps, draw_replicas, plan_builds
 from layersim.fleet.parents import released_by_epoch
+from tests.fleet.stages import first_stages
 
 
 def test_plan_builds_worked_example():
@@ -53,3 +54,31 @@ def test_draw_replicas_zero_when_not_deployed():
     every = load_config(scenario="small", overrides=["apps.deployed_fraction=1"])
     assert not draw_replicas(none.apps, np.random.default_rng(1)).any()
     assert np.all(draw_replicas(every.apps, np.random.default_rng(1)) >= 1)
+
+
+def test_dependency_slots_hold_the_closure_of_their_packages():
+    """Every slot's packages include the dependencies of each of them that is a direct pick
+    (one level: each package in the slot either has its dependencies in the slot or is
+    itself someone's dependency there), each package once, in id order, all in the slot's
+    ecosystem."""
+    s = first_stages("packages.dependencies_mean=2.0", "packages.core=4")
+    deps, packages = s.deps, s.packages
+    P = packages.count
+    closed = 0
+    for k in range(deps.slot_app.size):
+        pkgs = deps.slot_package[deps.package_offsets[k] : deps.package_offsets[k + 1]]
+        assert np.all(np.diff(pkgs) > 0)
+        assert np.all(pkgs // P == deps.slot_eco[k])
+        members = set(pkgs.tolist())
+        dependency_of = {
+            int(d)
+            for p in pkgs.tolist()
+            for d in packages.dep_package[packages.dep_offsets[p] : packages.dep_offsets[p + 1]]
+        }
+        for p in pkgs.tolist():
+            own = packages.dep_package[packages.dep_offsets[p] : packages.dep_offsets[p + 1]]
+            if set(own.tolist()) <= members:
+                closed += 1
+            else:
+                assert p in dependency_of  # a dependency pulled in, not a direct pick
+    assert closed > 0

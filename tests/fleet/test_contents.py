@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from layersim.fleet.contents import birth_positions, compact_contents, draw_contents
+from layersim.fleet.code import SharedFiles
+from layersim.fleet.contents import (
+    birth_positions,
+    compact_contents,
+    draw_contents,
+    share_templates,
+)
+from layersim.fleet.presets import TEXT
+from layersim.fleet.trees import TreeBuilder
+from layersim.model import EntryKind
 from tests.fleet.fleets import two_trees
 
 
@@ -39,3 +48,25 @@ def test_draw_contents_both_versions():
     )
     assert contents.content.tolist() == [0, 0, 1, 2]
     assert contents.content_file_bytes.tolist() == [1000, 0, 0]
+
+
+def test_share_templates_by_hand():
+    """Two trees of one file each (two versions, no change drawn): tree 0's file and tree 1's
+    file copy template 7, so every version of both has the content born at tree 0's version
+    0 (position 0); without sharing, tree 1's file has its own (position 2). Used at version
+    1 only, both trees' file is the one content of id 0."""
+    builder = TreeBuilder()
+    builder.new(2, 2, 0.0, False)
+    builder.entries(np.array([0, 1]), np.array([0, 1]), EntryKind.FILE, 100, TEXT)
+    trees = builder.finish(np.array([0, 1]))
+    offsets, birth = birth_positions(trees, np.random.default_rng(0))
+    assert birth.tolist() == [0, 0, 2, 2]
+    shared = SharedFiles(tree=np.array([0, 1]), file=np.array([0, 0]), key=np.array([7, 7]))
+    assert share_templates(trees, offsets, birth, shared).tolist() == [0, 0, 0, 0]
+    one = SharedFiles(tree=np.array([1]), file=np.array([0]), key=np.array([0]))
+    assert share_templates(trees, offsets, birth, one).tolist() == [0, 0, 2, 2]
+    contents = draw_contents(
+        trees, np.array([0, 1]), np.array([1, 1]), np.random.default_rng(0), shared
+    )
+    assert contents.content.tolist() == [-1, 0, -1, 0]  # version 0 unused: no id
+    assert contents.content_file_bytes.tolist() == [100]

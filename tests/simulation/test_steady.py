@@ -70,10 +70,13 @@ def test_node_figures_final_and_steady_mean():
 
 
 def test_two_epoch_cadences_of_the_scenarios():
-    """company rebuilds its runtimes every 2 epochs (bases every 4); the hub releases both
-    every 2; apps' and packages' random intervals never count."""
-    assert two_epoch_cadences(load_config(scenario="company")) == ("runtimes.rebuild_every",)
-    assert two_epoch_cadences(load_config(scenario="hub")) == (
+    """The built-in scenarios release bases and rebuild runtimes every 3 epochs (issue 12's
+    sourced cadence): no 2-epoch cadence; a config setting both to 2 has both; apps' and
+    packages' random intervals never count."""
+    assert two_epoch_cadences(load_config(scenario="company")) == ()
+    assert two_epoch_cadences(load_config(scenario="hub")) == ()
+    both = ["bases.release_every=2", "runtimes.rebuild_every=2", "apps.rebuild_every=2"]
+    assert two_epoch_cadences(load_config(scenario="hub", overrides=both)) == (
         "bases.release_every",
         "runtimes.rebuild_every",
     )

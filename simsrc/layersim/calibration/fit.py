@@ -50,6 +50,7 @@ from layersim.config import (
     RUNTIME_BASE,
     SECTIONS,
     ExperimentConfig,
+    layer_packages,
 )
 from layersim.fleet.presets import (
     BASE_PRESETS,
@@ -619,10 +620,11 @@ def fit_dependencies(data: AppSet) -> FitStep:
     total = sum(weights.values())
 
     def files_per_layer(files_mean: float, packages: float) -> float:
+        """Files per dependency layer with `packages` direct packages (and their closure)."""
         per_eco = (
             w * max(files_mean * ECOSYSTEMS[e].files_factor, 1.0) for e, w in weights.items()
         )
-        return packages * sum(per_eco) / total
+        return layer_packages(packages, data.base.packages) * sum(per_eco) / total
 
     dep_layers = distinct_layers(x for a in data.apps for x in a.layers(a.deps))
     if dep_layers:
@@ -635,7 +637,12 @@ def fit_dependencies(data: AppSet) -> FitStep:
         what_size = "bytes per file of the apps (no dependency layer to fit)"
     packages = data.base.apps.packages_per_layer
     if files_per_layer(1.0, packages) > observed:
-        packages, files_mean = max(1.0, observed / files_per_layer(1.0, 1.0)), 1.0
+        fewest = files_per_layer(1.0, 1.0)
+        if observed > fewest:  # direct packages of one file each (with their closure)
+            packages = solve_increasing(lambda p: files_per_layer(1.0, p), observed, 1.0, packages)
+        else:
+            packages = 1.0
+        files_mean = 1.0
         step.set(
             "apps",
             "packages_per_layer",

@@ -3,8 +3,9 @@
 An app draws a parent (runtimes then bases, Zipf by that rank), a lag (most track the newest
 parent version, a tail stays behind), a rebuild cadence with its own phase, whether its builds
 are reproducible and whether it has the add-then-delete pattern. Its dependency slots are a
-system-packages layer and/or its runtime's ecosystem layer, each a fixed set of packages
-(Zipf by popularity) taken at the versions of the last dependency refresh. Deployed apps run a
+system-packages layer and/or its runtime's ecosystem layer, each a fixed set of direct packages
+(Zipf by popularity) with their dependencies (packages.py: drawn from a core of popular
+packages), taken at the versions of the last dependency refresh. Deployed apps run a
 number of replicas. The app's own code trees are code.py's; the layers a build makes are
 layers.py's.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from layersim.accounting.arrays import I64, Bool, csr_offsets
-from layersim.accounting.sortops import stable_order
+from layersim.accounting.sortops import first_occurrence, ranges, stable_order
 from layersim.config import AppsConfig
 from layersim.fleet.draws import distinct_per_row, draw_ranks, geometric, zipf_cdf
 from layersim.fleet.groups import forward_fill_position, local_index
@@ -131,7 +132,9 @@ def draw_dependencies(
     pkg_slot = np.repeat(np.arange(slot_app.size, dtype=np.int64), n_pkgs)
     ranks = draw_ranks(rng, packages.rank_cdf, pkg_slot.size)
     ranks = distinct_per_row(rng, ranks, pkg_slot, np.full(slot_app.size, P, np.int64))
-    package = slot_eco[pkg_slot] * P + ranks
+    direct = slot_eco[pkg_slot] * P + ranks
+    pkg_slot, package = _closure(packages, pkg_slot, direct)
+    n_pkgs = np.bincount(pkg_slot, minlength=slot_app.size).astype(np.int64)
     # packages of a layer in id order: their subtrees' path order (canonical entry order)
     slot_package = package[stable_order(pkg_slot * (len(packages.ecosystems) * P) + package)]
     app_slot_offsets = csr_offsets(n_slots)
@@ -157,6 +160,19 @@ def draw_dependencies(
         pair_build=sb_build[order],
         pair_resolved_epoch=resolved[order],
     )
+
+
+def _closure(packages: Packages, pkg_slot: I64, direct: I64) -> tuple[I64, I64]:
+    """The packages each slot installs: its `direct` packages and their dependencies
+    (`Packages.dep_package`, one level: the dependencies are core packages, whose own
+    dependencies are core packages too, mostly drawn already), each once. Returns (slot,
+    package) pairs, the direct ones first."""
+    n_dep = np.diff(packages.dep_offsets)[direct]
+    dep = packages.dep_package[ranges(packages.dep_offsets[:-1][direct], n_dep)]
+    slot = np.concatenate([pkg_slot, np.repeat(pkg_slot, n_dep)])
+    package = np.concatenate([direct, dep])
+    keep = first_occurrence(slot * (int(package.max(initial=0)) + 1) + package)
+    return slot[keep], package[keep]
 
 
 def draw_replicas(config: AppsConfig, rng: np.random.Generator) -> I64:

@@ -1,11 +1,19 @@
-"""The trees an app build writes itself: its code and the add-then-delete archive.
+"""The trees an app build writes itself: its code, the add-then-delete archive, and the
+per-rebuild noise of its dependency layers.
 
 Code: every app keeps its code in `app/src` (one pool of paths shared by every app: the first
 n files are the same paths for every app with n files, with other contents). Its files split
 in order over `apps.code_layers` layers, one versioned tree each; each rebuild changes a share
 of each one's files, at least one. The archive: an app with the pattern adds `tmp/fetch.tar.gz`
-in a layer of its own and whites it out in its (first) code layer. Which tree versions a build
-stacks is layers.py's.
+in a layer of its own and whites it out in its (first) code layer. Noise: each dependency slot
+of an app whose builds are not reproducible (in an ecosystem that writes at install time:
+system, python) has a tree of a few files (`apps.rebuild_noise_files`
+of the slot's files, 1 to 16, in `<prefix>/rebuild`, one pool of paths per ecosystem) holding
+`apps.rebuild_noise_bytes` of the slot's file bytes, every file rewritten by every build: what a
+rebuild changes when it installs the same packages (timestamps, .pyc, metadata). Boilerplate:
+an app's first `apps.boilerplate_fraction` code files copy one of `apps.boilerplate_variants`
+templates per file slot (Zipf), shared across apps (`SharedFiles`, read by contents.py). Which
+tree versions a build stacks is layers.py's.
 """
 
 from __future__ import annotations
@@ -16,15 +24,18 @@ import numpy as np
 
 from layersim.accounting.arrays import I64
 from layersim.config import AppsConfig
-from layersim.fleet.apps import Apps
-from layersim.fleet.draws import draw_classes, lognormal_bytes
+from layersim.fleet.apps import Apps, Dependencies
+from layersim.fleet.draws import draw_classes, draw_ranks, lognormal_bytes, zipf_cdf
 from layersim.fleet.groups import local_index
+from layersim.fleet.packages import Packages
 from layersim.fleet.paths import DIRS_PER_GROUP, FILES_PER_DIR, PathTable
 from layersim.fleet.presets import (
     ARCHIVE,
+    BINARY,
     CODE_CLASS_MIX,
     CODE_COUNT_SIGMA,
     CODE_FILE_SIGMA,
+    ECOSYSTEMS,
     TEXT,
     WASTE_SIGMA,
 )
@@ -35,6 +46,21 @@ CODE_DIR = "app/src"
 # Where the add-then-delete archive goes (one path for every app; contents differ).
 WASTE_DIR = "tmp"
 WASTE_FILE = "fetch.tar.gz"
+# Where a dependency layer's rebuild noise goes, below its ecosystem's prefix (after the
+# packages in path order: created after them); at most one leaf directory of files.
+NOISE_DIR = "rebuild"
+NOISE_MAX_FILES = FILES_PER_DIR
+
+
+@dataclass(frozen=True, eq=False)
+class SharedFiles:
+    """Tree files whose version-0 content is a shared template's (contents.py): each one's
+    tree, file index within the tree and template key (files with one key have one size and
+    class)."""
+
+    tree: I64
+    file: I64
+    key: I64
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,26 +68,35 @@ class AppTrees:
     """Per app its number of code files; the pool of code file paths (builder ids: pass them
     through `Paths.renumber`), app `a`'s files being the first `code_files[a]`; the code trees
     (`code_layers` per app, app-major); per app its archive tree (-1: none); the one tree
-    holding the archive's whiteout."""
+    holding the archive's whiteout; per dependency slot its noise tree (-1: none, the app's
+    builds are reproducible)."""
 
     code_files: I64
     pool_files: I64
     code_tree: I64
     waste_tree: I64
     whiteout_tree: int
+    noise_tree: I64
+    shared: SharedFiles
 
 
 def build_app_trees(
     config: AppsConfig,
     apps: Apps,
+    deps: Dependencies,
+    packages: Packages,
     rng: np.random.Generator,
     paths: PathTable,
     trees: TreeBuilder,
 ) -> AppTrees:
-    """Draw every app's code files into its code trees, then the archives."""
-    code_files, pool_files, code_tree = _code_trees(config, apps, rng, paths, trees)
+    """Draw every app's code files into its code trees, then the archives, then the noise
+    trees of its dependency slots."""
+    code_files, pool_files, code_tree, shared = _code_trees(config, apps, rng, paths, trees)
     waste_tree, whiteout_tree = _waste_trees(config, apps, rng, paths, trees)
-    return AppTrees(code_files, pool_files, code_tree, waste_tree, whiteout_tree)
+    noise_tree = _noise_trees(config, apps, deps, packages, paths, trees)
+    return AppTrees(
+        code_files, pool_files, code_tree, waste_tree, whiteout_tree, noise_tree, shared
+    )
 
 
 def _code_trees(
@@ -70,8 +105,8 @@ def _code_trees(
     rng: np.random.Generator,
     paths: PathTable,
     trees: TreeBuilder,
-) -> tuple[I64, I64, I64]:
-    """(code files per app, the pool's file paths, the code trees)."""
+) -> tuple[I64, I64, I64, SharedFiles]:
+    """(code files per app, the pool's file paths, the code trees, the boilerplate files)."""
     A, C = config.count, config.code_layers
     # at least one code file per code layer
     n_code = np.maximum(
@@ -111,8 +146,21 @@ def _code_trees(
     f_tree = code_tree[file_app * C + file_block]
     sizes = lognormal_bytes(rng, f_tree.size, config.code_file_bytes, CODE_FILE_SIGMA)
     classes = draw_classes(rng, f_tree.size, CODE_CLASS_MIX)
-    trees.entries(f_tree, pool_files[local_index(n_code)], EntryKind.FILE, sizes, classes)
-    return n_code, pool_files, code_tree
+    # boilerplate: an app's first files copy a template (one size and class per template)
+    pool_index = local_index(n_code)
+    n_boiler = np.rint(config.boilerplate_fraction * n_code).astype(np.int64)
+    boiler = np.flatnonzero(pool_index < n_boiler[file_app])
+    V = config.boilerplate_variants
+    variant = draw_ranks(rng, zipf_cdf(V, 1.0), boiler.size)
+    key = pool_index[boiler] * V + variant
+    n_keys = int(n_boiler.max(initial=0)) * V
+    template_bytes = lognormal_bytes(rng, n_keys, config.code_file_bytes, CODE_FILE_SIGMA)
+    sizes[boiler], classes[boiler] = template_bytes[key], TEXT
+    trees.entries(f_tree, pool_files[pool_index], EntryKind.FILE, sizes, classes)
+    # the file's index within its tree: its pool index less its block's first file
+    first_of_block = -(-file_block * n_code[file_app] // C)
+    shared = SharedFiles(tree=f_tree[boiler], file=(pool_index - first_of_block)[boiler], key=key)
+    return n_code, pool_files, code_tree, shared
 
 
 def _waste_trees(
@@ -137,3 +185,49 @@ def _waste_trees(
     trees.dirs(whiteout_tree, [tmp])
     trees.entries(np.int64(whiteout_tree), np.array([archive]), EntryKind.WHITEOUT)
     return waste_tree, whiteout_tree
+
+
+def _noise_trees(
+    config: AppsConfig,
+    apps: Apps,
+    deps: Dependencies,
+    packages: Packages,
+    paths: PathTable,
+    trees: TreeBuilder,
+) -> I64:
+    """The noise tree of every dependency slot (-1 for the slots of reproducible apps and of
+    ecosystems without noise, `EcosystemPreset.rebuild_noise`): k =
+    round(`rebuild_noise_files` x the slot's files), 1 to `NOISE_MAX_FILES`, files of equal
+    size summing to `rebuild_noise_bytes` of the slot's file bytes, one version per build of
+    the app, each version rewriting every file. Draws nothing."""
+    n_pkgs = np.diff(deps.package_offsets)
+    slot_of = np.repeat(np.arange(n_pkgs.size, dtype=np.int64), n_pkgs)
+    files = np.bincount(slot_of, packages.package_files[deps.slot_package], n_pkgs.size)
+    fbytes = np.bincount(slot_of, packages.package_file_bytes[deps.slot_package], n_pkgs.size)
+    k = np.clip(np.rint(config.rebuild_noise_files * files), 1, NOISE_MAX_FILES).astype(np.int64)
+    noisy_eco = np.array([ECOSYSTEMS[e].rebuild_noise for e in packages.ecosystems])
+    noisy = np.flatnonzero(
+        ~apps.reproducible[deps.slot_app]
+        & noisy_eco[deps.slot_eco]
+        & (config.rebuild_noise_bytes > 0)
+    )
+    noise_tree = np.full(n_pkgs.size, -1, dtype=np.int64)
+    if noisy.size == 0:
+        return noise_tree
+    noise_tree[noisy] = trees.new(noisy.size, apps.n_builds[deps.slot_app[noisy]], 1.0, True)
+    for e, eco in enumerate(packages.ecosystems):
+        slots = noisy[deps.slot_eco[noisy] == e]
+        if slots.size == 0:
+            continue
+        noise_dir = paths.chain(f"{ECOSYSTEMS[eco].prefix}/{NOISE_DIR}")[-1]
+        dirs, _, pool, _ = paths.subtree(
+            np.array([noise_dir]),
+            np.array([NOISE_MAX_FILES]),
+            np.full(NOISE_MAX_FILES, BINARY, np.int8),
+        )
+        trees.entries(noise_tree[slots], np.full(slots.size, noise_dir), EntryKind.DIR)
+        trees.entries(noise_tree[slots], np.full(slots.size, dirs[0]), EntryKind.DIR)
+        f_slot = np.repeat(slots, k[slots])
+        size = np.floor(config.rebuild_noise_bytes * fbytes[f_slot] / k[f_slot]).astype(np.int64)
+        trees.entries(noise_tree[f_slot], pool[local_index(k[slots])], EntryKind.FILE, size, BINARY)
+    return noise_tree

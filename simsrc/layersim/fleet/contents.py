@@ -2,8 +2,10 @@
 
 Version 0 of every file is a content of its own; a later version keeps the content of the
 version before unless the tree's change draw (or the one forced file per version) rewrites it.
-Only the contents some layer uses get an id, numbered in (tree, file, version) order. This
-module decides content identity; where entries and layers hold those contents is entries.py's.
+Files copied from a shared template (`SharedFiles`: app boilerplate, never edited) have the
+content of the template's first copy, in whichever tree, in every version. Only the contents
+some layer uses get an id, numbered in (tree, file, version) order. This module decides content
+identity; where entries and layers hold those contents is entries.py's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from layersim.accounting.arrays import I8, I64, csr_offsets, csr_rows
+from layersim.accounting.sortops import ranges
+from layersim.fleet.code import SharedFiles
 from layersim.fleet.groups import forward_fill_position, local_index
 from layersim.fleet.trees import CLASS_RATIO_PERMILLE, TreeTable
 
@@ -31,12 +35,33 @@ class Contents:
 
 
 def draw_contents(
-    trees: TreeTable, used_tree: I64, used_version: I64, rng: np.random.Generator
+    trees: TreeTable,
+    used_tree: I64,
+    used_version: I64,
+    rng: np.random.Generator,
+    shared: SharedFiles | None = None,
 ) -> Contents:
     """Draw which file versions are new contents and number the ones the (tree, version)
-    pairs `used_tree`, `used_version` (the layers' segments) use."""
+    pairs `used_tree`, `used_version` (the layers' segments) use; `shared` files take their
+    template's content."""
     tfv_offsets, birth = birth_positions(trees, rng)
+    if shared is not None:
+        birth = share_templates(trees, tfv_offsets, birth, shared)
     return compact_contents(trees, tfv_offsets, birth, used_tree, used_version)
+
+
+def share_templates(trees: TreeTable, tfv_offsets: I64, birth: I64, shared: SharedFiles) -> I64:
+    """Births with every version of every shared file moved to the version-0 position of the
+    first file (in position order) with the same template key: boilerplate is never edited, so
+    every version of it shares the template's content (a change drawn there changes nothing).
+    Draws nothing."""
+    V = trees.versions[shared.tree]
+    pos = tfv_offsets[:-1][shared.tree] + shared.file * V
+    first = np.full(int(shared.key.max(initial=-1)) + 1, birth.size, dtype=np.int64)
+    np.minimum.at(first, shared.key, pos)
+    out = birth.copy()
+    out[ranges(pos, V)] = np.repeat(first[shared.key], V)
+    return out
 
 
 def birth_positions(trees: TreeTable, rng: np.random.Generator) -> tuple[I64, I64]:

@@ -3,7 +3,7 @@
 A build's layer is an *instance*: a list of segments (tree, version), laid side by side in
 path order. Bases make one instance per version, runtimes one per (version, layer), an app
 build its dependency layers (the ecosystem's prefix tree plus each package at its resolved
-version), the archive layer if it has one, and its code layers (the first with the archive's
+version, plus the rebuild noise if its builds are not reproducible), the archive layer if it has one, and its code layers (the first with the archive's
 whiteout). A build makes new layers unless the app's builds are reproducible: then an
 unchanged dependency layer is the *same* layer as the first instance with the same ecosystem,
 packages and versions (`rep`), shared by every such app, and the archive layer is the app's
@@ -114,7 +114,9 @@ def build_layers(
     assert first_path[app_trees.code_tree[0]] < first_path[app_trees.whiteout_tree]
     made = _Made()
     base_inst, runtime_inst = _parent_instances(made, bases, runtimes)
-    dep_inst, same_deps = _dependency_instances(made, packages, apps, builds, deps, trees, rng)
+    dep_inst, same_deps = _dependency_instances(
+        made, packages, apps, builds, deps, app_trees.noise_tree, trees, rng
+    )
     waste_inst, b_waste, first_waste = _waste_instances(made, apps, builds, app_trees)
     code_inst = _code_instances(made, apps, builds, app_trees, code_layers)
     rep = np.arange(made.count, dtype=np.int64)
@@ -181,27 +183,38 @@ def _dependency_instances(
     apps: Apps,
     builds: Builds,
     deps: Dependencies,
+    noise_tree: I64,
     trees: TreeTable,
     rng: np.random.Generator,
 ) -> tuple[I64, I64]:
     """One instance per (slot, build) pair: the prefix tree, then the slot's packages at their
-    resolved versions. Returns (instances, for each the position among them of the instance it
+    resolved versions, then (builds that are not reproducible) the slot's noise tree at the
+    build's version. Returns (instances, for each the position among them of the instance it
     is the same layer as)."""
     sb = deps.pair_slot
     npk = np.diff(deps.package_offsets)[sb]
     pkg = deps.slot_package[ranges(deps.package_offsets[sb], npk)]
     pkg_version = packages.version_at[pkg, np.repeat(deps.pair_resolved_epoch, npk)]
-    first = csr_offsets(npk + 1)[:-1]
-    d_tree = np.empty(int(npk.sum() + sb.size), np.int64)
+    noise = noise_tree[sb]
+    has_noise = (noise >= 0).astype(np.int64)
+    nseg = npk + 1 + has_noise
+    first = csr_offsets(nseg)[:-1]
+    d_tree = np.empty(int(nseg.sum()), np.int64)
     d_version = np.zeros_like(d_tree)
-    is_prefix = np.zeros(d_tree.size, np.bool_)
-    is_prefix[first] = True
-    d_tree[first] = packages.prefix_tree[deps.slot_eco[sb]]
-    d_tree[~is_prefix] = packages.package_tree[pkg]
-    d_version[~is_prefix] = pkg_version
+    is_package = np.ones(d_tree.size, np.bool_)
+    is_package[first] = False
+    last = first + nseg - 1
+    noisy = has_noise > 0
+    is_package[last[noisy]] = False
     sb_app = deps.slot_app[sb]
     build_version = builds.version[deps.pair_build]
-    dep_inst = made.add(d_tree, d_version, npk + 1, LayerKind.DEPS, sb_app, build_version)
+    d_tree[first] = packages.prefix_tree[deps.slot_eco[sb]]
+    d_tree[is_package] = packages.package_tree[pkg]
+    d_version[is_package] = pkg_version
+    # the rebuild noise last (its directory follows the packages in path order)
+    d_tree[last[noisy]] = noise[noisy]
+    d_version[last[noisy]] = build_version[noisy]
+    dep_inst = made.add(d_tree, d_version, nseg, LayerKind.DEPS, sb_app, build_version)
     # reproducible dependency layers: same ecosystem, packages and versions -> same layer. A
     # layer's key is the sum of random 63-bit hashes of its (package tree, version) pairs and
     # of its ecosystem: equal keys for different sets are vanishingly unlikely.

@@ -3,7 +3,9 @@
 The ecosystems are `system` plus those of the configured runtimes (python, node, jvm); each
 has `packages.count` packages (id `ecosystem * count + rank`, rank 0 the most popular), each a
 small file tree below the ecosystem's prefix that releases a new version in an epoch with
-probability `1 / packages.release_every`. Which app installs which package is apps.py's.
+probability `1 / packages.release_every`, and depends on `packages.dependencies_mean` others
+(Poisson) of its ecosystem, drawn by Zipf popularity from the `packages.core` most popular
+ones. Which app installs which package (and the closure of its dependencies) is apps.py's.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layersim.accounting.arrays import I64
+from layersim.accounting.arrays import I64, csr_offsets
+from layersim.accounting.sortops import first_occurrence, stable_order
 from layersim.config import PackagesConfig
-from layersim.fleet.draws import F64, zipf_cdf
+from layersim.fleet.draws import F64, draw_ranks, zipf_cdf
 from layersim.fleet.paths import PathTable
 from layersim.fleet.presets import ECOSYSTEMS, RUNTIME_PRESETS
 from layersim.fleet.trees import TreeBuilder
@@ -25,7 +28,9 @@ from layersim.model import EntryKind
 class Packages:
     """The package universe: `ecosystems` (system first), the popularity `rank_cdf` of a
     package's rank, `version_at[package, epoch]` (the newest version at the end of that epoch),
-    one prefix tree per ecosystem (its install directories) and one tree per package."""
+    one prefix tree per ecosystem (its install directories), one tree per package, and each
+    package's dependencies (CSR `dep_offsets` by package id into `dep_package`, package ids of
+    the same ecosystem, none the package itself); per package its files and their bytes."""
 
     ecosystems: tuple[str, ...]
     count: int  # packages per ecosystem
@@ -33,6 +38,10 @@ class Packages:
     version_at: I64
     prefix_tree: I64
     package_tree: I64
+    dep_offsets: I64
+    dep_package: I64
+    package_files: I64
+    package_file_bytes: I64
 
 
 def ecosystems_of(runtime_names: tuple[str, ...]) -> tuple[str, ...]:
@@ -90,6 +99,7 @@ def build_packages(
     trees.entries(package_tree[dir_part], dir_ids, EntryKind.DIR)
     file_tree = np.repeat(package_tree, n_files)
     trees.entries(file_tree, file_ids, EntryKind.FILE, sizes, classes)
+    dep_offsets, dep_package = _package_dependencies(config, n_eco, rng)
     return Packages(
         ecosystems=ecosystems,
         count=P,
@@ -97,4 +107,31 @@ def build_packages(
         version_at=version_at,
         prefix_tree=prefix_tree,
         package_tree=package_tree,
+        dep_offsets=dep_offsets,
+        dep_package=dep_package,
+        package_files=n_files.astype(np.int64),
+        package_file_bytes=np.bincount(
+            np.repeat(np.arange(n_eco * P), n_files), weights=sizes, minlength=n_eco * P
+        ).astype(np.int64),
     )
+
+
+def _package_dependencies(
+    config: PackagesConfig, n_eco: int, rng: np.random.Generator
+) -> tuple[I64, I64]:
+    """Each package's direct dependencies: Poisson(`dependencies_mean`) ranks drawn by Zipf
+    popularity among the ecosystem's `core` most popular packages, each once, never the
+    package itself (a drawn repeat or self is dropped). Returns (CSR offsets by package id,
+    dependency package ids)."""
+    P = config.count
+    n = n_eco * P
+    core = min(config.core, P)
+    drawn = rng.poisson(config.dependencies_mean, n).astype(np.int64)
+    owner = np.repeat(np.arange(n, dtype=np.int64), drawn)
+    rank = draw_ranks(rng, zipf_cdf(core, config.zipf_exponent), owner.size)
+    dep = owner // P * P + rank
+    key = owner * P + rank
+    keep = first_occurrence(key) & (dep != owner)
+    owner, dep = owner[keep], dep[keep]
+    order = stable_order(owner * P + dep % P)
+    return csr_offsets(np.bincount(owner, minlength=n)), dep[order]

@@ -123,6 +123,10 @@ class EcosystemPreset:
     file_bytes_median: int
     file_bytes_sigma: float
     class_mix: tuple[float, float, float]  # text, binary, archive (probabilities per file)
+    # Does a rebuild that is not reproducible rewrite some files (`apps.rebuild_noise_*`)?
+    # Assumption: apt writes dpkg status, logs and caches, pip compiles .pyc at install time;
+    # npm and maven unpack files as published (only the tar's mtimes differ, not contents).
+    rebuild_noise: bool = True
 
 
 ECOSYSTEMS: dict[str, EcosystemPreset] = {
@@ -130,8 +134,12 @@ ECOSYSTEMS: dict[str, EcosystemPreset] = {
     "python": EcosystemPreset(
         "python", "usr/local/lib/python3.12/site-packages", 1.5, 16_000, 1.5, (0.8, 0.2, 0.0)
     ),
-    "node": EcosystemPreset("node", "app/node_modules", 1.5, 8_000, 1.5, (0.95, 0.05, 0.0)),
-    "jvm": EcosystemPreset("jvm", "app/lib", 0.15, 800_000, 1.0, (0.05, 0.0, 0.95)),
+    "node": EcosystemPreset(
+        "node", "app/node_modules", 1.5, 8_000, 1.5, (0.95, 0.05, 0.0), rebuild_noise=False
+    ),
+    "jvm": EcosystemPreset(
+        "jvm", "app/lib", 0.15, 800_000, 1.0, (0.05, 0.0, 0.95), rebuild_noise=False
+    ),
 }
 BASE_FILE_SIGMA = 2.0  # assumption: log-normal spread of file sizes in a base layer
 RUNTIME_FILE_SIGMA = 1.5  # assumption: log-normal spread of file sizes in a runtime layer

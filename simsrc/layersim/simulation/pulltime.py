@@ -2,7 +2,8 @@
 container's start-up that is (docs/design.md §7; docs/run.md, `[transfer]` settings).
 
 An estimate from counts and bytes, not a network simulation: no contention between nodes, no
-registry-side limits. `replay` applies it to every rollout; Slacker's 76% of start-up spent
+registry-side limits. A full pull downloads, then decompresses and extracts (a throughput per
+compressed byte); a lazy pull's start-up fetches (`lazy`) extract nothing before the start. `replay` applies it to every rollout; Slacker's 76% of start-up spent
 pulling is what the defaults are calibrated to (tests/simulation/test_pulltime.py).
 """
 
@@ -29,9 +30,12 @@ def pull_seconds(
     blobs: np.ndarray, downloaded_bytes: np.ndarray, transfer: TransferConfig
 ) -> np.ndarray:
     """Estimated full pull time in seconds: `wave_seconds` with one request per blob and the
-    per-blob latency, `ceil(blobs / parallel_downloads) * blob_latency + bytes * 8 /
-    bandwidth`."""
-    return wave_seconds(blobs, downloaded_bytes, transfer, transfer.blob_latency_ms)
+    per-blob latency, then decompressing and extracting what was downloaded, not overlapped
+    with the download: `ceil(blobs / parallel_downloads) * blob_latency + bytes * 8 /
+    bandwidth + bytes / extract_throughput` (`transfer.extract_mbyte_per_s`, compressed MB/s)."""
+    download = wave_seconds(blobs, downloaded_bytes, transfer, transfer.blob_latency_ms)
+    extract = np.asarray(downloaded_bytes, dtype=np.float64) / (transfer.extract_mbyte_per_s * 1e6)
+    return download + extract
 
 
 def startup_pull_share(seconds: np.ndarray, transfer: TransferConfig) -> np.ndarray:
