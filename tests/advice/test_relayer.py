@@ -1,4 +1,4 @@
-"""Tests of `layersim.advice.relayer`: no image breaks (every image's merged view is the same
+"""Tests of `layersim.advice.relayer`: its one-pass view is the overlay's, no image breaks (every image's merged view is the same
 before and after, random populations and random bounds), no image exceeds the bound, and
 exact examples: files shared by the same images land in one layer; over the bound, the pair
 of groups that stores the fewest extra bytes is merged."""
@@ -13,12 +13,14 @@ from layersim.advice.relayer import (
     entry_identity,
     layer_counts,
     relayered,
+    shown_entries,
     visible_identities,
 )
 from layersim.errors import ModelError
 from layersim.model import EntryKind, Image, Population, make_entry, make_layer
 from layersim.model.digest import synthetic_digest
-from tests.strategies import populations
+from layersim.model.overlay import merged_view
+from tests.strategies import images, populations
 
 
 def file(path: str, n_bytes: int):
@@ -41,6 +43,15 @@ def test_relayer_never_breaks_an_image(population: Population, bound: int) -> No
         assert visible_identities(new) == visible_identities(old)
         assert len(new.layers) <= bound
         assert all(not e.is_whiteout for layer in new.layers for e in layer.entries)
+
+
+@settings(max_examples=200, deadline=None)
+@given(images())
+def test_shown_entries_are_the_merged_view(image: Image) -> None:
+    """The one-pass top-down view is `overlay.merged_view`'s, path for path and entry for
+    entry, on random stacks."""
+    expected = {path: entry for path, (_, entry) in merged_view(image.layers).items()}
+    assert shown_entries(image.layers) == expected
 
 
 def test_files_shared_by_the_same_images_share_a_layer() -> None:

@@ -173,10 +173,11 @@ def set_figures(population: Population, metrics: PopulationMetrics) -> tuple[int
 
 def _measured(
     population: Population, before: tuple[int, int, int], draft: Advice
-) -> tuple[Advice, tuple[int, int, int]] | None:
-    """`draft` with the savings the engine measures once it is applied, and the figures
-    after; None if it saves nothing or the model cannot hold the change (`ModelError`: a run
-    that cannot be one layer, a container that changes a file the image no longer has)."""
+) -> tuple[Advice, tuple[int, int, int], tuple[Image, ...]] | None:
+    """`draft` with the savings the engine measures once it is applied, the figures after
+    and the changed images; None if it saves nothing or the model cannot hold the change
+    (`ModelError`: a run that cannot be one layer, a container that changes a file the image
+    no longer has)."""
     try:
         changed = apply_advice(population, draft)
         metrics = evaluate(changed)
@@ -195,7 +196,7 @@ def _measured(
         saves_compressed_bytes=saves[1],
         saves_disk_bytes=saves[2],
     )
-    return found, after
+    return found, after, changed.images
 
 
 def _draft(image: str, kind: str, layers: tuple[Layer, ...], detail: str, **more) -> Advice:
@@ -319,8 +320,7 @@ def relayer(
     found = _measured(population, before, draft)
     if found is None:
         return []
-    advice, after = found
-    new_images = apply_advice(population, advice).images
+    advice, after, new_images = found
     old_counts, new_counts = layer_counts(population.images), layer_counts(new_images)
     detail = (
         f"re-layer the {len(population.images)} images by the images that share each file "

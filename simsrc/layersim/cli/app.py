@@ -316,8 +316,8 @@ def run(
         replace = force or (out is None and _default_replace(target, SUMMARY))
         with atomic_directory(target, replace=replace) as folder:
             with progress_bar(quiet=quiet) as progress:
-                outcome = run_experiment(experiment, progress)
-            write_run(outcome.result, folder, outcome.timings)
+                outcome = run_experiment(experiment, progress, advise=True)
+            write_run(outcome.result, folder, outcome.timings, outcome.advice)
         if as_json:
             typer.echo((target / SUMMARY).read_text(encoding="utf-8"), nl=False)
         elif not quiet:
@@ -731,8 +731,10 @@ def advise(
 ) -> None:
     """Say what to change in real images, and what it saves (docs/advise.md).
 
-    Layers to build in one step (combine_steps), images or top layers to flatten (squash);
-    every saving measured by re-evaluating the changed images.
+    Layers to build in one step (combine_steps), images or top layers to flatten (squash),
+    images to move onto another version of their base (rebase), one base per family
+    (consolidate), the files re-cut into shared layers (relayer); every saving measured by
+    re-evaluating the changed images.
 
     \b
     Example:
