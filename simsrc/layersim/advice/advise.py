@@ -21,8 +21,9 @@ Every saving is measured, never guessed: the change is applied to the population
 - `consolidate`: one per base family with two versions or more: every image on an older
   version moved onto the newest, the older versions retired (`bases.consolidated`). `image`
   is the family; saves the set's figures, as `squash`.
-- `relayer`: the set's files re-partitioned into layers by the images that show them
-  (`relayer.relayered`, at most `relayer.LAYER_BOUND` layers per image). `image` is `*`
+- `relayer`: for sets of two images or more, the set's files re-partitioned into layers by
+  the images that show them (`relayer.relayered`, at most `relayer.LAYER_BOUND` layers per
+  image). `image` is `*`
   (every image); saves the set's figures; `detail` gives the registry's and the nodes'
   bytes before and after and the layers per image.
 
@@ -315,6 +316,8 @@ def relayer(
 ) -> list[Advice]:
     """The `relayer` advice of the set, if it saves (module docstring); the detail gives the
     registry's and the nodes' bytes before and after, and the layers per image."""
+    if len(population.images) < 2:
+        return []  # one image re-layered is the image squashed: `squash` says it
     before = set_figures(population, metrics)
     draft = _draft(EVERY_IMAGE, RELAYER, tuple(population.layers()), "", bound=bound)
     found = _measured(population, before, draft)
