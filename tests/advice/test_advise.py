@@ -86,6 +86,10 @@ def check_advice(population: Population, advice: Advice, before_set: tuple[int, 
         base = old[bases_of(population)[advice.image]]
         own = old[advice.image].layers[len(base.layers) :]
         assert new[advice.image].layers == old[advice.target].layers + own
+        if "retired" in advice.detail:
+            assert new[base.name].layers == old[advice.target].layers
+        else:
+            assert new[base.name] == base
         assert not advice.estimated
     else:
         assert advice.kind == CONSOLIDATE and not advice.estimated
@@ -231,18 +235,34 @@ def base_set() -> Population:
     return Population(images=images, nodes=(Node("node", ("a:1", "b:1")),))
 
 
-def test_rebase_saves_the_old_base_on_the_node() -> None:
-    """a:1 moves onto base:v2 (the version sharing bin/sh with v1, not the newest): the
-    registry still holds base:v1 (an image of the set), so it saves nothing there; the node no
-    longer stores v1: it saves exactly v1's disk bytes."""
+def test_rebase_saves_the_old_base() -> None:
+    """a:1 moves onto base:v2 (the version sharing bin/sh with v1, not the newest); nothing
+    else is built on base:v1, so it is retired: the registry no longer stores v1 (its tar and
+    compressed bytes) nor the node (its disk bytes). b:1, likewise, onto base:v1."""
     found = [a for a in advise(base_set()) if a.kind == REBASE]
     by_image = {a.image: a for a in found}
     advice = by_image["a:1"]
     assert advice.target == "base:v2" and advice.layers == ("v1",)
-    assert claimed(advice) == (0, 0, V1.disk_bytes())
+    assert claimed(advice) == (V1.tar_bytes, V1.compressed_bytes, V1.disk_bytes())
     assert advice.where == "registry+node" and not advice.estimated
+    assert advice.detail.endswith(
+        "base:v1 is then retired (nothing else in the set is built on it)"
+    )
     assert by_image["b:1"].target == "base:v1"
-    assert claimed(by_image["b:1"]) == (0, 0, V2.disk_bytes())
+    assert claimed(by_image["b:1"]) == (V2.tar_bytes, V2.compressed_bytes, V2.disk_bytes())
+
+
+def test_rebase_onto_a_shared_base_saves_on_the_node() -> None:
+    """With c:1 also on base:v1, base:v1 stays: moving a:1 saves nothing in the registry;
+    the node, which pulls a:1 and b:1 but not c:1, no longer stores v1."""
+    population = base_set()
+    population = Population(
+        images=(*population.images, Image("c:1", (V1, APP_B))),
+        nodes=population.nodes,
+    )
+    (advice,) = [a for a in advise(population) if a.kind == REBASE and a.image == "a:1"]
+    assert advice.target == "base:v2" and "retired" not in advice.detail
+    assert claimed(advice) == (0, 0, V1.disk_bytes())
 
 
 def test_consolidate_saves_the_retired_versions() -> None:

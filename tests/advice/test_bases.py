@@ -11,6 +11,7 @@ from layersim.advice.bases import (
     consolidated,
     newest,
     rebased,
+    retires_base,
     shared_file_bytes,
     version_key,
 )
@@ -71,10 +72,22 @@ def test_closest_base_shares_the_most_file_bytes() -> None:
 
 def test_rebase_moves_one_image() -> None:
     """Rebasing py:1 onto base:v2 replaces its base layer and keeps its own; svc:1, built on
-    py:1, keeps its stack."""
-    changed = rebased(sample(), "py:1", "base:v2").image_by_name
+    py:1, keeps its stack; base:v1, on which nothing else is built, is retired (it becomes
+    base:v2)."""
+    population = sample()
+    assert retires_base(population, "py:1")
+    changed = rebased(population, "py:1", "base:v2").image_by_name
     assert changed["py:1"].layers == (V2, RT)
     assert changed["svc:1"].layers == (V1, RT, APP)
+    assert changed["base:v1"].layers == (V2,)
+
+
+def test_rebase_keeps_a_base_others_use() -> None:
+    """With another image on base:v1, rebasing py:1 leaves base:v1 as it is."""
+    population = Population(images=(*sample().images, Image("tool:1", (V1, APP))))
+    assert not retires_base(population, "py:1")
+    changed = rebased(population, "py:1", "base:v2").image_by_name
+    assert changed["base:v1"].layers == (V1,) and changed["tool:1"].layers == (V1, APP)
 
 
 def test_consolidate_moves_everything_onto_the_newest() -> None:

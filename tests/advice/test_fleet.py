@@ -70,7 +70,8 @@ def test_fleet_advice_saves_what_the_reference_measures(seed: int) -> None:
 
 def test_rebase_moves_the_images_on_the_old_base_only() -> None:
     """A rebase advice changes exactly the held images whose stack starts with the old base
-    (and are of another family): their base layers become the target's, the rest stay."""
+    (and are of another family): their base layers become the target's, the rest stay; the
+    old base, if held, becomes the target."""
     state = final_state(42)
     found = [a for a in fleet_advice(state, relayer_max_images=0).advice if a.kind == REBASE]
     assert found
@@ -85,11 +86,14 @@ def test_rebase_moves_the_images_on_the_old_base_only() -> None:
     old, new = stack(state, ids[advice.image]), stack(state, ids[advice.target])
     moved = 0
     for i in range(held.n_images):
-        if stack(held, i) != stack(changed, i):
+        if held.image_names[i] == advice.image:  # the old base, retired
+            assert stack(changed, i) == new
+        elif stack(held, i) != stack(changed, i):
             moved += 1
             assert stack(held, i)[: len(old)] == old
             assert stack(changed, i) == new + stack(held, i)[len(old) :]
     assert moved > 0 and f"the {moved} held image(s)" in advice.detail
+    assert advice.detail.endswith(f"{advice.image} retired")
 
 
 def test_relayer_is_bounded() -> None:

@@ -16,7 +16,8 @@ Every saving is measured, never guessed: the change is applied to the population
   distinct layers, before minus after: sharing lost with the other images is counted.
 
 - `rebase`: an image moved from its base onto the other version of the base's family that
-  shares the most file bytes with it (`bases.closest_base`, `bases.rebased`). Saves, for
+  shares the most file bytes with it, the old base retired if nothing else is built on it
+  (`bases.closest_base`, `bases.rebased`). Saves, for
   the set (`where` = `registry+node`), the same three figures as `squash`.
 - `consolidate`: one per base family with two versions or more: every image on an older
   version moved onto the newest, the older versions retired (`bases.consolidated`). `image`
@@ -48,6 +49,7 @@ from layersim.advice.bases import (
     family_members,
     newest,
     rebased,
+    retires_base,
     shared_file_bytes,
 )
 from layersim.advice.combine import combined_image_layers
@@ -280,6 +282,8 @@ def rebase(population: Population, metrics: PopulationMetrics) -> list[Advice]:
             f"build it FROM {target} instead of {old.name} (same family; they share "
             f"{shared:,} file bytes); only this image moves"
         )
+        if retires_base(population, image.name):
+            detail += f"; {old.name} is then retired (nothing else in the set is built on it)"
         draft = _draft(image.name, REBASE, old.layers, detail, target=target)
         found = _measured(population, before, draft)
         if found is not None:

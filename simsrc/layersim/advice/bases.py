@@ -9,7 +9,10 @@
   ordered naturally (`version_key`: `v10` after `v9`, `12.10` after `12.9`).
 - **rebase** (`rebased`): the image's base layers replaced by another base's, its own layers
   kept on top, as `crane rebase` does: it assumes what the image added still works on the
-  other version (same family). Only that image changes; images built on it keep their stacks.
+  other version (same family). Images built on it keep their stacks. A base image of the set
+  is there as the base of its images: when no other image of the set is built on the old
+  base any more, the old base is retired as `consolidate` retires a version (it becomes the
+  new base: a node that pulled it pulls the new one).
 - **consolidate** (`consolidated`): every image of a family but the newest becomes the newest
   (the old versions retired: a node that pulled one pulls the newest), and every image built
   on one of them, directly or through other bases, is rebuilt on the newest: its own layers
@@ -114,9 +117,19 @@ def _with_images(population: Population, images: Mapping[str, tuple[Layer, ...]]
 def rebased(population: Population, image: str, new_base: str) -> Population:
     """The population with `image` moved from its base onto `new_base` (module docstring)."""
     by_name = population.image_by_name
-    old = by_name[bases_of(population)[image]]
-    layers = by_name[image].layers
-    return _with_images(population, {image: by_name[new_base].layers + layers[len(old.layers) :]})
+    bases = bases_of(population)
+    old = by_name[bases[image]]
+    target = by_name[new_base].layers
+    changed = {image: target + by_name[image].layers[len(old.layers) :]}
+    if not [n for n, b in bases.items() if b == old.name and n != image]:
+        changed[old.name] = target  # retired: nothing else is built on it
+    return _with_images(population, changed)
+
+
+def retires_base(population: Population, image: str) -> bool:
+    """Whether rebasing `image` retires its base (no other image is built on it)."""
+    bases = bases_of(population)
+    return not [n for n, b in bases.items() if b == bases[image] and n != image]
 
 
 def newest(population: Population, family: str) -> str:

@@ -11,7 +11,8 @@ fleet built, held or not).
 
 - `rebase`, per base version `B` that held images are built on directly: move them all onto
   the held version of `B`'s family whose layers share the most file bytes with `B`'s (a
-  generated base or runtime deletes nothing, so its layers' contents are what it shows).
+  generated base or runtime deletes nothing, so its layers' contents are what it shows), and
+  retire `B` (`bases.rebased`'s rule).
   `image` is `B`; one evaluation per base version, not per image, and only for the
   `REBASE_MAX_BASES` base versions with the most held images on them (ties: by id): each
   evaluation is a whole engine pass over the final state (measured: company has about a
@@ -224,15 +225,22 @@ def rebased_stacks(
     arrays: PopulationArrays, held_ids: I64, base: int, target: int
 ) -> list[tuple[int, ...]]:
     """The held images' stacks with those built directly on `base` (other families than its)
-    moved onto `target`."""
+    moved onto `target`, and `base` retired (it becomes `target`, as `bases.rebased` does)
+    when no held image is built on it any more."""
     lineage = _Lineage.of(arrays)
     family = repository_of(lineage.names[base])
     old_len, new_base = len(lineage.stacks[base]), lineage.stacks[target]
+    held = held_ids.tolist()
+    staying = [
+        i for i in held if lineage.base[i] == base and repository_of(lineage.names[i]) == family
+    ]
     out = []
-    for image in held_ids.tolist():
+    for image in held:
         stack = lineage.stacks[image]
         if lineage.base[image] == base and repository_of(lineage.names[image]) != family:
             stack = new_base + stack[old_len:]
+        elif image == base and not staying:
+            stack = new_base
         out.append(stack)
     return out
 
@@ -314,7 +322,7 @@ def fleet_advice(
         changed = rebased_stacks(arrays, held_ids, base, target)
         detail = (
             f"build the {len(moved)} held image(s) on {names[base]} FROM {names[target]} "
-            "instead (same family, most file bytes shared)"
+            f"instead (same family, most file bytes shared); {names[base]} retired"
         )
         labels = _labels(arrays, stacks_of(arrays, base))
         draft = _draft(names[base], REBASE, labels, detail, names[target])
