@@ -1,7 +1,7 @@
 """Tests of `layersim.advice.fleet`: on the final state of tiny generated fleets (several
 seeds), every advice saves exactly what the reference implementation measures on the state
 with the advice applied, the arrays' set figures are the reference's, rebase moves only the
-images on the old base, and relayer is skipped above its bound."""
+images on the old base, and relayer (all advice) is skipped above its bound."""
 
 from __future__ import annotations
 
@@ -96,8 +96,13 @@ def test_rebase_moves_the_images_on_the_old_base_only() -> None:
     assert advice.detail.endswith(f"{advice.image} retired")
 
 
-def test_relayer_is_bounded() -> None:
-    """Above `relayer_max_images` images, relayer is not computed and the result says so."""
-    found = fleet_advice(final_state(42), relayer_max_images=0)
-    assert found.relayer_skipped
-    assert all(a.kind != RELAYER for a in found.advice)
+def test_relayer_and_all_advice_are_bounded() -> None:
+    """Above `relayer_max_images` images, relayer is not computed; above `max_images`, no
+    advice is; the result says which."""
+    state = final_state(42)
+    found = fleet_advice(state, relayer_max_images=0)
+    assert found.relayer_skipped and not found.skipped
+    assert found.advice and all(a.kind != RELAYER for a in found.advice)
+    held, _ = held_arrays(state)
+    none = fleet_advice(state, max_images=held.n_images - 1)
+    assert none.skipped and none.advice == () and none.images == held.n_images

@@ -100,3 +100,8 @@ def test_fleet_advice_table(tiny_advice) -> None:
     assert "relayer was not computed: the final state holds 401 images, more than 400" in (
         skipped.meaning
     )
+    none = fleet_advice_table(replace(tiny_advice, advice=(), skipped=True, images=20_001))
+    assert "No advice was computed: the final state holds 20,001 images, more than 20,000" in (
+        none.meaning
+    )
+    assert none.rows == ()

@@ -24,6 +24,9 @@ fleet built, held or not).
   that it is not computed and `FleetAdvice.relayer_skipped` says so.
 - `combine_steps` and `squash` are not computed for fleets (one evaluation per image and
   layer run); the waste they would remove is the run's `waste.csv`.
+- Above `FLEET_MAX_IMAGES` images in the final state (the `hub` scenario holds 571,363), no
+  advice is computed: each evaluation is a pass over every layer's entries (100 million at
+  hub scale) and the lineage walks every image in Python; `FleetAdvice.skipped` says so.
 
 Compressed savings of rebase and consolidate are exact (no layer is made); relayer's are
 estimated (summed entry shares).
@@ -63,16 +66,19 @@ from layersim.model import repository_of
 RELAYER_MAX_IMAGES = 400
 # rebase is evaluated for at most this many base versions (module docstring)
 REBASE_MAX_BASES = 12
+# above this many images in the final state, no advice is computed (module docstring)
+FLEET_MAX_IMAGES = 20_000
 
 
 @dataclass(frozen=True)
 class FleetAdvice:
-    """The advice for a fleet's final state, largest saving first, and whether relayer was
-    skipped (too many images: `RELAYER_MAX_IMAGES`)."""
+    """The advice for a fleet's final state, largest saving first, and whether relayer (too
+    many images: `RELAYER_MAX_IMAGES`) or all advice (`FLEET_MAX_IMAGES`) was skipped."""
 
     advice: tuple[Advice, ...]
     images: int  # images in the final state
     relayer_skipped: bool
+    skipped: bool = False
 
 
 def held_arrays(arrays: PopulationArrays) -> tuple[PopulationArrays, I64]:
@@ -130,7 +136,7 @@ def _stacks(arrays: PopulationArrays, ids: I64 | None = None) -> list[tuple[int,
 
 
 @dataclass(frozen=True)
-class _Lineage:
+class Lineage:
     """Every image the fleet built: names, stacks, each one's base (-1: none)."""
 
     names: tuple[str, ...]
@@ -138,7 +144,7 @@ class _Lineage:
     base: list[int]
 
     @classmethod
-    def of(cls, arrays: PopulationArrays) -> _Lineage:
+    def of(cls, arrays: PopulationArrays) -> Lineage:
         stacks = _stacks(arrays)
         by_stack: dict[tuple[int, ...], int] = {}
         for i, stack in enumerate(stacks):
@@ -190,11 +196,13 @@ def _labels(arrays: PopulationArrays, stack: tuple[int, ...]) -> tuple[str, ...]
     return tuple(arrays.layer_labels[lid] for lid in stack)
 
 
-def rebase_moves(arrays: PopulationArrays, held_ids: I64) -> list[tuple[int, int, list[int]]]:
+def rebase_moves(
+    arrays: PopulationArrays, held_ids: I64, lineage: Lineage | None = None
+) -> list[tuple[int, int, list[int]]]:
     """(old base, new base, the held images moved: positions in `held_ids`) per base version
     held images are built on directly, the `REBASE_MAX_BASES` with the most (module
     docstring); ids are the fleet's."""
-    lineage = _Lineage.of(arrays)
+    lineage = lineage or Lineage.of(arrays)
     held_set = set(held_ids.tolist())
     movers: dict[int, list[int]] = {}
     for position, image in enumerate(held_ids.tolist()):
@@ -221,21 +229,31 @@ def rebase_moves(arrays: PopulationArrays, held_ids: I64) -> list[tuple[int, int
     return out
 
 
+def _staying(lineage: Lineage, held_ids: I64, base: int) -> bool:
+    """Whether a held image of `base`'s own family is built on it (so a rebase keeps it)."""
+    family = repository_of(lineage.names[base])
+    return any(
+        lineage.base[i] == base and repository_of(lineage.names[i]) == family
+        for i in held_ids.tolist()
+    )
+
+
 def rebased_stacks(
-    arrays: PopulationArrays, held_ids: I64, base: int, target: int
+    arrays: PopulationArrays,
+    held_ids: I64,
+    base: int,
+    target: int,
+    lineage: Lineage | None = None,
 ) -> list[tuple[int, ...]]:
     """The held images' stacks with those built directly on `base` (other families than its)
     moved onto `target`, and `base` retired (it becomes `target`, as `bases.rebased` does)
     when no held image is built on it any more."""
-    lineage = _Lineage.of(arrays)
+    lineage = lineage or Lineage.of(arrays)
     family = repository_of(lineage.names[base])
     old_len, new_base = len(lineage.stacks[base]), lineage.stacks[target]
-    held = held_ids.tolist()
-    staying = [
-        i for i in held if lineage.base[i] == base and repository_of(lineage.names[i]) == family
-    ]
+    staying = _staying(lineage, held_ids, base)
     out = []
-    for image in held:
+    for image in held_ids.tolist():
         stack = lineage.stacks[image]
         if lineage.base[image] == base and repository_of(lineage.names[image]) != family:
             stack = new_base + stack[old_len:]
@@ -262,9 +280,11 @@ def apply_fleet_advice(arrays: PopulationArrays, advice: Advice) -> PopulationAr
     return with_stacks(held, stacks)
 
 
-def base_families_held(arrays: PopulationArrays, held_ids: I64) -> list[str]:
+def base_families_held(
+    arrays: PopulationArrays, held_ids: I64, lineage: Lineage | None = None
+) -> list[str]:
     """The families that held images of other families are built on directly, sorted."""
-    lineage = _Lineage.of(arrays)
+    lineage = lineage or Lineage.of(arrays)
     families = set()
     for image in held_ids.tolist():
         base = lineage.base[image]
@@ -276,11 +296,11 @@ def base_families_held(arrays: PopulationArrays, held_ids: I64) -> list[str]:
 
 
 def consolidated_stacks(
-    arrays: PopulationArrays, held_ids: I64, family: str
+    arrays: PopulationArrays, held_ids: I64, family: str, lineage: Lineage | None = None
 ) -> tuple[list[tuple[int, ...]], int] | None:
     """The held images' stacks with `family` consolidated onto its newest held version, and
     that version's id; None if the family has no held version."""
-    lineage = _Lineage.of(arrays)
+    lineage = lineage or Lineage.of(arrays)
     members = [i for i in held_ids.tolist() if repository_of(lineage.names[i]) == family]
     if not members:
         return None
@@ -303,36 +323,46 @@ def consolidated_stacks(
     return [stack(i) for i in held_ids.tolist()], keep
 
 
-def fleet_advice(
+def _rebase_advice(
     arrays: PopulationArrays,
-    relayer_max_images: int = RELAYER_MAX_IMAGES,
-    progress: Callable[[str, float], None] | None = None,
-) -> FleetAdvice:
-    """The advice for a fleet's final state (`arrays`: every image the fleet built, the push
-    order and the nodes' images those the final state holds), largest saving first."""
-    report = progress or (lambda stage, fraction: None)
-    held, held_ids = held_arrays(arrays)
-    before = set_figures(held)
-    stacks = _stacks(arrays, held_ids)
+    held: PopulationArrays,
+    held_ids: I64,
+    before: tuple[int, int, int],
+    lineage: Lineage,
+    report: Callable[[str, float], None],
+) -> list[Advice]:
     names = arrays.image_names
-    found: list[Advice] = []
-    moves = rebase_moves(arrays, held_ids)
+    found = []
+    moves = rebase_moves(arrays, held_ids, lineage)
     for k, (base, target, moved) in enumerate(moves):
         report("advice: rebase", k / max(len(moves), 1))
-        changed = rebased_stacks(arrays, held_ids, base, target)
+        changed = rebased_stacks(arrays, held_ids, base, target, lineage)
         detail = (
             f"build the {len(moved)} held image(s) on {names[base]} FROM {names[target]} "
-            f"instead (same family, most file bytes shared); {names[base]} retired"
+            "instead (same family, most file bytes shared)"
         )
+        if not _staying(lineage, held_ids, base):
+            detail += f"; {names[base]} retired"
         labels = _labels(arrays, stacks_of(arrays, base))
         draft = _draft(names[base], REBASE, labels, detail, names[target])
         advice = _measure(held, before, changed, draft)
         if advice is not None:
             found.append(advice)
-    families = base_families_held(arrays, held_ids)
-    for family in families:
-        report("advice: consolidate", 0.0)
-        result = consolidated_stacks(arrays, held_ids, family)
+    return found
+
+
+def _consolidate_advice(
+    arrays: PopulationArrays,
+    held: PopulationArrays,
+    held_ids: I64,
+    before: tuple[int, int, int],
+    lineage: Lineage,
+) -> list[Advice]:
+    names = arrays.image_names
+    stacks = _stacks(arrays, held_ids)
+    found = []
+    for family in base_families_held(arrays, held_ids, lineage):
+        result = consolidated_stacks(arrays, held_ids, family, lineage)
         if result is None or result[0] == stacks:
             continue
         changed, keep = result
@@ -342,12 +372,34 @@ def fleet_advice(
         advice = _measure(held, before, changed, draft)
         if advice is not None:
             found.append(advice)
-    skipped = held.n_images > relayer_max_images
-    if not skipped:
+    return found
+
+
+def fleet_advice(
+    arrays: PopulationArrays,
+    relayer_max_images: int = RELAYER_MAX_IMAGES,
+    progress: Callable[[str, float], None] | None = None,
+    max_images: int = FLEET_MAX_IMAGES,
+) -> FleetAdvice:
+    """The advice for a fleet's final state (`arrays`: every image the fleet built, the push
+    order and the nodes' images those the final state holds), largest saving first; none
+    above `max_images` held images (`FleetAdvice.skipped`)."""
+    report = progress or (lambda stage, fraction: None)
+    n_held = int(np.unique(np.concatenate([arrays.push_order, arrays.node_images])).size)
+    if n_held > max_images:
+        return FleetAdvice((), n_held, relayer_skipped=True, skipped=True)
+    held, held_ids = held_arrays(arrays)
+    before = set_figures(held)
+    lineage = Lineage.of(arrays)
+    found = _rebase_advice(arrays, held, held_ids, before, lineage, report)
+    report("advice: consolidate", 0.0)
+    found += _consolidate_advice(arrays, held, held_ids, before, lineage)
+    relayer_skipped = held.n_images > relayer_max_images
+    if not relayer_skipped:
         report("advice: relayer", 0.0)
         population = to_population(held)
         found += relayer(population, evaluate(population))
-    return FleetAdvice(tuple(sorted(found, key=saving_order)), held.n_images, skipped)
+    return FleetAdvice(tuple(sorted(found, key=saving_order)), held.n_images, relayer_skipped)
 
 
 def stacks_of(arrays: PopulationArrays, image: int) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from layersim.advice.advise import Advice
-from layersim.advice.fleet import RELAYER_MAX_IMAGES, FleetAdvice
+from layersim.advice.fleet import FLEET_MAX_IMAGES, RELAYER_MAX_IMAGES, FleetAdvice
 from layersim.report.tables import COMPRESSED, DISK, TAR, Column, Table
 
 ADVICE_KEYS = (
@@ -83,12 +83,17 @@ def render_advice(doc: Mapping[str, Any], console: Console) -> None:
 
 def fleet_advice_table(fleet: FleetAdvice) -> Table:
     """advice.csv of a run: one row per advice for the final state, largest saving first."""
-    skipped = (
-        f" relayer was not computed: the final state holds {fleet.images:,} images, more than "
-        f"{RELAYER_MAX_IMAGES:,} (docs/advise.md)."
-        if fleet.relayer_skipped
-        else ""
-    )
+    skipped = ""
+    if fleet.skipped:
+        skipped = (
+            f" No advice was computed: the final state holds {fleet.images:,} images, more "
+            f"than {FLEET_MAX_IMAGES:,} (docs/advise.md)."
+        )
+    elif fleet.relayer_skipped:
+        skipped = (
+            f" relayer was not computed: the final state holds {fleet.images:,} images, more "
+            f"than {RELAYER_MAX_IMAGES:,} (docs/advise.md)."
+        )
     return Table(
         name="advice",
         title="Advice for the final state",
