@@ -15,8 +15,7 @@ fleet built, held or not).
   retire `B` (`bases.rebased`'s rule).
   `image` is `B`; one evaluation per base version, not per image, and only for the
   `REBASE_MAX_BASES` base versions with the most held images on them (ties: by id): each
-  evaluation is a whole engine pass over the final state (measured: company has about a
-  hundred base versions in use, 0.3 s each).
+  evaluation is a whole engine pass over the final state (docs/advise.md gives the cost).
 - `consolidate`, per family: every held image on an older version rebuilt on the newest held
   version (`bases.consolidated`'s rule, on arrays).
 - `relayer`: `advise.relayer` on the final state as objects, only when it holds at most
@@ -24,9 +23,9 @@ fleet built, held or not).
   that it is not computed and `FleetAdvice.relayer_skipped` says so.
 - `combine_steps` and `squash` are not computed for fleets (one evaluation per image and
   layer run); the waste they would remove is the run's `waste.csv`.
-- Above `FLEET_MAX_IMAGES` images in the final state (the `hub` scenario holds 571,363), no
-  advice is computed: each evaluation is a pass over every layer's entries (100 million at
-  hub scale) and the lineage walks every image in Python; `FleetAdvice.skipped` says so.
+- Above `FLEET_MAX_IMAGES` images in the final state (the `hub` scenario), no advice is
+  computed: each evaluation is a pass over every layer's entries and the lineage walks every
+  image in Python; `FleetAdvice.skipped` says so.
 
 Compressed savings of rebase and consolidate are exact (no layer is made); relayer's are
 estimated (summed entry shares).
