@@ -1,6 +1,8 @@
 """Tests of `layersim advise` through the typer app, on OCI layouts written here: an image
 that adds an archive and deletes it in the next layer gets `combine_steps` with the savings
-the engine measures on the combined image; bad input is one line and exit code 2."""
+the engine measures on the combined image; an app on the older of two base versions gets
+rebase and consolidate saving exactly the old version's layer; bad input is one line and exit
+code 2."""
 
 from __future__ import annotations
 
@@ -59,3 +61,40 @@ def test_advise_tables_and_errors(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert missing.stderr.startswith("error: ") and missing.stderr.count("\n") == 1
     assert missing.stdout == ""
+
+
+def base_layouts(tmp_path: Path) -> list[Path]:
+    """`base` in two versions (sharing bin/sh, lib/c rewritten) and `svc:1` built on
+    base:1 (its first layer byte for byte base:1's)."""
+    sh = M("bin/sh", b"sh" * 20_000)
+    v1 = make_tar([sh, M("lib/c", b"c1" * 15_000)])
+    v2 = make_tar([sh, M("lib/c", b"c2" * 15_000)])
+    base = Layout(tmp_path / "base")
+    base.add(base.image([v1]), "1")
+    base.add(base.image([v2]), "2")
+    svc = Layout(tmp_path / "svc")
+    svc.add(svc.image([v1, make_tar([M("app/main", b"m" * 7_000)])]), "1")
+    return [base.root, svc.root]
+
+
+def test_advise_rebase_and_consolidate(tmp_path: Path) -> None:
+    """svc:1 on base:1 gets rebase onto base:2 and the family consolidate onto base:2; both
+    retire base:1, so each saves exactly base:1's layer: its tar and blob bytes in the
+    registry, its disk bytes on the node; not estimated (no layer is made)."""
+    roots = base_layouts(tmp_path)
+    result = runner.invoke(app, ["advise", *map(str, roots), "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    by_kind = {a["kind"]: a for a in doc["advice"]}
+    (base_1,) = [i for i in read_population(roots).images if i.name == "base:1"]
+    (layer,) = base_1.layers
+    expected = [layer.tar_bytes, layer.compressed_bytes, layer.disk_bytes()]
+    for kind, image in (("rebase", "svc:1"), ("consolidate", "base")):
+        advice = by_kind[kind]
+        assert advice["image"] == image and advice["estimated"] is False
+        assert [
+            advice["saves_tar_bytes"],
+            advice["saves_compressed_bytes"],
+            advice["saves_disk_bytes"],
+        ] == expected
+    assert "base:1 is then retired" in by_kind["rebase"]["detail"]

@@ -40,6 +40,7 @@ RUN_FILES = {
     "lazy_pull.csv",
     "lazy_by_epoch.csv",
     "waste.csv",
+    "advice.csv",
     "sharing.csv",
     "sharing_top_layers.csv",
     "containers_by_epoch.csv",

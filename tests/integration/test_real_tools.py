@@ -11,6 +11,7 @@ docker-archives, unpacked with umoci, and pushed in order to a distribution regi
 - the merged view of an image equals the root filesystem umoci unpacks;
 - shadowed bytes of an add-then-delete image equal the deleted file; the same steps in one
   layer shadow nothing; the flattened view equals buildah's `--squash` image file for file;
+- advise's combine_steps and rebase save what the combined (rebased) build really saves;
 - per push, the layers the registry received, mounted from another repository or already
   had, and the bytes it received, equal each PushRecord.
 
@@ -48,10 +49,10 @@ import pytest
 from layersim.accounting.assemble import evaluate as assemble_evaluate
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.accounting.reference import evaluate
-from layersim.advice.advise import combine_steps
+from layersim.advice.advise import REBASE, advise, combine_steps, set_figures
 from layersim.model import EntryKind, Image, Layer, Population
 from layersim.model.overlay import merged_view
-from layersim.readers import read_images, read_population
+from layersim.readers import population_of, read_images, read_population
 from layersim.readers.flatten import measure_flattened_paths
 
 pytestmark = pytest.mark.integration
@@ -420,6 +421,68 @@ def test_combine_steps_matches_the_combined_build(population: Population) -> Non
     print(f"\ncombine_steps claimed {claimed}; the combined build saves {real}")
     for key, value in real.items():
         assert abs(claimed[key] - value) <= 0.01 * value, key
+
+
+def test_rebase_matches_the_rebuilt_image(built: Built) -> None:
+    """`rebase` on real images: base:1 and base:2 (the same busybox root, plus one file), app1
+    built FROM base:1. rebase advises moving app1:1 onto base:2 (base:1 then retired), and
+    its tar, compressed and disk savings are exactly what the set saves when app1 is really
+    rebuilt FROM base:2 by buildah (its own layers byte-identical: --timestamp 0) and base:1
+    dropped; not estimated."""
+    work, context = built.work / "rebase", built.work / "context"
+    work.mkdir()
+    rootfs2 = context / "rootfs2.tar"
+    _rootfs_tar(rootfs2)
+    with tarfile.open(rootfs2, "a") as tar:
+        motd = b"base version 2\n" * 100
+        info = tarfile.TarInfo("etc/motd")
+        info.size, info.mtime, info.mode = len(motd), 0, 0o644
+        tar.addfile(info, io.BytesIO(motd))
+    files = {
+        "base:2": "FROM scratch\nADD rootfs2.tar /\n",
+        "app1:rebased": CONTAINERFILES["app1"].replace("localhost/base:1", "localhost/base:2"),
+    }
+    buildah = ["buildah", "--root", str(built.work / "storage"), "--runroot"]
+    buildah += [str(built.work / "runroot"), "--storage-driver", "vfs", "bud"]
+    buildah += ["--isolation", "chroot", "--layers", "--timestamp", "0"]
+    for tag, text in files.items():
+        containerfile = context / f"Containerfile.{tag.replace(':', '-')}"
+        containerfile.write_text(text)
+        run(
+            [*buildah, "-f", str(containerfile), "-t", f"localhost/{tag}", str(context)],
+            env=built.env,
+        )
+    copies = {
+        "base:1": "base:1",
+        "base:2": "base:2",
+        "app1:1": "app1:1",
+        "app1:rebased": "rebased:1",
+    }
+    for source, dest in copies.items():
+        repo, tag = dest.split(":")
+        built.skopeo("copy", f"{built.storage}localhost/{source}", f"oci:{work / repo}:{tag}")
+    before = read_population([work / "base", work / "app1"])
+    assert [i.name for i in before.images] == ["base:1", "base:2", "app1:1"]
+    found = [a for a in advise(before) if a.kind == REBASE]
+    (advice,) = found
+    assert (advice.image, advice.target, advice.estimated) == ("app1:1", "base:2", False)
+    assert "base:1 is then retired" in advice.detail
+    rebased_image = read_images([work / "rebased"])[0]
+    app1 = before.image_by_name["app1:1"]
+    assert rebased_image.diff_ids[1:] == app1.diff_ids[1:]  # its own layers, byte for byte
+    after = population_of([before.image_by_name["base:2"], rebased_image])
+    real = [
+        b - a
+        for b, a in zip(
+            set_figures(before, assemble_evaluate(before)),
+            set_figures(after, assemble_evaluate(after)),
+            strict=True,
+        )
+    ]
+    claimed = [advice.saves_tar_bytes, advice.saves_compressed_bytes, advice.saves_disk_bytes]
+    print(f"\nrebase claimed {claimed}; the rebuilt set saves {real}")
+    assert claimed == real
+    assert real[0] == before.image_by_name["base:1"].layers[0].tar_bytes
 
 
 def test_flattened_export_against_the_squashed_build(built: Built, population: Population) -> None:

@@ -1,12 +1,19 @@
-"""Tests of `layersim.report.advice`: the JSON has exactly the documented keys in order, and
-the table shows every advice with its savings."""
+"""Tests of `layersim.report.advice`: the JSON has exactly the documented keys in order, the
+table shows every advice with its savings, and a run's advice.csv has the same figures."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from rich.console import Console
 
 from layersim.advice.advise import Advice
-from layersim.report.advice import ADVICE_KEYS, advice_to_json, render_advice
+from layersim.report.advice import (
+    ADVICE_KEYS,
+    advice_to_json,
+    fleet_advice_table,
+    render_advice,
+)
 
 ADVICE = Advice(
     image="app:1",
@@ -68,3 +75,33 @@ def test_table() -> None:
     console = Console(record=True, width=250)
     render_advice(advice_to_json([]), console)
     assert console.export_text() == "no advice: no change to these images saves bytes\n"
+
+
+def test_fleet_advice_table(tiny_advice) -> None:
+    """advice.csv has the issue's figures as columns, one row per advice in the advice's
+    order, exact integers; a skipped relayer is said in the table's meaning."""
+    table = fleet_advice_table(tiny_advice)
+    assert table.filename == "advice.csv"
+    assert [c.name for c in table.columns] == [
+        "image",
+        "kind",
+        "target",
+        "layers",
+        "saves_tar_bytes",
+        "saves_compressed_bytes",
+        "saves_disk_bytes",
+        "where",
+        "estimated",
+        "detail",
+    ]
+    assert table.column("saves_tar_bytes") == [a.saves_tar_bytes for a in tiny_advice.advice]
+    assert "relayer was not computed" not in table.meaning
+    skipped = fleet_advice_table(replace(tiny_advice, relayer_skipped=True, images=401))
+    assert "relayer was not computed: the final state holds 401 images, more than 400" in (
+        skipped.meaning
+    )
+    none = fleet_advice_table(replace(tiny_advice, advice=(), skipped=True, images=20_001))
+    assert "No advice was computed: the final state holds 20,001 images, more than 20,000" in (
+        none.meaning
+    )
+    assert none.rows == ()

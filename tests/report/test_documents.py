@@ -9,20 +9,24 @@ import json
 import pytest
 
 from layersim.accounting.assemble import evaluate
+from layersim.advice.fleet import fleet_advice
 from layersim.report import metrics_to_json
 from layersim.report.documents import json_text, stable_floats, write_run, write_sweep
 from layersim.report.run import SUMMARY, TIMINGS
 from layersim.report.sweep import SWEEP_JSON
+from layersim.simulation.state import state_arrays
 from tests.report.test_evaluation import population
 from tests.report.test_sweep import fake_sweep
 from tests.report.tiny import tiny_run
 
 
 def test_same_seed_gives_identical_files(folder, tmp_path):
-    """A second run of the same config and seed writes byte-identical tables, summary.json,
-    report.md and plots; only timings.json may differ."""
-    _, result = tiny_run()
-    names = write_run(result, tmp_path, {"generate": 9.0})
+    """A second run of the same config and seed writes byte-identical tables (advice.csv
+    too), summary.json, report.md and plots; only timings.json may differ."""
+    fleet, result = tiny_run()
+    advice = fleet_advice(state_arrays(fleet, fleet.epochs - 1))
+    names = write_run(result, tmp_path, {"generate": 9.0}, advice)
+    assert "advice.csv" in names
     assert names[-1] == TIMINGS
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     for name in names:

@@ -15,9 +15,24 @@ Every saving is measured, never guessed: the change is applied to the population
   layer sharing (`StoredBytes.layer`, summed over the nodes), and the tar bytes of the set's
   distinct layers, before minus after: sharing lost with the other images is counted.
 
-Advice that saves nothing (every figure <= 0) is not given. Compressed savings are
-`estimated`: the combined layer's compressed bytes are the sum of its entries' compressed
-bytes (apportioned shares for real images, modelled for generated ones), not a compression.
+- `rebase`: an image moved from its base onto the other version of the base's family that
+  shares the most file bytes with it, the old base retired if nothing else is built on it
+  (`bases.closest_base`, `bases.rebased`). Saves, for
+  the set (`where` = `registry+node`), the same three figures as `squash`.
+- `consolidate`: one per base family with two versions or more: every image on an older
+  version moved onto the newest, the older versions retired (`bases.consolidated`). `image`
+  is the family; saves the set's figures, as `squash`.
+- `relayer`: for sets of two images or more, the set's files re-partitioned into layers by
+  the images that show them (`relayer.relayered`, at most `relayer.LAYER_BOUND` layers per
+  image). `image` is `*`
+  (every image); saves the set's figures; `detail` gives the registry's and the nodes'
+  bytes before and after and the layers per image.
+
+Advice that saves nothing (every figure <= 0) is not given. Compressed savings of
+`combine_steps`, `squash` and `relayer` are `estimated`: a new layer's compressed bytes are
+the sum of its entries' compressed bytes (apportioned shares for real images, modelled for
+generated ones), not a compression. `rebase` and `consolidate` make no layer (every layer
+they use exists in the set, its blob measured): not estimated.
 """
 
 from __future__ import annotations
@@ -26,18 +41,39 @@ from dataclasses import dataclass, replace
 
 from layersim.accounting.assemble import evaluate
 from layersim.accounting.metrics import PopulationMetrics
+from layersim.advice.bases import (
+    base_families,
+    bases_of,
+    closest_base,
+    consolidated,
+    family_members,
+    newest,
+    rebased,
+    retires_base,
+    shared_file_bytes,
+)
 from layersim.advice.combine import combined_image_layers
+from layersim.advice.relayer import LAYER_BOUND, distinct_layers, layer_counts, relayered
 from layersim.errors import ModelError
 from layersim.model import EntryKind, Image, Layer, Population
 from layersim.model.overlay import View, is_below
 
 COMBINE_STEPS = "combine_steps"
 SQUASH = "squash"
+REBASE = "rebase"
+CONSOLIDATE = "consolidate"
+RELAYER = "relayer"
+KINDS = (COMBINE_STEPS, SQUASH, REBASE, CONSOLIDATE, RELAYER)
+EVERY_IMAGE = "*"  # the `image` of advice that changes the whole set (relayer)
+IMAGE, SET = "image", "registry+node"  # where an advice saves
 
 
 @dataclass(frozen=True, slots=True)
 class Advice:
-    """One change and what it saves (bytes; negative would be a loss, never advised)."""
+    """One change and what it saves (bytes; negative would be a loss, never advised).
+
+    `start`/`stop`: the layers combined (combine_steps, squash); `target`: the base moved
+    onto (rebase) or kept (consolidate); `bound`: the layers per image (relayer)."""
 
     image: str
     kind: str
@@ -50,10 +86,11 @@ class Advice:
     where: str
     estimated: bool
     detail: str
+    target: str = ""
+    bound: int = LAYER_BOUND
 
 
-def apply_advice(population: Population, advice: Advice) -> Population:
-    """The population with `advice`'s layers of its image combined into one."""
+def _combined(population: Population, advice: Advice) -> Population:
     images = tuple(
         Image(
             image.name,
@@ -64,6 +101,21 @@ def apply_advice(population: Population, advice: Advice) -> Population:
         for image in population.images
     )
     return replace(population, images=images)
+
+
+def apply_advice(population: Population, advice: Advice) -> Population:
+    """The population with `advice` applied: its layers combined (combine_steps, squash), its
+    image rebased, its family consolidated, or every image re-layered."""
+    if advice.kind in (COMBINE_STEPS, SQUASH):
+        return _combined(population, advice)
+    if advice.kind == REBASE:
+        return rebased(population, advice.image, advice.target)
+    if advice.kind == CONSOLIDATE:
+        return consolidated(population, advice.image)
+    if advice.kind == RELAYER:
+        images = relayered(population.images, advice.bound, population.compression)
+        return replace(population, images=images)
+    raise ModelError(f"unknown kind of advice {advice.kind!r} (known: {', '.join(KINDS)})")
 
 
 def _hiders(layers: tuple[Layer, ...]) -> list[tuple[int, int, int]]:
@@ -114,52 +166,48 @@ def _image_figures(metrics: PopulationMetrics, name: str) -> tuple[int, int, int
     return image.layered_tar_bytes, image.layered_compressed_bytes, image.layered_disk_bytes
 
 
-def _set_figures(population: Population, metrics: PopulationMetrics) -> tuple[int, int, int]:
+def set_figures(population: Population, metrics: PopulationMetrics) -> tuple[int, int, int]:
+    """What the set stores (`where` = `registry+node`): tar bytes of its distinct layers, the
+    registry's stored compressed bytes and the nodes' stored disk bytes under layer sharing."""
     distinct = {layer.diff_id: layer.tar_bytes for i in population.images for layer in i.layers}
     node_bytes = sum(node.stored_bytes.layer for node in metrics.nodes)
     return sum(distinct.values()), metrics.registry_stored_bytes.layer, node_bytes
 
 
-def _advice(
-    population: Population,
-    before: tuple[int, int, int],
-    image: Image,
-    kind: str,
-    run: tuple[int, int],
-    detail: str,
-) -> Advice | None:
-    start, stop = run
-    draft = Advice(
-        image.name,
-        kind,
-        tuple(layer.label for layer in image.layers[start:stop]),
-        start,
-        stop,
-        0,
-        0,
-        0,
-        "image" if kind == COMBINE_STEPS else "registry+node",
-        True,
-        detail,
-    )
+def _measured(
+    population: Population, before: tuple[int, int, int], draft: Advice
+) -> tuple[Advice, tuple[int, int, int], tuple[Image, ...]] | None:
+    """`draft` with the savings the engine measures once it is applied, the figures after
+    and the changed images; None if it saves nothing or the model cannot hold the change
+    (`ModelError`: a run that cannot be one layer, a container that changes a file the image
+    no longer has)."""
     try:
         changed = apply_advice(population, draft)
+        metrics = evaluate(changed)
     except ModelError:
-        return None  # the run cannot be one layer (`combine`)
-    metrics = evaluate(changed)
-    if kind == COMBINE_STEPS:
-        after = _image_figures(metrics, image.name)
+        return None
+    if draft.where == IMAGE:
+        after = _image_figures(metrics, draft.image)
     else:
-        after = _set_figures(changed, metrics)
+        after = set_figures(changed, metrics)
     saves = [b - a for b, a in zip(before, after, strict=True)]
     if max(saves) <= 0:
         return None
-    return replace(
+    found = replace(
         draft,
         saves_tar_bytes=saves[0],
         saves_compressed_bytes=saves[1],
         saves_disk_bytes=saves[2],
     )
+    return found, after, changed.images
+
+
+def _draft(image: str, kind: str, layers: tuple[Layer, ...], detail: str, **more) -> Advice:
+    where = IMAGE if kind == COMBINE_STEPS else SET
+    labels = tuple(layer.label for layer in layers)
+    estimated = kind in (COMBINE_STEPS, SQUASH, RELAYER)
+    start, stop = more.pop("start", 0), more.pop("stop", 0)
+    return Advice(image, kind, labels, start, stop, 0, 0, 0, where, estimated, detail, **more)
 
 
 def combine_steps(population: Population, metrics: PopulationMetrics) -> list[Advice]:
@@ -183,15 +231,18 @@ def combine_steps(population: Population, metrics: PopulationMetrics) -> list[Ad
                     f" (other images use some of these layers: {', '.join(sorted(others))}; "
                     "the saving is this image's, not the set's)"
                 )
-            found = _advice(population, before, image, COMBINE_STEPS, (start, stop), detail)
+            draft = _draft(
+                image.name, COMBINE_STEPS, image.layers[start:stop], detail, start=start, stop=stop
+            )
+            found = _measured(population, before, draft)
             if found is not None:
-                out.append(found)
+                out.append(found[0])
     return out
 
 
 def squash(population: Population, metrics: PopulationMetrics) -> list[Advice]:
     """Every `squash` advice: per image, the best N (module docstring)."""
-    before = _set_figures(population, metrics)
+    before = set_figures(population, metrics)
     out = []
     for image in population.images:
         n_layers = len(image.layers)
@@ -201,12 +252,93 @@ def squash(population: Population, metrics: PopulationMetrics) -> list[Advice]:
             detail = (
                 "flatten the whole image" if start == 0 else f"flatten its top {top} layers"
             ) + " (sharing with the other images counted)"
-            found = _advice(population, before, image, SQUASH, (start, n_layers), detail)
-            if found is not None and (best is None or saving_order(found) < saving_order(best)):
-                best = found
+            draft = _draft(
+                image.name, SQUASH, image.layers[start:], detail, start=start, stop=n_layers
+            )
+            found = _measured(population, before, draft)
+            if found is not None and (best is None or saving_order(found[0]) < saving_order(best)):
+                best = found[0]
         if best is not None:
             out.append(best)
     return out
+
+
+def rebase(population: Population, metrics: PopulationMetrics) -> list[Advice]:
+    """Every `rebase` advice: per image with a base in the set, onto the closest other
+    version of its base's family, if that saves (module docstring)."""
+    before = set_figures(population, metrics)
+    bases = bases_of(population)
+    by_name = population.image_by_name
+    out = []
+    for image in population.images:
+        if image.name not in bases:
+            continue
+        target = closest_base(population, image.name, bases)
+        if target is None:
+            continue
+        old = by_name[bases[image.name]]
+        shared = shared_file_bytes(old, by_name[target])
+        detail = (
+            f"build it FROM {target} instead of {old.name} (same family; they share "
+            f"{shared:,} file bytes); only this image moves"
+        )
+        if retires_base(population, image.name):
+            detail += f"; {old.name} is then retired (nothing else in the set is built on it)"
+        draft = _draft(image.name, REBASE, old.layers, detail, target=target)
+        found = _measured(population, before, draft)
+        if found is not None:
+            out.append(found[0])
+    return out
+
+
+def consolidate(population: Population, metrics: PopulationMetrics) -> list[Advice]:
+    """Every `consolidate` advice: per base family with two versions or more, everything on
+    its newest version (module docstring)."""
+    before = set_figures(population, metrics)
+    bases = bases_of(population)
+    out = []
+    for family in base_families(population):
+        keep = newest(population, family)
+        kept = {layer.diff_id for layer in population.image_by_name[keep].layers}
+        retired = [i for i in family_members(population, family) if i.name != keep]
+        layers = {la.diff_id: la for i in retired for la in i.layers if la.diff_id not in kept}
+        moved = sorted(n for n, b in bases.items() if b in {i.name for i in retired})
+        detail = (
+            f"one base for the family: retire {', '.join(i.name for i in retired)}; "
+            f"build everything on {keep} ({len(moved)} image(s) built directly on a retired "
+            "version move, and what is built on them)"
+        )
+        draft = _draft(family, CONSOLIDATE, tuple(layers.values()), detail, target=keep)
+        found = _measured(population, before, draft)
+        if found is not None:
+            out.append(found[0])
+    return out
+
+
+def relayer(
+    population: Population, metrics: PopulationMetrics, bound: int = LAYER_BOUND
+) -> list[Advice]:
+    """The `relayer` advice of the set, if it saves (module docstring); the detail gives the
+    registry's and the nodes' bytes before and after, and the layers per image."""
+    if len(population.images) < 2:
+        return []  # one image re-layered is the image squashed: `squash` says it
+    before = set_figures(population, metrics)
+    draft = _draft(EVERY_IMAGE, RELAYER, tuple(population.layers()), "", bound=bound)
+    found = _measured(population, before, draft)
+    if found is None:
+        return []
+    advice, after, new_images = found
+    old_counts, new_counts = layer_counts(population.images), layer_counts(new_images)
+    detail = (
+        f"re-layer the {len(population.images)} images by the images that share each file "
+        f"(Skourtis et al.): {distinct_layers(population.images)} -> "
+        f"{distinct_layers(new_images)} distinct layers; layers per image max "
+        f"{max(old_counts)} -> {max(new_counts)}, mean {sum(old_counts) / len(old_counts):.1f} "
+        f"-> {sum(new_counts) / len(new_counts):.1f} (bound {bound}); registry "
+        f"{before[1]:,} -> {after[1]:,} compressed bytes; nodes {before[2]:,} -> {after[2]:,} "
+        "disk bytes"
+    )
+    return [replace(advice, detail=detail)]
 
 
 def saving_order(advice: Advice) -> tuple[int, int, int, str, str]:
@@ -225,5 +357,11 @@ def advise(population: Population) -> list[Advice]:
     """Every advice for the population, largest tar-byte saving first (then compressed, then
     disk bytes; ties by image and kind)."""
     metrics = evaluate(population)
-    found = combine_steps(population, metrics) + squash(population, metrics)
+    found = [
+        *combine_steps(population, metrics),
+        *squash(population, metrics),
+        *rebase(population, metrics),
+        *consolidate(population, metrics),
+        *relayer(population, metrics),
+    ]
     return sorted(found, key=saving_order)

@@ -349,10 +349,10 @@ def run(
         with atomic_directory(target, replace=replace) as folder:
             if scheduler is None:
                 with progress_bar(quiet=quiet) as progress:
-                    outcome = run_experiment(experiment, progress)
+                    outcome = run_experiment(experiment, progress, advise=True)
             else:
                 outcome = _run_on(scheduler, partitions, connect_timeout, experiment, quiet)
-            write_run(outcome.result, folder, outcome.timings)
+            write_run(outcome.result, folder, outcome.timings, outcome.advice)
         if as_json:
             typer.echo((target / SUMMARY).read_text(encoding="utf-8"), nl=False)
         elif not quiet:
@@ -379,7 +379,7 @@ def _run_on(
         progress_bar(quiet=quiet) as progress,
     ):
         parts = partitions if partitions is not None else max(1, len(client.nthreads()))
-        return run_partitioned(client, experiment, parts, progress)
+        return run_partitioned(client, experiment, parts, progress, advise=True)
 
 
 def _remote(scheduler: str | None) -> bool:
@@ -887,8 +887,10 @@ def advise(
 ) -> None:
     """Say what to change in real images, and what it saves (docs/advise.md).
 
-    Layers to build in one step (combine_steps), images or top layers to flatten (squash);
-    every saving measured by re-evaluating the changed images.
+    Layers to build in one step (combine_steps), images or top layers to flatten (squash),
+    images to move onto another version of their base (rebase), one base per family
+    (consolidate), the files re-cut into shared layers (relayer); every saving measured by
+    re-evaluating the changed images.
 
     \b
     Example:

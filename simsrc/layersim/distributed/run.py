@@ -112,14 +112,20 @@ class WalkOnCluster:
 
 
 def run_partitioned(
-    client: Any, config: ExperimentConfig, partitions: int, progress: Progress | None = None
+    client: Any,
+    config: ExperimentConfig,
+    partitions: int,
+    progress: Progress | None = None,
+    advise: bool = False,
 ) -> RunOutcome:
-    """`experiment.run_experiment(config)` with the overlay walk and the stored-bytes sums
-    computed as `partitions` parts each on the cluster of `client`: the same result."""
+    """`experiment.run_experiment(config, advise=advise)` with the overlay walk and the
+    stored-bytes sums computed as `partitions` parts each on the cluster of `client`: the same
+    result (the advice is computed on this process)."""
     check_partitions(partitions)
     return run_experiment(
         config,
         progress,
         partitioned_sums(client, partitions),
         WalkOnCluster(client, partitions),
+        advise,
     )

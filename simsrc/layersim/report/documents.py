@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from layersim.advice.fleet import FleetAdvice
 from layersim.experiment.sweep import SweepResult
+from layersim.report.advice import fleet_advice_table
 from layersim.report.run import REPORT, SUMMARY, TIMINGS, report_markdown, summary_document
 from layersim.report.run_tables import run_tables
 from layersim.report.sweep import (
@@ -78,17 +80,23 @@ def _write_folder(
 
 
 def write_run(
-    result: SimulationResult, folder: Path, timings: Mapping[str, float] | None = None
+    result: SimulationResult,
+    folder: Path,
+    timings: Mapping[str, float] | None = None,
+    advice: FleetAdvice | None = None,
 ) -> list[str]:
     """Write every output of a run into `folder` (an empty, usually temporary, folder): the
-    CSV tables, the PNG plots, summary.json, report.md, and timings.json (`timings` plus the
-    time this report took). Returns the file names written, timings.json last."""
+    CSV tables (with `advice`, advice.csv last), the PNG plots, summary.json, report.md, and
+    timings.json (`timings` plus the time this report took). Returns the file names written,
+    timings.json last."""
     # matplotlib is imported here, not at module level: it costs a second that a command which
     # draws nothing (`--version`, a config error) should not pay
     from layersim.report.plots import run_plots
 
     started = time.perf_counter()
     tables = run_tables(result)
+    if advice is not None:
+        tables.append(fleet_advice_table(advice))
     plots = run_plots(result)
     summary = stable_floats(summary_document(result, tables, list(plots)))
     files = {
