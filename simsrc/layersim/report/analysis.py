@@ -61,7 +61,7 @@ from layersim.model import Image, Layer, Population
 from layersim.readers.cache import CacheCounts
 from layersim.readers.flatten import FlattenedSize
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
-from layersim.report.tables import COMPRESSED, FILE, TAR
+from layersim.report.tables import COMPRESSED, FILE, TAR, print_tables
 
 ANALYSIS_UNITS: Mapping[str, str] = {
     "analysis.cache.bytes_read": COMPRESSED,
@@ -251,7 +251,7 @@ def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
     tables = [*evaluation_tables(doc), layer_table(doc), what_if_table(doc), flattened_table(doc)]
     for table in [t for t in tables if t is not None]:
         console.print()
-        console.print(table)
+        print_tables(console, table)
     cache = doc["analysis"].get("cache")
     if cache is not None:
         console.print()
