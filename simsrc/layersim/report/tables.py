@@ -356,10 +356,13 @@ def console_tables(table: RichTable, width: int, keys: int = 1) -> list[RichTabl
                 grow = max(0, min(spare, wanted[indices[k]] - widths[k]))
                 widths[k] += grow
                 spare -= grow
-        for column, column_width in zip(out.columns, widths, strict=True):
-            column.width = column_width
         if len(groups) > 1:
             out.title = f"{table.title or ''} ({n} of {len(groups)})".strip()
+        # room left for the title to stand on one line above the columns, if it can
+        title = len(_plain(out.title or ""))
+        widths[-1] += max(0, min(spare, title - (width - spare)))
+        for column, column_width in zip(out.columns, widths, strict=True):
+            column.width = column_width
         tables.append(out)
     return tables
 
