@@ -477,6 +477,13 @@ def _chunks(draw: st.DrawFn, file_bytes: int) -> tuple[Chunk, ...]:
     )
 
 
+# Contents from this size on always get a read-like chunk list: modelled, the 2 GiB content
+# would be 32,768 content-defined chunks per population, most of a property's run time, for
+# no case the smaller modelled contents do not reach (tests/model/test_chunks.py checks the
+# modelled chunks of a content that large once).
+ALWAYS_LISTED_FROM = 1 << 30
+
+
 def _chunk_lists(draw: st.DrawFn, images: tuple[Image, ...]) -> dict[ContentDigest, ContentChunks]:
     """Read-like chunk lists for some of the images' contents (the others are modelled)."""
     found: dict[ContentDigest, int] = {}
@@ -488,7 +495,7 @@ def _chunk_lists(draw: st.DrawFn, images: tuple[Image, ...]) -> dict[ContentDige
     return {
         content: ContentChunks(_chunks(draw, n), _chunks(draw, n))
         for content, n in found.items()
-        if draw(_BOOL)
+        if n >= ALWAYS_LISTED_FROM or draw(_BOOL)
     }
 
 

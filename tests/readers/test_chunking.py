@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import threading
+import time
 
 import zstandard
 from hypothesis import given, settings
@@ -16,6 +18,7 @@ from pyfastcdc import FastCDC
 
 from layersim.model.chunks import ChunkSizes
 from layersim.model.digest import ContentDigest
+from layersim.readers import chunking as chunking_module
 from layersim.readers.chunking import ZSTD_LEVEL, Chunking
 
 # small sizes, so that short inputs have many chunks (pyfastcdc's lowest bounds)
@@ -146,3 +149,59 @@ def test_contents_collects_each_content_once_and_compresses_each_chunk_once() ->
     assert first[0].compressed_bytes == len(
         zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(bytes(1024))
     )
+
+
+def test_chunks_are_compressed_on_worker_threads_with_the_same_sizes() -> None:
+    """The reading thread only queues compressions: every chunk is compressed on a
+    `layersim-zstd` worker thread, and `contents` gives each chunk the size of zstd level 3 of
+    its bytes alone, as compressing on the reading thread would."""
+    chunking = Chunking(SMALL, workers=2)
+    threads: set[str] = set()
+    compress = chunking._compress
+
+    def on_worker(digest, data):
+        threads.add(threading.current_thread().name)
+        compress(digest, data)
+
+    chunking._compress = on_worker
+    files = [_random_bytes(seed, 5000 + 700 * seed) for seed in range(4)]
+    for data in files:
+        chunker = chunking.file(len(data))
+        chunker.update(data)
+        assert chunker.finish(ContentDigest(_sha(data)), wait=False) is None
+    assert threads and all(name.startswith("layersim-zstd") for name in threads)
+    zstd = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    for data in files:
+        chunks = chunking.contents[_sha(data)]
+        offset = 0
+        for chunk in chunks.cdc:
+            piece = data[offset : offset + chunk.file_bytes]
+            assert chunk.digest == _sha(piece)
+            assert chunk.compressed_bytes == len(zstd.compress(piece))
+            offset += chunk.file_bytes
+        assert offset == len(data)
+        assert [c.compressed_bytes for c in chunks.fixed] == [
+            len(zstd.compress(data[k : k + 1000])) for k in range(0, len(data), 1000)
+        ]
+
+
+def test_bytes_waiting_for_compression_are_bounded(monkeypatch) -> None:
+    """A reader that gets ahead of the compressing threads waits: with room for 3000 bytes,
+    never more than 3000 bytes of chunks (1000 each) wait to be compressed at once, however
+    slow the compression."""
+    monkeypatch.setattr(chunking_module, "QUEUED_BYTES", 3000)
+    chunking = Chunking(SMALL, workers=1)
+    compress = chunking._compress
+    waiting: list[int] = []
+
+    def slow(digest, data):
+        waiting.append(chunking._queued_bytes)
+        time.sleep(0.002)
+        compress(digest, data)
+
+    chunking._compress = slow
+    data = _random_bytes(9, 40_000)
+    chunker = chunking.file(len(data))
+    chunker.update(data)
+    chunker.finish(ContentDigest(_sha(data)))
+    assert len(waiting) >= 40 and max(waiting) <= 3000

@@ -60,8 +60,8 @@ def test_table() -> None:
     console = Console(record=True, width=250)
     render_advice(advice_to_json([ADVICE]), console)
     text = console.export_text()
-    row = next(line for line in text.splitlines() if line.startswith("│ app:1"))
-    cells = [c.strip() for c in row.split("│")[1:-1]]
+    row = next(line for line in text.splitlines() if line.startswith("app:1 "))
+    cells = [c.strip() for c in row.split("│")]
     assert cells[:7] == [
         "app:1",
         "combine_steps",

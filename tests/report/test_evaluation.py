@@ -357,7 +357,7 @@ def test_tables_show_the_figures() -> None:
     text = render_text(doc)
     assert text.startswith("layersim evaluate spec.toml\n")
     row = next(line for line in text.splitlines() if "node n1" in line)
-    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    cells = [cell.strip() for cell in row.split("│")]
     # n1 holds z:1 (base, top: 4096 disk bytes each) and a:1 (base):
     # logical 8192 + 4096; flattened 8192 + 4096; layer and file 4096 + 4096;
     # saving against flattened 1 - 8192 / 12288 = 33.3%; the chunk strategies, modelled (one

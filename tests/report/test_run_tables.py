@@ -106,13 +106,15 @@ def test_transfer_csv_sums(tiny, folder):
 
 
 def test_csv_cells_are_fixed_format(tiny):
-    """Integers are written as digits, fractions with 6 decimals, seconds with 3."""
+    """Integers are written as digits, fractions with 6 decimals, seconds with 3 (a row in
+    `seconds` writes its strategy columns as seconds)."""
     for table in run_tables(tiny[1]):
         text = table.to_csv()
         header, *lines = text.splitlines()
         assert header.split(",") == [c.name for c in table.columns]
-        for row in csv.reader(lines):
-            for column, cell in zip(table.columns, row, strict=True):
+        units = table.column("unit") if "unit" in header.split(",") else [None] * len(lines)
+        for row, unit in zip(csv.reader(lines), units, strict=True):
+            for column, cell in zip([c.in_row(unit) for c in table.columns], row, strict=True):
                 if cell == "":
                     continue
                 if column.kind == "int":
@@ -135,18 +137,34 @@ def test_headline_rows(tiny):
         assert layer_saving == saving(layer, flattened)
 
 
-def test_headline_pull_time_rows_in_milliseconds(tiny):
-    """The headline's pull-time rows are the p95 seconds in whole milliseconds: the first
-    rollout's, and the worst later epoch's."""
+def test_headline_pull_time_rows_in_seconds(tiny):
+    """The headline's pull-time rows are the p95 pull seconds per node, unit `seconds` as in
+    pull_time.csv: the first rollout's, and the worst later epoch's."""
     _, result = tiny
     rows = {r.figure: r for r in headline_table(result).rows}
     first = rows["first rollout: pull time per node, p95"]
-    assert first.unit == "milliseconds"
-    assert first.layer == round(result.first_rollout.pull_seconds_p95 * 1000)
-    assert first.flattened == round(result.first_rollout.flattened_pull_seconds_p95 * 1000)
+    assert first.unit == "seconds"
+    assert first.layer == result.first_rollout.pull_seconds_p95
+    assert first.flattened == result.first_rollout.flattened_pull_seconds_p95
     worst = rows["later epochs: worst pull time per node, p95"]
     later = [r for r in result.transfers[1:] if r.pulls > 0]
-    assert worst.layer == round(max(r.pull_seconds_p95 for r in later) * 1000)
+    assert worst.layer == max(r.pull_seconds_p95 for r in later)
+
+
+def test_headline_and_pull_time_csv_say_one_time_in_one_unit(tiny):
+    """headline.csv writes the first rollout's p95 pull time as pull_time.csv does: the same
+    seconds with 3 decimals, in a row whose unit is `seconds` (never milliseconds)."""
+    _, result = tiny
+    headline = list(csv.DictReader(io.StringIO(headline_table(result).to_csv())))
+    pulls = {r["images"]: r for r in csv.DictReader(io.StringIO(pull_time_table(result).to_csv()))}
+    row = next(r for r in headline if r["figure"] == "first rollout: pull time per node, p95")
+    assert row["unit"] == "seconds"
+    assert row["layer"] == pulls["layered"]["first_rollout_seconds_p95"]
+    assert row["flattened"] == pulls["flattened"]["first_rollout_seconds_p95"]
+    assert row["layer"] == f"{result.first_rollout.pull_seconds_p95:.3f}"
+    assert "milliseconds" not in headline_table(result).to_csv()
+    markdown = headline_table(result).to_markdown()
+    assert f"| {result.first_rollout.pull_seconds_p95:.3f} |" in markdown
 
 
 def test_saving_columns_leave_unmeasured_cells_empty():

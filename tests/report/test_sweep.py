@@ -120,7 +120,7 @@ def test_render_sweep_shows_mean_savings():
     render_sweep(fake_sweep(), console)
     text = console.export_text()
     assert text.startswith("Savings (mean over 2 seeds)")
-    row = next(line for line in text.splitlines() if " 8 " in line)
+    row = next(line for line in text.splitlines() if line.startswith("8 "))
     assert "61.5%" in row and "33.3%" in row
 
 

@@ -7,6 +7,7 @@ Shared by every engine module that runs a kernel with scratch (`images`, `transf
 
 from __future__ import annotations
 
+import math
 import mmap
 from typing import Any
 
@@ -16,6 +17,10 @@ from layersim.accounting import kernels
 
 # Scratch of at least this many bytes is backed by huge pages (2 MiB, where the OS has them)
 HUGE_PAGES_FROM = 64 << 20
+
+# An empty array per dtype: what tells `kernels.allocate` the type (scratch is asked for
+# thousands of times per evaluation of a small population; making one each time showed)
+_EMPTY: dict[np.dtype, np.ndarray] = {}
 
 
 def scratch(shape: int | tuple[int, ...], dtype: Any) -> Any:
@@ -29,10 +34,15 @@ def scratch(shape: int | tuple[int, ...], dtype: Any) -> Any:
     with huge pages asked for (madvise); below, the C heap, which hands back memory an
     earlier evaluation freed, already faulted in (numpy's own allocator would ask for huge
     pages from 4 MiB)."""
-    count = int(np.prod(shape))
-    nbytes = count * np.dtype(dtype).itemsize
+    count = math.prod(shape) if isinstance(shape, tuple) else int(shape)
+    kind = np.dtype(dtype)
+    nbytes = count * kind.itemsize
     if nbytes == 0 or nbytes < HUGE_PAGES_FROM or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return kernels.allocate(count, np.zeros(0, dtype=dtype)).reshape(shape)
+        like = _EMPTY.get(kind)
+        if like is None:
+            like = _EMPTY.setdefault(kind, np.zeros(0, dtype=kind))
+        out = kernels.allocate(count, like)
+        return out.reshape(shape) if isinstance(shape, tuple) else out
     memory = mmap.mmap(-1, nbytes)
     memory.madvise(mmap.MADV_HUGEPAGE)
     return np.frombuffer(memory, dtype=dtype, count=count).reshape(shape)

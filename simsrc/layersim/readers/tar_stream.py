@@ -195,7 +195,7 @@ class TarScanner:
             self._open.content = ContentDigest("sha256:" + self._hash.hexdigest())
             self._hash = None
             if self._chunker is not None:
-                self._chunker.finish(self._open.content)
+                self._chunker.finish(self._open.content, wait=False)
                 self._chunker = None
         elif self._ext is not None:
             data, self._ext = bytes(self._ext), None

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from layersim.advice.advise import Advice
 from layersim.advice.fleet import FLEET_MAX_IMAGES, RELAYER_MAX_IMAGES, FleetAdvice
-from layersim.report.tables import COMPRESSED, DISK, TAR, Column, Table
+from layersim.report.tables import COMPRESSED, DISK, TAR, Column, Table, print_tables
 
 ADVICE_KEYS = (
     "image",
@@ -72,7 +72,7 @@ def render_advice(doc: Mapping[str, Any], console: Console) -> None:
     if not doc["advice"]:
         console.print("no advice: no change to these images saves bytes", highlight=False)
         return
-    console.print(advice_table(doc))
+    print_tables(console, advice_table(doc))
     if any(row["estimated"] for row in doc["advice"]):
         console.print(
             "~ estimated: the changed layers' compressed bytes are summed from their entries' "

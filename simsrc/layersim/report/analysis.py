@@ -81,7 +81,7 @@ from layersim.model import Image, Layer, Population
 from layersim.readers.cache import CacheCounts
 from layersim.readers.flatten import FlattenedSize
 from layersim.report.evaluation import evaluation_tables, metrics_to_json
-from layersim.report.tables import COMPRESSED, FILE, TAR
+from layersim.report.tables import COMPRESSED, FILE, TAR, print_tables
 
 STORED = "stored bytes"  # bytes of blob `data` files in a registry's storage, every kind of blob
 
@@ -412,7 +412,7 @@ def render_analysis(doc: Mapping[str, Any], console: Console) -> None:
     ]
     for table in [t for t in tables if t is not None]:
         console.print()
-        console.print(table)
+        print_tables(console, table)
     cache = doc["analysis"].get("cache")
     if cache is not None:
         console.print()

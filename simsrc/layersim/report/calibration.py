@@ -25,6 +25,7 @@ from layersim.calibration.check import ABSOLUTE, TOLERANCES
 from layersim.calibration.fit import Fitted
 from layersim.config import SECTIONS
 from layersim.errors import ModelError
+from layersim.report.tables import print_tables
 
 COMMENT_WIDTH = 98  # characters of a comment line of the file, "# " included
 
@@ -210,11 +211,11 @@ def render_calibration(result: Calibration, console: Console, *, out: str) -> No
         )
     )
     console.print()
-    console.print(fitted_table(result))
+    print_tables(console, fitted_table(result))
     if result.notes:
         console.print()
         console.print(Text("Measured but not expressible in the config:", style="bold"))
         for note in result.notes:
             console.print(Text(f"- {note}"))
     console.print()
-    console.print(check_table(result))
+    print_tables(console, check_table(result))

@@ -94,7 +94,16 @@ from layersim.accounting.metrics import (
     saving,
 )
 from layersim.model import ContainerState, Population
-from layersim.report.tables import COMPRESSED, DISK, FILE, FRACTION, RATIO, TAR, percent
+from layersim.report.tables import (
+    COMPRESSED,
+    DISK,
+    FILE,
+    FRACTION,
+    RATIO,
+    TAR,
+    percent,
+    print_tables,
+)
 
 NAMES = "layer names"
 # the savings against flattened the stored-bytes table shows beside the bytes
@@ -378,4 +387,4 @@ def render_evaluation(doc: Mapping[str, Any], console: Console) -> None:
     console.print(Text.assemble(("layersim evaluate ", "bold"), str(doc["source"])))
     for table in evaluation_tables(doc):
         console.print()
-        console.print(table)
+        print_tables(console, table)

@@ -22,7 +22,16 @@ from layersim import __version__
 from layersim.accounting.metrics import STRATEGIES, dedup_ratio, saving
 from layersim.config import config_to_dict
 from layersim.report.run_tables import headline_table, pulls_of
-from layersim.report.tables import COMPRESSED, DISK, FILE, Table, human_bytes, percent, units_of
+from layersim.report.tables import (
+    COMPRESSED,
+    DISK,
+    FILE,
+    Table,
+    human_bytes,
+    percent,
+    print_tables,
+    units_of,
+)
 from layersim.simulation import LAZY_SAVINGS, SAVINGS, SimulationResult, TransferEpoch, measure
 from layersim.simulation.steady import node_figures
 
@@ -416,6 +425,6 @@ def report_markdown(
 
 def render_headline(result: SimulationResult, console: Console, out: str | None = None) -> None:
     """The headline table on the console (rich), as report.md shows it."""
-    console.print(headline_table(result).to_rich())
+    print_tables(console, headline_table(result).to_rich())
     if out is not None:
         console.print(f"wrote {out}", highlight=False)

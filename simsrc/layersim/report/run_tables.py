@@ -21,7 +21,7 @@ from layersim.report.tables import (
     COUNT,
     DISK,
     FILE,
-    MILLISECONDS,
+    SECONDS,
     SEE_UNIT,
     Column,
     Table,
@@ -81,18 +81,15 @@ SAVING_COLUMNS: tuple[Column, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class HeadlineRow:
-    """A headline figure under each strategy, in `unit` (None: not a figure of that strategy)."""
+    """A headline figure under each strategy, in `unit` (None: not a figure of that strategy):
+    byte counts are integers, pull times seconds."""
 
     figure: str
     unit: str
     logical: int | None
-    flattened: int | None
-    layer: int | None
+    flattened: int | float | None
+    layer: int | float | None
     file: int | None
-
-
-def _milliseconds(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
 
 
 def headline_table(result: SimulationResult) -> Table:
@@ -144,10 +141,10 @@ def headline_table(result: SimulationResult) -> Table:
         ),
         HeadlineRow(
             "first rollout: pull time per node, p95",
-            MILLISECONDS,
+            SECONDS,
             None,
-            _milliseconds(h.first_rollout_pull_seconds_p95.flattened),
-            _milliseconds(h.first_rollout_pull_seconds_p95.layer),
+            h.first_rollout_pull_seconds_p95.flattened,
+            h.first_rollout_pull_seconds_p95.layer,
             None,
         ),
     ]
@@ -155,10 +152,10 @@ def headline_table(result: SimulationResult) -> Table:
         rows.append(
             HeadlineRow(
                 "later epochs: worst pull time per node, p95",
-                MILLISECONDS,
+                SECONDS,
                 None,
-                _milliseconds(h.later_pull_seconds_p95.flattened),
-                _milliseconds(h.later_pull_seconds_p95.layer),
+                h.later_pull_seconds_p95.flattened,
+                h.later_pull_seconds_p95.layer,
                 None,
             )
         )

@@ -21,7 +21,7 @@ from layersim import __version__
 from layersim.config import config_to_dict
 from layersim.experiment.sweep import MetricStats, SweepPoint, SweepResult
 from layersim.report.run import TIMINGS
-from layersim.report.tables import COMPRESSED, DISK, Column, Table, percent
+from layersim.report.tables import COMPRESSED, DISK, Column, Table, percent, print_tables
 
 # The files of a sweep's folder, beside report.md and timings.json (`report.run`'s names).
 SWEEP_CSV = "sweep.csv"
@@ -279,4 +279,4 @@ def render_sweep(result: SweepResult, console: Console) -> None:
             *(Text(label) for label in point.labels),
             *(percent(stats[n].mean) for n in _aggregated(result)),
         )
-    console.print(table)
+    print_tables(console, table, keys=len(plan.params))

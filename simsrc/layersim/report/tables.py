@@ -34,13 +34,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich import box
+from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table as RichTable
 from rich.text import Text
 
 # The units of columns and document figures, in words.
 TAR, COMPRESSED, DISK, FILE = "tar bytes", "compressed bytes", "disk bytes", "file bytes"
 COUNT, FRACTION, RATIO, SECONDS = "count", "fraction", "ratio", "seconds"
-TEXT, MILLISECONDS = "text", "milliseconds"
+TEXT = "text"
 SEE_UNIT = "see the row's unit"
 
 KINDS = ("int", "fraction", "ratio", "seconds", "decimal", "bool", "text")
@@ -106,6 +109,13 @@ class Column:
         """The row's `unit` cell says what this column counts (`unit` is `SEE_UNIT`)."""
         return self.unit == SEE_UNIT
 
+    def in_row(self, unit: Any) -> Column:
+        """The column as a row whose `unit` cell is `unit` reads it: a column whose unit is the
+        row's writes a row in `seconds` as seconds (3 decimals), any other row as declared."""
+        if self.unit_per_row and unit == SECONDS:
+            return Column(self.name, "seconds", SECONDS, self.cell)
+        return self
+
     @property
     def left_aligned(self) -> bool:
         """Words (text, yes/no) read from the left; figures line up on the right."""
@@ -147,9 +157,17 @@ class Table:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([c.name for c in self.columns])
-        for cells in self.cells:
-            writer.writerow([csv_cell(c, v) for c, v in zip(self.columns, cells, strict=True)])
+        for columns, cells in zip(self._row_columns(), self.cells, strict=True):
+            writer.writerow([csv_cell(c, v) for c, v in zip(columns, cells, strict=True)])
         return buffer.getvalue()
+
+    def _row_columns(self) -> list[tuple[Column, ...]]:
+        """Per row, the columns as that row reads them (`Column.in_row` of its `unit` cell)."""
+        names = [c.name for c in self.columns]
+        if "unit" not in names:
+            return [self.columns] * len(self.rows)
+        units = self.column("unit")
+        return [tuple(c.in_row(unit) for c in self.columns) for unit in units]
 
     def to_markdown(self) -> str:
         """The table as a Markdown table (human units; text cells escaped)."""
@@ -162,7 +180,8 @@ class Table:
 
     def to_rich(self) -> RichTable:
         """The table for the console, with the cells of the Markdown table (names shown as
-        written, never read as markup; no cell elided: a narrow terminal wraps it)."""
+        written, never read as markup; no cell elided: `console_tables` lays it out so that
+        no word is split)."""
         rich = RichTable(title=self.title, title_justify="left")
         for column in self.columns:
             rich.add_column(
@@ -180,7 +199,7 @@ class Table:
         column's unit is the row's and the row's `unit` cell names bytes."""
         names = [c.name for c in self.columns]
         rows = []
-        for cells in self.cells:
+        for columns, cells in zip(self._row_columns(), self.cells, strict=True):
             unit = cells[names.index("unit")] if "unit" in names else None
             row_bytes = isinstance(unit, str) and unit.endswith("bytes")
             rows.append(
@@ -188,7 +207,7 @@ class Table:
                     human_bytes(int(v))
                     if v is not None and c.kind == "int" and c.unit_per_row and row_bytes
                     else markdown_cell(c, v)
-                    for c, v in zip(self.columns, cells, strict=True)
+                    for c, v in zip(columns, cells, strict=True)
                 ]
             )
         return rows
@@ -258,3 +277,97 @@ def markdown_cell(column: Column, value: Any) -> str:
 def units_of(tables: Sequence[Table]) -> dict[str, dict[str, str]]:
     """`{table name: {column name: unit}}` for the docs and summary.json."""
     return {t.name: {c.name: c.unit for c in t.columns} for t in tables}
+
+
+# --------------------------------------------------------------------------- the console
+
+
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _longest(texts: Sequence[Any], unit: str) -> int:
+    """The longest word (`unit` "word") or line (`unit` "line") of `texts`."""
+    split = str.split if unit == "word" else str.splitlines
+    return max((len(part) for text in texts for part in split(_plain(text))), default=1)
+
+
+def _compact(table: RichTable, columns: Sequence[Any], cells: Sequence[list[Any]], rows: int):
+    """A copy of `table` with light borders (a line between columns, a rule under the header,
+    no frame) and only `columns` (with their `cells`), the first `rows` rows."""
+    out = RichTable(
+        title=table.title,
+        title_justify=table.title_justify,
+        box=box.MINIMAL,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column in columns:
+        out.add_column(column.header, justify=column.justify, overflow="fold")
+    for row in range(rows):
+        out.add_row(*(column_cells[row] for column_cells in cells))
+    return out
+
+
+def _frame_width(table: RichTable, widths: Sequence[int]) -> int:
+    """The width `table` takes on a console when its columns are `widths` wide: the widths plus
+    its borders and padding."""
+    for column, column_width in zip(table.columns, widths, strict=True):
+        column.width = column_width
+    wide = Console(width=10_000)
+    lines = wide.render_lines(table, wide.options, pad=False)
+    return max(Segment.get_line_length(line) for line in lines)
+
+
+def console_tables(table: RichTable, width: int, keys: int = 1) -> list[RichTable]:
+    """`table` laid out for a console `width` columns wide so that no word of a header or a
+    cell is ever split (`flattene` / `d`): light borders; every column at least as wide as its
+    longest word, so that a cell wraps between words only; the room left given first to the
+    columns that need least to hold their longest cell on one line (figures stay on one line,
+    long names wrap), then to headers; and when the columns cannot all stand side by side at
+    their longest words, folded into several tables of the same rows, each repeating the first
+    `keys` columns (the rows' names) and taking as many of the others as fit. Only a single
+    word wider than the console is still split."""
+    columns = table.columns
+    cells = [list(c.cells) for c in columns]
+    words = [_longest([c.header, *cells[i]], "word") for i, c in enumerate(columns)]
+    lines = [max(_longest(cells[i], "line"), words[i]) for i in range(len(columns))]
+    headers = [max(_longest([c.header], "line"), lines[i]) for i, c in enumerate(columns)]
+
+    def part(indices: list[int], rows: int) -> RichTable:
+        return _compact(table, [columns[i] for i in indices], [cells[i] for i in indices], rows)
+
+    head = list(range(min(keys, len(columns))))
+    groups: list[list[int]] = [[]]
+    for i in range(len(head), len(columns)):
+        trial = head + groups[-1] + [i]
+        fits = _frame_width(part(trial, 0), [words[j] for j in trial]) <= width
+        if groups[-1] and not fits:
+            groups.append([])
+        groups[-1].append(i)
+    tables = []
+    for n, group in enumerate(groups, 1):
+        indices = head + group
+        out = part(indices, table.row_count)
+        widths = [words[i] for i in indices]
+        spare = width - _frame_width(part(indices, 0), widths)
+        for wanted in (lines, headers):
+            for k in sorted(range(len(indices)), key=lambda k: wanted[indices[k]] - widths[k]):
+                grow = max(0, min(spare, wanted[indices[k]] - widths[k]))
+                widths[k] += grow
+                spare -= grow
+        if len(groups) > 1:
+            out.title = f"{table.title or ''} ({n} of {len(groups)})".strip()
+        # room left for the title to stand on one line above the columns, if it can
+        title = len(_plain(out.title or ""))
+        widths[-1] += max(0, min(spare, title - (width - spare)))
+        for column, column_width in zip(out.columns, widths, strict=True):
+            column.width = column_width
+        tables.append(out)
+    return tables
+
+
+def print_tables(console: Console, table: RichTable, keys: int = 1) -> None:
+    """Print `table` on `console` as `console_tables` lays it out at the console's width."""
+    for part in console_tables(table, console.width, keys):
+        console.print(part)
