@@ -114,7 +114,7 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
     """Over epochs, each store holds what the single-epoch accounting of the images it holds
     at that epoch gives, under every strategy: overlapping and disjoint stays, images held
     twice, holders that hold nothing; bit-mask file timelines (<= 64 epochs) and the sorted
-    fallback (more)."""
+    fallback (more); the chunk strategies too (the test populations carry chunks)."""
     arrays = from_population(population)
     images = image_table(canonical(arrays))
     n_images = arrays.n_images
@@ -139,11 +139,16 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
                 if registry:
                     alone = registry_stored(arrays, held, images)
                     expected = (alone.logical, alone.flattened, alone.layer, alone.file)
+                    chunks = (alone.chunk_cdc, alone.chunk_fixed)
                 else:
                     table = node_stored(arrays, np.array([0, held.size]), held, images)
                     expected = tuple(int(getattr(table, s)[0]) for s in _STRATEGIES)
+                    chunks = (int(table.chunks.cdc[0]), int(table.chunks.fixed[0]))
                 actual = tuple(int(getattr(timeline, s)[h, epoch]) for s in _STRATEGIES)
                 assert actual == expected, (registry, h, epoch)
+                # the chunk strategies over epochs, against their single-epoch figures
+                got = (int(timeline.chunk_cdc[h, epoch]), int(timeline.chunk_fixed[h, epoch]))
+                assert got == chunks, (registry, h, epoch)
 
 
 def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:

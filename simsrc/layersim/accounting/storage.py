@@ -49,6 +49,9 @@ class StoredTimeline:
     flattened: npt.NDArray[np.int64]
     layer: npt.NDArray[np.int64]
     file: npt.NDArray[np.int64]
+    # the chunk strategies (None when the arrays carry no chunks)
+    chunk_cdc: npt.NDArray[np.int64] | None = None
+    chunk_fixed: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,8 +227,36 @@ def stored_timeline(
         np.searchsorted(row_holder[layer_order], np.arange(n_holders + 1)),
         masks[row_image],
     )
-    file_bytes = held(arrays.image_layers[rows], file_offsets, file_content, content_unit, by_layer)
-    return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+    layer_rows = arrays.image_layers[rows]
+    file_bytes = held(layer_rows, file_offsets, file_content, content_unit, by_layer)
+    chunk_bytes = {}
+    for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
+        if table is not None:
+            # chunks: the same rows, each layer holding its contents' chunks (more keys)
+            offsets, chunks = layer_chunks(file_offsets, images.layers.contents, table)
+            unit = chunk_unit(table, registry=registry, block_bytes=block)
+            chunk_type = id_type if unit.size < 2**31 else np.int64
+            chunk_bytes[name] = held(layer_rows, offsets, chunks.astype(chunk_type), unit, by_layer)
+    return StoredTimeline(
+        logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes, **chunk_bytes
+    )
+
+
+def layer_chunks(content_offsets: I64, contents: I64, table: ChunkArrays) -> tuple[I64, I64]:
+    """Each layer's chunks (CSR): the chunks of its contents (`content_offsets`, `contents`:
+    a layer's file contents), in content order."""
+    per_content = np.diff(table.content_offsets)[contents]
+    chunks = table.content_chunks[ranges(table.content_offsets[contents], per_content)]
+    starts = np.concatenate(([0], np.cumsum(per_content)))
+    return starts[content_offsets].astype(np.int64), chunks
+
+
+def chunk_unit(table: ChunkArrays, *, registry: bool, block_bytes: int) -> I64:
+    """What one chunk costs a store: its compressed bytes in a registry, its disk bytes in a
+    node's chunk store (`metrics.chunk_disk_bytes`)."""
+    if registry:
+        return table.chunk_compressed_bytes
+    return whole_blocks(table.chunk_file_bytes, block_bytes)
 
 
 def _by_key(key: I64, unit: I64) -> I64:
@@ -280,7 +311,17 @@ def _stored_timeline_sorted(
     ee = np.repeat(le, counts)[is_file]
     content = content[is_file]
     file_bytes = held(content, content_unit[content], eh, es, ee)
-    return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+    chunk_bytes = {}
+    for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
+        if table is not None:
+            per_content = np.diff(table.content_offsets)[content]
+            chunk = table.content_chunks[ranges(table.content_offsets[content], per_content)]
+            unit = chunk_unit(table, registry=registry, block_bytes=arrays.options.block_bytes)
+            ch, cs, ce = (np.repeat(x, per_content) for x in (eh, es, ee))
+            chunk_bytes[name] = held(chunk, unit[chunk], ch, cs, ce)
+    return StoredTimeline(
+        logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes, **chunk_bytes
+    )
 
 
 def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
@@ -357,11 +398,8 @@ def chunk_stored(
         chunk_holder = np.repeat(content_holder, counts)
         once = first_occurrence(combine(chunk_holder, chunk, max(table.chunk_file_bytes.size, 1)))
         chunk, chunk_holder = chunk[once], chunk_holder[once]
-        if registry:
-            unit = table.chunk_compressed_bytes[chunk]
-        else:
-            unit = whole_blocks(table.chunk_file_bytes[chunk], arrays.options.block_bytes)
-        return segment_sum(unit, chunk_holder, n_holders)
+        unit = chunk_unit(table, registry=registry, block_bytes=arrays.options.block_bytes)
+        return segment_sum(unit[chunk], chunk_holder, n_holders)
 
     return ChunkStored(cdc=held(arrays.cdc_chunks), fixed=held(arrays.fixed_chunks))
 
