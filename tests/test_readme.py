@@ -4,8 +4,11 @@ checked here against the files in results/ they come from (regenerate with
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+
+from layersim.config import estimated_memory_bytes, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -87,3 +90,51 @@ def test_lazy_figures_are_the_company_reports() -> None:
     assert len(quoted) >= 6, bullet
     for figure in quoted:
         assert figure in report, figure
+
+
+RUN_MD = (ROOT / "docs" / "run.md").read_text()
+
+
+def _timings_seconds(scenario: str) -> float:
+    """Generate + simulate + report wall time of the committed run of `scenario`."""
+    timings = json.loads((RESULTS / scenario / "timings.json").read_text())
+    return sum(timings[k] for k in ("generate_seconds", "simulate_seconds", "report_seconds"))
+
+
+def test_run_md_times_are_the_committed_timings() -> None:
+    """docs/run.md's "about N s" for company and small is the committed timings.json total
+    rounded to whole seconds; its hub time and peak are results/bench.md's hub target, rounded
+    (24 s for 23.93 s, 6.7 GiB)."""
+    company = re.search(r"company: about (\d+) s on 2 cores", RUN_MD)
+    small = re.search(r"20 apps on 4 nodes, about (\d+) s", RUN_MD)
+    assert company and small
+    assert int(company.group(1)) == round(_timings_seconds("company"))
+    assert int(small.group(1)) == round(_timings_seconds("small"))
+    bench = _table_rows((RESULTS / "bench.md").read_text(), "| target | measured | goal")
+    hub = next(row for row in bench if row[0].startswith("`hub` end to end"))
+    seconds, peak = re.match(r"([\d.]+) s, peak ([\d.]+ GiB)", hub[1]).groups()
+    quoted = re.search(r"about (\d+) s to generate and simulate, peak ([\d.]+ GiB)", RUN_MD)
+    assert quoted and quoted.groups() == (str(round(float(seconds))), peak)
+    assert f"(it peaks at {peak}, results/bench.md)" in RUN_MD
+
+
+def test_run_md_memory_estimates_are_the_estimator_s() -> None:
+    """The memory estimates docs/run.md quotes for hub and company are
+    `config.estimated_memory_bytes` of those scenarios, in GiB to one decimal."""
+    for scenario, pattern in (
+        ("hub", r"`hub` is\s+estimated at ([\d.]+) GiB"),
+        ("company", r"A run of `company` is estimated at ([\d.]+) GiB"),
+    ):
+        quoted = re.search(pattern, RUN_MD)
+        assert quoted, scenario
+        estimate = estimated_memory_bytes(load_config(scenario=scenario)) / 2**30
+        assert quoted.group(1) == f"{estimate:.1f}", scenario
+
+
+def test_readme_hub_time_is_bench_md_s() -> None:
+    """The hub paragraph's generate-and-simulate time is results/bench.md's hub target."""
+    paragraph = _section(README, "What the numbers say").split("At Docker Hub scale")[1]
+    quoted = re.search(r"([\d.]+ s) to generate and simulate", paragraph)
+    bench = _table_rows((RESULTS / "bench.md").read_text(), "| target | measured | goal")
+    hub = next(row for row in bench if row[0].startswith("`hub` end to end"))
+    assert quoted and hub[1].startswith(quoted.group(1) + ",")

@@ -33,6 +33,7 @@ RUN_FILES = {
     "storage.csv",
     "registry_by_epoch.csv",
     "nodes_by_epoch.csv",
+    "node_figures.csv",
     "transfer.csv",
     "transfer_by_epoch.csv",
     "pull_time.csv",

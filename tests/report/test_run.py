@@ -46,6 +46,7 @@ def test_summary_keys(tiny, folder):
         "headline",
         "registry",
         "nodes",
+        "node_figures",
         "transfers",
         "lazy",
         "waste",

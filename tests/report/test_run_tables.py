@@ -27,14 +27,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text())))
 
 
-def test_fourteen_tables_in_report_order(tiny):
-    """A run has fourteen tables, the headline first, each with a distinct name."""
+def test_fifteen_tables_in_report_order(tiny):
+    """A run has fifteen tables, the headline first, each with a distinct name."""
     names = [t.name for t in run_tables(tiny[1])]
     assert names == [
         "headline",
         "storage",
         "registry_by_epoch",
         "nodes_by_epoch",
+        "node_figures",
         "transfer",
         "transfer_by_epoch",
         "pull_time",

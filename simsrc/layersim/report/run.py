@@ -36,6 +36,7 @@ from layersim.simulation import (
     TransferEpoch,
     measure,
 )
+from layersim.simulation.steady import node_figures
 
 # The files of a run's folder (a sweep's folder has a report and timings too).
 SUMMARY = "summary.json"
@@ -247,20 +248,13 @@ def summary_document(
         "headline": measure(result, SAVINGS + LAZY_SAVINGS + CHUNK_SAVINGS),
         "registry": _registry(result),
         "nodes": _nodes(result),
+        "node_figures": [asdict(f) for f in node_figures(result.nodes, len(result.transfers), cfg)],
         "transfers": _transfers(result),
         "lazy": _lazy(result),
         "waste": _waste(result),
         "sharing": _sharing(result),
         "containers": _containers(result),
-        "anchors": [
-            {
-                "figure": a.figure,
-                "produced": a.produced,
-                "published": a.published,
-                "source": a.source,
-            }
-            for a in result.anchors
-        ],
+        "anchors": [asdict(a) for a in result.anchors],
         "tables": {
             t.name: {"file": t.filename, "title": t.title, "meaning": t.meaning} for t in tables
         },
@@ -316,6 +310,44 @@ def _chunk_lines(summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _steady_state(summary: Mapping[str, Any]) -> str:
+    """What the node figures are over the steady state, and the saw-tooth if there is one."""
+    layer, file = summary["node_figures"]
+    every = summary["config"]["time"]["storage_every"]
+    text = (
+        f"- Over the steady state (the {layer['steady_epochs']} measured epochs from epoch "
+        f"{layer['steady_first_epoch']}, the second half of the run) the nodes' layers save "
+        f"{percent(layer['steady_mean'])} against flattened images on average (final epoch "
+        f"{percent(layer['final'])}) and file-level dedup {percent(file['steady_mean'])} "
+        f"against layers (final {percent(file['final'])})."
+    )
+    tooth = layer["saw_tooth"] or file["saw_tooth"]
+    if tooth:
+        fig = layer if layer["saw_tooth"] else file
+        cause = (
+            f"the period of {', '.join(f'`{c}`' for c in tooth['cadences'])}, the fixed "
+            "cadence of 2 epochs: the nodes hold more or fewer versions of the released "
+            "layers at once depending on where an epoch falls in the release cycle"
+            if tooth["cadences"]
+            else "no fixed cadence of 2 epochs in the config"
+        )
+        name = "layer saving" if fig is layer else "file-level saving"
+        return text + (
+            f" They alternate from one epoch to the next, a saw-tooth of period 2 ({cause}). "
+            f"The {name}: highs {percent(tooth['high_mean'])}, lows "
+            f"{percent(tooth['low_mean'])}; the final epoch is "
+            f"{'a low' if tooth['final_is_low'] else 'a high'}, so read the steady-state mean, "
+            "not the final epoch (node_figures.csv)."
+        )
+    if every > 1:
+        return text + (
+            f" Stored bytes are measured every {every} epochs, so an alternation from one epoch "
+            "to the next cannot be seen; with cadences of 2 epochs the final epoch may fall on "
+            "a crest or a trough (node_figures.csv)."
+        )
+    return text + " They show no saw-tooth (node_figures.csv)."
+
+
 def _what_it_says(summary: Mapping[str, Any]) -> list[str]:
     reg, nodes = summary["registry"], summary["nodes"]
     tr = summary["transfers"]
@@ -335,6 +367,7 @@ def _what_it_says(summary: Mapping[str, Any]) -> list[str]:
         f"{human_bytes(nodes['stored_bytes']['flattened'])} flattened: "
         f"{percent(nodes['savings']['vs_flattened']['layer'])} saved; file-level dedup would "
         f"store {percent(nodes['savings']['file_vs_layer'])} less than layers.",
+        _steady_state(summary),
         *_chunk_lines(summary),
         f"- The first rollout pulls {human_bytes(tr['first_rollout']['pull']['layered_bytes'])} "
         f"layered against {human_bytes(tr['first_rollout']['pull']['flattened_bytes'])} "

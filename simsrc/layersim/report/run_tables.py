@@ -1,4 +1,4 @@
-"""The tables of `layersim run`: a `SimulationResult` as fourteen `report.tables.Table`s.
+"""The tables of `layersim run`: a `SimulationResult` as fifteen `report.tables.Table`s.
 
 `run_tables(result)` returns them in report order; each `*_table` function declares its columns
 once, each with the function that reads its cell from a row (a result record such as a
@@ -29,6 +29,7 @@ from layersim.report.tables import (
 )
 from layersim.simulation import SimulationResult, TransferEpoch
 from layersim.simulation.results import LazyEpoch, SharedLayer
+from layersim.simulation.steady import node_figures
 
 
 def _saving(strategy_bytes: int | None, baseline_bytes: int | None) -> float | None:
@@ -339,6 +340,48 @@ def nodes_by_epoch_table(result: SimulationResult) -> Table:
             *CHUNK_SAVING_COLUMNS,
         ),
         rows=result.nodes,
+    )
+
+
+def node_figures_table(result: SimulationResult) -> Table:
+    figures = node_figures(result.nodes, len(result.transfers), result.config)
+    return Table(
+        name="node_figures",
+        title="Node figures: final epoch and steady state",
+        meaning=(
+            "The nodes' savings (disk bytes, all nodes) at the final measured epoch and as the "
+            "mean over the steady-state epochs (the measured epochs of the second half of the "
+            "horizon, after the stores have filled their retention windows); `saw_tooth` is "
+            "true when the figure alternates between highs and lows from one epoch to the next "
+            "over the steady state (a two-epoch cadence), with the mean of the highs and of the "
+            "lows and whether the final epoch is a low."
+        ),
+        columns=(
+            Column.text("figure", lambda f: f.figure),
+            Column.count("final_epoch", lambda f: f.final_epoch, unit="epoch"),
+            Column.fraction("final", lambda f: f.final),
+            Column.count("steady_first_epoch", lambda f: f.steady_first_epoch, unit="epoch"),
+            Column.count("steady_epochs", lambda f: f.steady_epochs, unit="measured epochs"),
+            Column.fraction("steady_mean", lambda f: f.steady_mean),
+            Column.flag("saw_tooth", "true if a period-2 saw-tooth", lambda f: bool(f.saw_tooth)),
+            Column.fraction(
+                "saw_tooth_high_mean", lambda f: f.saw_tooth.high_mean if f.saw_tooth else None
+            ),
+            Column.fraction(
+                "saw_tooth_low_mean", lambda f: f.saw_tooth.low_mean if f.saw_tooth else None
+            ),
+            Column.text(
+                "final_on",
+                lambda f: (
+                    ("a low" if f.saw_tooth.final_is_low else "a high") if f.saw_tooth else ""
+                ),
+            ),
+            Column.text(
+                "two_epoch_cadences",
+                lambda f: " ".join(f.saw_tooth.cadences) if f.saw_tooth else "",
+            ),
+        ),
+        rows=figures,
     )
 
 
@@ -899,13 +942,21 @@ def anchors_table(result: SimulationResult) -> Table:
         name="anchors",
         title="The simulated fleet beside published figures",
         meaning=(
-            "Statistics of the simulated fleet next to the published figures of docs/anchors.md they "
-            "are calibrated to or compared with; `produced` is in the unit the figure names."
+            "Statistics of the simulated fleet next to the published figures of docs/anchors.md "
+            "they are calibrated to or compared with, each computed on the population named "
+            "(the source's, where the row has a verdict); `produced`, `low` and `high` are in "
+            "the unit the figure names; `verdict` is `within` when low <= produced <= high, "
+            "`outside` otherwise, `n/a` when the row is not comparable (`reason` says why)."
         ),
         columns=(
             Column.text("figure", lambda a: a.figure),
-            Column("produced", "decimal", "as the figure says", lambda a: a.produced),
+            Column.text("population", lambda a: a.population),
+            Column("produced", "decimal", SEE_UNIT, lambda a: a.produced),
             Column.text("published", lambda a: a.published),
+            Column("low", "decimal", SEE_UNIT, lambda a: a.low),
+            Column("high", "decimal", SEE_UNIT, lambda a: a.high),
+            Column.text("verdict", lambda a: a.verdict),
+            Column.text("reason", lambda a: a.reason),
             Column.text("source", lambda a: a.source),
         ),
         rows=result.anchors,
@@ -919,6 +970,7 @@ def run_tables(result: SimulationResult) -> list[Table]:
         storage_table(result),
         registry_by_epoch_table(result),
         nodes_by_epoch_table(result),
+        node_figures_table(result),
         transfer_table(result),
         transfer_by_epoch_table(result),
         pull_time_table(result),

@@ -302,12 +302,20 @@ class SharingSummary:
 
 @dataclass(frozen=True, slots=True)
 class AnchorRow:
-    """A statistic of the simulated fleet beside the published figure it is compared with
-    (`statistics.ANCHORS`)."""
+    """A statistic of the simulated fleet, computed on `population`, beside the published
+    figure it is compared with (`statistics.ANCHORS`): `verdict` is `within` when `low <=
+    produced <= high`, `outside` otherwise, `n/a` when no bounds apply (`low`, `high` None;
+    `reason` says why) or the population is empty (`produced` None). `reason` otherwise
+    names the source's population."""
 
     figure: str
-    produced: float
+    population: str
+    produced: float | None
     published: str
+    low: float | None
+    high: float | None
+    verdict: str
+    reason: str
     source: str
 
 
