@@ -232,23 +232,32 @@ def stored_timeline(
     chunk_bytes = {}
     for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
         if table is not None:
-            # chunks: the same rows, each layer holding its contents' chunks (more keys)
-            offsets, chunks = layer_chunks(file_offsets, images.layers.contents, table)
+            # chunks: the same rows, one level deeper (a layer's contents, then their chunks)
             unit = chunk_unit(table, registry=registry, block_bytes=block)
-            chunk_type = id_type if unit.size < 2**31 else np.int64
-            chunk_bytes[name] = held(layer_rows, offsets, chunks.astype(chunk_type), unit, by_layer)
+            chunk_bytes[name] = kernels.held_chunk_bytes(
+                layer_order,
+                by_layer[1],
+                layer_rows,
+                by_layer[2],
+                file_offsets,
+                file_content,
+                table.content_offsets,
+                table.content_chunks,
+                unit,
+                n_epochs,
+                scratch(file_offsets.size - 1, np.int32),
+                scratch(file_offsets.size - 1, np.int64),
+                scratch(file_offsets.size - 1, np.int64),
+                scratch(table.content_offsets.size - 1, np.int32),
+                scratch(table.content_offsets.size - 1, np.int64),
+                scratch(table.content_offsets.size - 1, np.int64),
+                scratch(unit.size, np.int32),
+                scratch(unit.size, np.int64),
+                scratch(unit.size, np.int64),
+            )
     return StoredTimeline(
         logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes, **chunk_bytes
     )
-
-
-def layer_chunks(content_offsets: I64, contents: I64, table: ChunkArrays) -> tuple[I64, I64]:
-    """Each layer's chunks (CSR): the chunks of its contents (`content_offsets`, `contents`:
-    a layer's file contents), in content order."""
-    per_content = np.diff(table.content_offsets)[contents]
-    chunks = table.content_chunks[ranges(table.content_offsets[contents], per_content)]
-    starts = np.concatenate(([0], np.cumsum(per_content)))
-    return starts[content_offsets].astype(np.int64), chunks
 
 
 def chunk_unit(table: ChunkArrays, *, registry: bool, block_bytes: int) -> I64:
