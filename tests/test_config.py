@@ -195,7 +195,10 @@ def test_schema_checks_accept_every_default():
             "storage.keep_compressed_blobs=1",
             "storage.keep_compressed_blobs: must be true or false, got 1",
         ),
-        ("chunks.fixed_bytes=0", "chunks.fixed_bytes: must be a positive integer, got 0"),
+        (
+            "chunks.fixed_bytes=0",
+            "chunks.fixed_bytes: must be an integer from 4096 to 1073741824 (bytes), got 0",
+        ),
         (
             "chunks.cdc_avg_bytes=0",
             "chunks.cdc_avg_bytes: must be an integer from 256 to 4194304 (bytes), got 0",

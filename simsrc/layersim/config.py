@@ -109,6 +109,9 @@ def _preset_or_ratio(value: Any) -> float:
     return ratio
 
 
+FIXED_CHUNK_RANGE = (4096, 1 << 30)
+
+
 def _within(bounds: tuple[int, int]) -> str:
     return f"an integer from {bounds[0]} to {bounds[1]} (bytes)"
 
@@ -439,10 +442,13 @@ class ChunksConfig:
         default=DEFAULT_CDC_MAX_BYTES,
         metadata=_option(integer(*CDC_MAX_RANGE, _within(CDC_MAX_RANGE)), "FastCDC maximum chunk"),
     )
-    # Issue 13 / ANCHORS: Nydus RAFS's default 1 MiB fixed-size chunk.
+    # Issue 13 / ANCHORS: Nydus RAFS's default 1 MiB fixed-size chunk; at least Nydus's
+    # smallest (4 KiB), which also bounds how many chunks a generated fleet's contents make.
     fixed_bytes: int = field(
         default=DEFAULT_FIXED_CHUNK_BYTES,
-        metadata=_option(POSITIVE_INT, "fixed-size chunk bytes"),
+        metadata=_option(
+            integer(*FIXED_CHUNK_RANGE, _within(FIXED_CHUNK_RANGE)), "fixed-size chunk bytes"
+        ),
     )
     # Assumption: a new version of a file rewrites one contiguous tenth of its bytes (at least
     # one byte); a small file is then rewritten whole, as file-level dedup sees it.
