@@ -229,35 +229,55 @@ def stored_timeline(
     )
     layer_rows = arrays.image_layers[rows]
     file_bytes = held(layer_rows, file_offsets, file_content, content_unit, by_layer)
-    chunk_bytes = {}
-    for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
-        if table is not None:
-            # chunks: the same rows, one level deeper (a layer's contents, then their chunks)
-            unit = chunk_unit(table, registry=registry, block_bytes=block)
-            chunk_bytes[name] = kernels.held_chunk_bytes(
-                layer_order,
-                by_layer[1],
-                layer_rows,
-                by_layer[2],
-                file_offsets,
-                file_content,
-                table.content_offsets,
-                table.content_chunks,
-                unit,
-                n_epochs,
-                scratch(file_offsets.size - 1, np.int32),
-                scratch(file_offsets.size - 1, np.int64),
-                scratch(file_offsets.size - 1, np.int64),
-                scratch(table.content_offsets.size - 1, np.int32),
-                scratch(table.content_offsets.size - 1, np.int64),
-                scratch(table.content_offsets.size - 1, np.int64),
-                scratch(unit.size, np.int32),
-                scratch(unit.size, np.int64),
-                scratch(unit.size, np.int64),
-            )
+    chunk_bytes = _chunk_timelines(
+        arrays, by_layer, layer_rows, file_offsets, file_content, n_epochs, registry=registry
+    )
     return StoredTimeline(
         logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes, **chunk_bytes
     )
+
+
+def _chunk_timelines(
+    arrays: PopulationArrays,
+    by_layer: tuple[I64, I64, I64],
+    layer_rows: I64,
+    file_offsets: I64,
+    file_content: I64,
+    n_epochs: int,
+    *,
+    registry: bool,
+) -> dict[str, I64]:
+    """`stored_timeline`'s chunk strategies (none without chunks): the file rows (`by_layer`,
+    a layer per row), one level deeper: each layer's contents, then their chunks."""
+    layer_order, layer_bounds, layer_masks = by_layer
+    chunk_bytes = {}
+    for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
+        if table is None:
+            continue
+        unit = chunk_unit(table, registry=registry, block_bytes=arrays.options.block_bytes)
+        n_groups, n_items = file_offsets.size - 1, table.content_offsets.size - 1
+        chunk_bytes[name] = kernels.held_chunk_bytes(
+            layer_order,
+            layer_bounds,
+            layer_rows,
+            layer_masks,
+            file_offsets,
+            file_content,
+            table.content_offsets,
+            table.content_chunks,
+            unit,
+            n_epochs,
+            scratch(n_groups, np.int32),
+            scratch(n_groups, np.int64),
+            scratch(n_groups, np.int64),
+            scratch(n_items, np.int32),
+            scratch(n_items, np.int64),
+            scratch(n_items, np.int64),
+            scratch(unit.size, np.int32),
+            scratch(unit.size, np.int64),
+            scratch(unit.size, np.int64),
+        )
+    return chunk_bytes
 
 
 def chunk_unit(table: ChunkArrays, *, registry: bool, block_bytes: int) -> I64:
