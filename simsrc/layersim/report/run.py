@@ -300,9 +300,8 @@ def _chunk_lines(summary: Mapping[str, Any]) -> list[str]:
         return []
     r, n = reg["savings"]["chunk_vs_file"], nodes["savings"]["chunk_vs_file"]
     return [
-        f"- Chunk-level dedup (each file cut into FastCDC chunks of about "
-        f"{human_bytes(chunks['cdc_avg_bytes'])}, or {human_bytes(chunks['fixed_bytes'])} "
-        f"fixed-size chunks) would store {percent(r['chunk_cdc'])} (CDC) and "
+        f"- Chunk-level dedup (each file cut into FastCDC chunks of {chunks['cdc_avg_bytes']:,} "
+        f"bytes on average, or {chunks['fixed_bytes']:,}-byte fixed-size chunks) would store {percent(r['chunk_cdc'])} (CDC) and "
         f"{percent(r['chunk_fixed'])} (fixed) less than file-level dedup in the registry, "
         f"{percent(n['chunk_cdc'])} and {percent(n['chunk_fixed'])} less on the nodes: what "
         "the versions of a file share beyond the whole file (modelled edits, "
