@@ -195,6 +195,26 @@ def test_schema_checks_accept_every_default():
             "storage.keep_compressed_blobs=1",
             "storage.keep_compressed_blobs: must be true or false, got 1",
         ),
+        (
+            "chunks.fixed_bytes=0",
+            "chunks.fixed_bytes: must be an integer from 4096 to 1073741824 (bytes), got 0",
+        ),
+        (
+            "chunks.cdc_avg_bytes=0",
+            "chunks.cdc_avg_bytes: must be an integer from 256 to 4194304 (bytes), got 0",
+        ),
+        (
+            "chunks.cdc_min_bytes=131072",
+            "chunks.cdc_min_bytes: must be at most chunks.cdc_avg_bytes (65536), got 131072",
+        ),
+        (
+            "chunks.cdc_max_bytes=32768",
+            "chunks.cdc_max_bytes: must be at least chunks.cdc_avg_bytes (65536), got 32768",
+        ),
+        (
+            "chunks.edit_fraction=2",
+            "chunks.edit_fraction: must be a number from 0 to 1, got 2",
+        ),
         ("seed=-1", "seed: must be an integer from 0 to 2**63-1, got -1"),
         ('description="""a\nb"""', "description: must be a one-line string"),
         ("apps.colour=1", "apps.colour: unknown key (known: "),

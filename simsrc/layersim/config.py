@@ -55,6 +55,15 @@ from layersim.checks import (
 )
 from layersim.errors import ConfigError
 from layersim.model import StorageDriver
+from layersim.model.chunks import (
+    CDC_AVG_RANGE,
+    CDC_MAX_RANGE,
+    CDC_MIN_RANGE,
+    DEFAULT_CDC_AVG_BYTES,
+    DEFAULT_CDC_MAX_BYTES,
+    DEFAULT_CDC_MIN_BYTES,
+    DEFAULT_FIXED_CHUNK_BYTES,
+)
 from layersim.model.sizes import DEFAULT_CLASS_RATIOS_PERMILLE
 
 DEFAULT_SCENARIO = "company"
@@ -99,6 +108,13 @@ def _preset_or_ratio(value: Any) -> float:
     if ratio != 0.0 and not MIN_CLASS_RATIO <= ratio <= MAX_CLASS_RATIO:
         raise CheckFailed(f"must be {what}")
     return ratio
+
+
+FIXED_CHUNK_RANGE = (4096, 1 << 30)
+
+
+def _within(bounds: tuple[int, int]) -> str:
+    return f"an integer from {bounds[0]} to {bounds[1]} (bytes)"
 
 
 def _option(check: Check, doc: str) -> dict[str, Any]:
@@ -466,6 +482,46 @@ class StorageConfig:
     )
 
 
+@dataclass(frozen=True)
+class ChunksConfig:
+    """Chunk-level dedup in generated fleets (`fleet.lineage`, docs/semantics.md "Chunks in
+    generated fleets"): the two chunkers' sizes, and the edit by which a new version of a file
+    derives from the version before (the rest of its chunks shared with it)."""
+
+    # Issue 13: pyfastcdc's FastCDC(avg_size=65536) defaults (min = avg / 4, max = avg * 4), as
+    # `analyze` cuts real files; each within pyfastcdc's range.
+    cdc_min_bytes: int = field(
+        default=DEFAULT_CDC_MIN_BYTES,
+        metadata=_option(integer(*CDC_MIN_RANGE, _within(CDC_MIN_RANGE)), "FastCDC minimum chunk"),
+    )
+    cdc_avg_bytes: int = field(
+        default=DEFAULT_CDC_AVG_BYTES,
+        metadata=_option(integer(*CDC_AVG_RANGE, _within(CDC_AVG_RANGE)), "FastCDC average chunk"),
+    )
+    cdc_max_bytes: int = field(
+        default=DEFAULT_CDC_MAX_BYTES,
+        metadata=_option(integer(*CDC_MAX_RANGE, _within(CDC_MAX_RANGE)), "FastCDC maximum chunk"),
+    )
+    # Issue 13 / ANCHORS: Nydus RAFS's default 1 MiB fixed-size chunk; at least Nydus's
+    # smallest (4 KiB), which also bounds how many chunks a generated fleet's contents make.
+    fixed_bytes: int = field(
+        default=DEFAULT_FIXED_CHUNK_BYTES,
+        metadata=_option(
+            integer(*FIXED_CHUNK_RANGE, _within(FIXED_CHUNK_RANGE)), "fixed-size chunk bytes"
+        ),
+    )
+    # Assumption: a new version of a file rewrites one contiguous tenth of its bytes (at least
+    # one byte); a small file is then rewritten whole, as file-level dedup sees it.
+    edit_fraction: float = field(
+        default=0.1, metadata=_option(PROBABILITY, "share of a file's bytes an edit rewrites")
+    )
+    # Assumption: half of the edits insert bytes (shifting every fixed-size chunk after the
+    # edit point; content-defined chunks resynchronise), half overwrite in place.
+    insert_probability: float = field(
+        default=0.5, metadata=_option(PROBABILITY, "probability that an edit is an insertion")
+    )
+
+
 SECTIONS: Mapping[str, type] = {
     "time": TimeConfig,
     "bases": BasesConfig,
@@ -477,6 +533,7 @@ SECTIONS: Mapping[str, type] = {
     "transfer": TransferConfig,
     "lazy": LazyConfig,
     "storage": StorageConfig,
+    "chunks": ChunksConfig,
 }
 TOP_KEYS = ("scenario", "description", "seed")
 
@@ -498,6 +555,7 @@ class ExperimentConfig:
     transfer: TransferConfig = field(default_factory=TransferConfig)
     lazy: LazyConfig = field(default_factory=LazyConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    chunks: ChunksConfig = field(default_factory=ChunksConfig)
 
 
 _TOP_CHECKS: Mapping[str, Check] = {
@@ -608,6 +666,17 @@ def _apply_values(config: ExperimentConfig, values: Mapping[str, Any]) -> Experi
 
 
 def _cross_checks(config: ExperimentConfig) -> None:
+    chunks = config.chunks
+    if chunks.cdc_min_bytes > chunks.cdc_avg_bytes:
+        raise ConfigError(
+            f"chunks.cdc_min_bytes: must be at most chunks.cdc_avg_bytes "
+            f"({chunks.cdc_avg_bytes}), got {chunks.cdc_min_bytes}"
+        )
+    if chunks.cdc_avg_bytes > chunks.cdc_max_bytes:
+        raise ConfigError(
+            f"chunks.cdc_max_bytes: must be at least chunks.cdc_avg_bytes "
+            f"({chunks.cdc_avg_bytes}), got {chunks.cdc_max_bytes}"
+        )
     for runtime in config.runtimes.families:
         base = RUNTIME_BASE[runtime]
         if base not in config.bases.families:

@@ -59,6 +59,38 @@ def test_held_bytes_of_a_holder_with_no_rows_is_zero() -> None:
     assert out.tolist() == [[0, 0], [5, 0]]
 
 
+def test_held_chunk_bytes_counts_each_chunk_once_per_epoch_held() -> None:
+    """Groups (layers) hold items (contents), items hold chunks: layer 0 holds contents 0 and
+    1, layer 1 content 1 and 2; content 0 is chunks 0, 1, content 1 chunks 1, 2 (chunk 1
+    shared), content 2 chunk 3. Holder 0 holds layer 0 in epochs 0-1 and layer 1 in epochs
+    1-2; holder 1 holds layer 1 in epoch 0. A chunk counts once per epoch, however many
+    contents, layers or rows hold it."""
+    unit = np.array([1, 10, 100, 1000], dtype=I)
+    row_holder = np.array([0, 0, 1], dtype=I)
+    row_group = np.array([0, 1, 1], dtype=I)
+    row_mask = np.array([0b011, 0b110, 0b001], dtype=I)
+    order = np.argsort(row_holder, kind="stable")
+    bounds = np.searchsorted(row_holder[order], np.arange(3))
+    n_groups, n_items, n_chunks = 2, 3, 4
+    out = kernels.held_chunk_bytes(
+        order,
+        bounds,
+        row_group,
+        row_mask,
+        np.array([0, 2, 4], dtype=I),
+        np.array([0, 1, 1, 2], dtype=I),
+        np.array([0, 2, 4, 5], dtype=I),
+        np.array([0, 1, 1, 2, 3], dtype=I),
+        unit,
+        4,
+        *(np.zeros(n_groups, t) for t in (np.int32, I, I)),
+        *(np.zeros(n_items, t) for t in (np.int32, I, I)),
+        *(np.zeros(n_chunks, t) for t in (np.int32, I, I)),
+    )
+    # holder 0: epoch 0 chunks 0,1,2; epoch 1 all; epoch 2 chunks 1,2,3; holder 1: 1,2,3
+    assert out.tolist() == [[111, 1111, 1110, 0], [1110, 0, 0, 0]]
+
+
 def test_scan_layers_sums_and_gathers_contents() -> None:
     """Per layer: file bytes, disk bytes (a file rounded up to 4 KiB blocks, a block per
     directory) and the contents of its regular files."""

@@ -114,7 +114,7 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
     """Over epochs, each store holds what the single-epoch accounting of the images it holds
     at that epoch gives, under every strategy: overlapping and disjoint stays, images held
     twice, holders that hold nothing; bit-mask file timelines (<= 64 epochs) and the sorted
-    fallback (more)."""
+    fallback (more); the chunk strategies too (the test populations carry chunks)."""
     arrays = from_population(population)
     images = image_table(canonical(arrays))
     n_images = arrays.n_images
@@ -137,10 +137,12 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
         if key not in alone:
             if registry:
                 r = registry_stored(arrays, held, images)
-                alone[key] = (r.logical, r.flattened, r.layer, r.file)
+                alone[key] = (r.logical, r.flattened, r.layer, r.file, r.chunk_cdc, r.chunk_fixed)
             else:
                 table = node_stored(arrays, np.array([0, held.size]), held, images)
-                alone[key] = tuple(int(getattr(table, s)[0]) for s in _STRATEGIES)
+                figures = tuple(int(getattr(table, s)[0]) for s in _STRATEGIES)
+                chunks = (int(table.chunks.cdc[0]), int(table.chunks.fixed[0]))
+                alone[key] = figures + chunks
         return alone[key]
 
     for registry in (True, False):
@@ -151,7 +153,9 @@ def test_stored_timeline_equals_each_epoch_alone(population: Population, data) -
             for epoch in range(n_epochs):
                 held = image[(holder == h) & (start <= epoch) & (epoch < end)]
                 actual = tuple(int(getattr(timeline, s)[h, epoch]) for s in _STRATEGIES)
-                assert actual == stored_alone(registry, held), (registry, h, epoch)
+                # the chunk strategies over epochs, against their single-epoch figures
+                chunks = (int(timeline.chunk_cdc[h, epoch]), int(timeline.chunk_fixed[h, epoch]))
+                assert actual + chunks == stored_alone(registry, held), (registry, h, epoch)
 
 
 def test_file_timeline_counts_a_content_while_any_layer_holds_it() -> None:

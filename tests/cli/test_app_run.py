@@ -137,6 +137,8 @@ def test_run_json_prints_summary(tmp_path):
         (["--set", "apps.nope=1"], "apps.nope"),
         (["--set", "nonsense"], "--set nonsense"),
         (["--seed", "-3"], "seed"),
+        (["--set", "chunks.fixed_bytes=0"], "chunks.fixed_bytes"),
+        (["--set", "chunks.cdc_min_bytes=131072"], "chunks.cdc_min_bytes"),
     ],
 )
 def test_bad_settings_exit_2_naming_the_key(tmp_path, args, names):

@@ -11,6 +11,7 @@ from layersim.errors import ConfigError
 from layersim.experiment.run import run_experiment
 from layersim.experiment.sweep import default_seeds, parse_param, plan_sweep, run_sweep
 from layersim.simulation.metrics import (
+    CHUNK_SAVINGS,
     LAZY_SAVINGS,
     SAVINGS,
     STANDARD_METRICS,
@@ -19,7 +20,7 @@ from layersim.simulation.metrics import (
     measure,
 )
 
-METRIC_NAMES = [m.name for m in SAVINGS + LAZY_SAVINGS]
+METRIC_NAMES = [m.name for m in SAVINGS + LAZY_SAVINGS + CHUNK_SAVINGS]
 
 TINY = [
     "time.epochs=3",

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from layersim.accounting.arrays import ChunkArrays
 from layersim.config import load_config
 from layersim.fleet import Fleet, generate
 from layersim.fleet.presets import BINARY, TEXT
@@ -37,10 +38,14 @@ def tiny_fleet(*overrides: str, seed: int = 42) -> Fleet:
 
 
 def arrays_equal(a, b) -> bool:
-    """Whether two `PopulationArrays` hold the same arrays (dtype too) and values."""
+    """Whether two `PopulationArrays` hold the same arrays (dtype too) and values (the chunk
+    tables' arrays too)."""
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(x, np.ndarray):
+        if isinstance(x, ChunkArrays) or isinstance(y, ChunkArrays):
+            if x is None or y is None or not arrays_equal(x, y):
+                return False
+        elif isinstance(x, np.ndarray):
             if x.dtype != y.dtype or not np.array_equal(x, y):
                 return False
         elif f.name != "cache" and x != y:

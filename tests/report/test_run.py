@@ -74,11 +74,21 @@ def test_summary_keys(tiny, folder):
         "flattened": reg.flattened_bytes,
         "layer": reg.layer_bytes,
         "file": reg.file_bytes,
+        "chunk_cdc": reg.chunk_cdc_bytes,
+        "chunk_fixed": reg.chunk_fixed_bytes,
     }
+    assert doc["registry"]["savings"]["chunk_vs_file"]["chunk_cdc"] == round(
+        saving(reg.chunk_cdc_bytes, reg.file_bytes), 9
+    )
     assert doc["registry"]["savings"]["vs_flattened"]["layer"] == round(
         saving(reg.layer_bytes, reg.flattened_bytes), 9
     )
-    assert set(doc["nodes"]["savings"]) == {"vs_flattened", "vs_logical", "file_vs_layer"}
+    assert set(doc["nodes"]["savings"]) == {
+        "vs_flattened",
+        "vs_logical",
+        "file_vs_layer",
+        "chunk_vs_file",
+    }
     assert set(doc["nodes"]["per_node"]["layer"]) == {"p50", "p95", "max"}
     first = doc["transfers"]["first_rollout"]
     assert first["pull"]["layered_bytes"] == result.first_rollout.pull_downloaded_bytes
@@ -98,6 +108,10 @@ def test_summary_keys(tiny, folder):
         "registry_file_saving_vs_layer",
         "nodes_file_saving_vs_layer",
         "pull_layer_saving_vs_flattened",
+        "registry_chunk_cdc_saving_vs_file",
+        "registry_chunk_fixed_saving_vs_file",
+        "nodes_chunk_cdc_saving_vs_file",
+        "nodes_chunk_fixed_saving_vs_file",
     }
     for name, table in doc["tables"].items():
         assert (folder / table["file"]).exists(), name

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pickle
 
 from layersim.simulation.metrics import (
+    CHUNK_COUNTS,
+    CHUNK_SAVINGS,
     COUNTS,
     LAZY_SAVINGS,
     SAVINGS,
@@ -18,9 +20,17 @@ from layersim.simulation.metrics import (
 
 
 def test_standard_metrics_are_the_savings_then_their_counts():
-    """The standard set is the five savings and the two lazy-pull savings (aggregated over
-    seeds) then the counts (not), each name once."""
-    assert STANDARD_METRICS == SAVINGS + LAZY_SAVINGS + COUNTS
+    """The standard set is the five savings, the two lazy-pull savings and the four chunk
+    savings (aggregated over seeds) then the counts (not), each name once."""
+    assert STANDARD_METRICS == SAVINGS + LAZY_SAVINGS + CHUNK_SAVINGS + COUNTS + CHUNK_COUNTS
+    assert [m.name for m in CHUNK_SAVINGS] == [
+        "registry_chunk_cdc_saving_vs_file",
+        "registry_chunk_fixed_saving_vs_file",
+        "nodes_chunk_cdc_saving_vs_file",
+        "nodes_chunk_fixed_saving_vs_file",
+    ]
+    assert all(m.aggregated for m in CHUNK_SAVINGS)
+    assert not any(m.aggregated for m in CHUNK_COUNTS)
     assert [m.name for m in LAZY_SAVINGS] == [
         "lazy_startup_bytes_saving",
         "lazy_startup_seconds_saving",

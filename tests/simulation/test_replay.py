@@ -68,8 +68,8 @@ def test_small_scenario_runs():
 
 
 def test_final_state_equals_reference(small_run):
-    """Registry, node and container figures of the last epoch equal the reference's on the
-    population the final state stands for (`state_arrays`)."""
+    """Registry, node (chunk strategies included) and container figures of the last epoch
+    equal the reference's on the population the final state stands for (`state_arrays`)."""
     fleet, result = small_run
     final = state_arrays(fleet, fleet.epochs - 1)
     expected = reference.evaluate(to_population(final))
@@ -81,6 +81,14 @@ def test_final_state_equals_reference(small_run):
     nodes = result.nodes[-1]
     assert not nodes.estimated
     for strategy in ("logical", "flattened", "layer", "file"):
+        total = sum(getattr(n.stored_bytes, strategy) for n in expected.nodes)
+        assert getattr(nodes, f"{strategy}_bytes") == total
+    # the chunk strategies of the fleet's lineage, against the reference (the oracle)
+    assert (registry.chunk_cdc_bytes, registry.chunk_fixed_bytes) == (
+        stored.chunk_cdc,
+        stored.chunk_fixed,
+    )
+    for strategy in ("chunk_cdc", "chunk_fixed"):
         total = sum(getattr(n.stored_bytes, strategy) for n in expected.nodes)
         assert getattr(nodes, f"{strategy}_bytes") == total
     layer = sorted(n.stored_bytes.layer for n in expected.nodes)

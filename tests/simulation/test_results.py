@@ -42,6 +42,8 @@ def _result(transfers: tuple[TransferEpoch, ...]) -> SimulationResult:
             flattened_bytes=1000,
             layer_bytes=300,
             file_bytes=150,
+            chunk_cdc_bytes=120,
+            chunk_fixed_bytes=135,
         ),
     )
     nodes = (
@@ -56,6 +58,8 @@ def _result(transfers: tuple[TransferEpoch, ...]) -> SimulationResult:
             file_bytes=50,
             flattened_bytes_max=500,
             layer_bytes_max=90,
+            chunk_cdc_bytes=40,
+            chunk_fixed_bytes=45,
         ),
     )
     return SimulationResult(
@@ -104,8 +108,8 @@ def test_headline_reads_the_last_rows_and_the_totals():
     running totals, the counts from the fleet and the number of transfer rows."""
     h = _result(TRANSFERS).headline()
     assert (h.epochs, h.nodes, h.nodes_estimated) == (4, 3, True)
-    assert h.registry_stored == StoredBytes(2000, 1000, 300, 150)
-    assert h.nodes_stored == StoredBytes(4000, 800, 200, 50)
+    assert h.registry_stored == StoredBytes(2000, 1000, 300, 150, 120, 135)
+    assert h.nodes_stored == StoredBytes(4000, 800, 200, 50, 40, 45)
     assert h.fullest_node_stored == FlattenedAndLayer(500, 90)
     assert h.first_rollout_pulled == FlattenedAndLayer(100, 40)
     assert h.pulled == FlattenedAndLayer(240, 60)
@@ -132,6 +136,20 @@ def test_headline_savings():
     assert h.nodes_layer_saving_vs_flattened == pytest.approx(0.75)
     assert h.nodes_file_saving_vs_layer == pytest.approx(0.75)
     assert h.pull_layer_saving_vs_flattened == pytest.approx(0.75)
+
+
+def test_headline_chunk_savings():
+    """The chunk savings are against file-level dedup: registry 120 and 135 vs 150, nodes 40
+    and 45 vs 50; None where the rows carry no chunk figures."""
+    h = _result(TRANSFERS).headline()
+    assert h.registry_chunk_cdc_saving_vs_file == pytest.approx(0.2)
+    assert h.registry_chunk_fixed_saving_vs_file == pytest.approx(0.1)
+    assert h.nodes_chunk_cdc_saving_vs_file == pytest.approx(0.2)
+    assert h.nodes_chunk_fixed_saving_vs_file == pytest.approx(0.1)
+    result = _result(TRANSFERS)
+    last = dataclasses.replace(result.registry[-1], chunk_cdc_bytes=None)
+    bare = dataclasses.replace(result, registry=(result.registry[0], last))
+    assert bare.headline().registry_chunk_cdc_saving_vs_file is None
 
 
 def test_headline_is_frozen():

@@ -28,6 +28,9 @@ from layersim.simulation.statistics import (
     all_tags,
     anchor_rows,
     base_and_runtime_latest_tags,
+    cdc_extra_redundancy,
+    chunk_anchors,
+    chunk_dictionary_saving,
     compression_ratio,
     distinct_content_share,
     exactly,
@@ -247,7 +250,7 @@ def test_waste_counts_shadowed_bytes():
 def test_fleet_anchors_in_report_order(small_run):
     """A fleet's anchors are `ANCHORS`, then per base its version 0 compressed and tar MB,
     per runtime its compressed MB, then the file-level saving across versions of the first
-    base; the run reports exactly those rows."""
+    base, then the chunk-level rows; the run reports exactly those rows."""
     fleet, result = small_run
     figures = [a.figure for a in fleet_anchors(fleet)]
     expected = [a.figure for a in ANCHORS]
@@ -260,8 +263,12 @@ def test_fleet_anchors_in_report_order(small_run):
         f"{name}-like runtime, version 0: compressed MB" for name in fleet.runtime_families
     ]
     assert figures[: len(expected)] == expected
-    assert len(figures) == len(expected) + 1
-    assert figures[-1] == "versions of one base: file-level saving over layers (share, disk bytes)"
+    chunks = [a.figure for a in chunk_anchors(fleet)]
+    assert len(figures) == len(expected) + 1 + len(chunks)
+    assert figures[len(expected)] == (
+        "versions of one base: file-level saving over layers (share, disk bytes)"
+    )
+    assert figures[len(expected) + 1 :] == chunks
     assert [row.figure for row in result.anchors] == figures
 
 
@@ -333,3 +340,59 @@ def test_anchor_rows_are_reported(small_run):
         assert math.isfinite(row.produced)
         assert row.verdict in ("within", "outside", "n/a")
         assert (row.low is None) == (row.high is None) == (row.verdict == "n/a")
+
+
+# --------------------------------------------------------------------------- chunk anchors
+
+
+def _chunks_of(a, images: np.ndarray, table) -> dict[int, int]:
+    """Chunk id -> compressed bytes of the distinct chunks of `images` (a plain set count)."""
+    out: dict[int, int] = {}
+    for i in images.tolist():
+        for layer in a.image_layers[a.image_offsets[i] : a.image_offsets[i + 1]].tolist():
+            for e in range(a.layer_offsets[layer], a.layer_offsets[layer + 1]):
+                c = int(a.entry_content[e])
+                if c < 0:
+                    continue
+                lo, hi = table.content_offsets[c], table.content_offsets[c + 1]
+                for k in table.content_chunks[lo:hi].tolist():
+                    out[k] = int(table.chunk_compressed_bytes[k])
+    return out
+
+
+def test_chunk_anchor_statistics_are_plain_set_counts(small_run):
+    """On the small run's alpine-like base versions, the chunk-dictionary saving is `1 -
+    sum(chunks of image i not in the first 3 images' chunks) / sum(chunks of image i)` and
+    the extra CDC redundancy `(total - cdc) / (total - fixed) - 1`, both counted with sets;
+    every chunk row of a run without 10 versions has no verdict."""
+    fleet, result = small_run
+    a = fleet.arrays
+    of_alpine = (fleet.image_kind == ImageKind.BASE) & (fleet.image_owner == 0)
+    versions = np.flatnonzero(of_alpine)[:10].astype(np.int64)
+    assert fleet.base_families[0] == "alpine" and versions.size > 3
+    state = FinalState(a, image_table(canonical(a)), versions, fleet.image_kind, *([None] * 6))
+    dictionary = _chunks_of(a, versions[:3], a.fixed_chunks)
+    added = alone = 0
+    for i in versions[3:].tolist():
+        own = _chunks_of(a, np.array([i]), a.fixed_chunks)
+        alone += sum(own.values())
+        added += sum(v for k, v in own.items() if k not in dictionary)
+    assert chunk_dictionary_saving(state, versions) == pytest.approx(1 - added / alone)
+    layers = np.unique(a.image_layers[np.concatenate(
+        [np.arange(a.image_offsets[i], a.image_offsets[i + 1]) for i in versions.tolist()]
+    )])  # fmt: skip
+    content = np.concatenate(
+        [a.entry_content[a.layer_offsets[x] : a.layer_offsets[x + 1]] for x in layers.tolist()]
+    )
+    content = content[content >= 0]
+    total = int(a.content_file_bytes[content].sum())
+    distinct = []
+    for table in (a.cdc_chunks, a.fixed_chunks):
+        ids = {k for c in set(content.tolist()) for k in table.content_chunks[
+            table.content_offsets[c] : table.content_offsets[c + 1]].tolist()}  # fmt: skip
+        distinct.append(sum(int(table.chunk_file_bytes[k]) for k in ids))
+    expected = (total - distinct[0]) / (total - distinct[1]) - 1
+    assert cdc_extra_redundancy(state, versions) == pytest.approx(expected)
+    rows = {r.figure: r for r in result.anchors}
+    for anchor in chunk_anchors(fleet):
+        assert rows[anchor.figure].verdict == "n/a"  # small has fewer than 10 versions

@@ -58,6 +58,17 @@ def _with(rows: list[tuple[str, str, str]], changed: dict[int, str]) -> list[tup
 
 
 VERSIONS = "versions of one base: file-level saving over layers (share, disk bytes)"
+DICTIONARY = (
+    "chunk dictionary from the first 3 versions: share of the others saved "
+    "(fixed-size chunks, compressed bytes)"
+)
+CHUNK_VERSIONS = [
+    "versions of one base: layers' compressed bytes over their tars (share)",
+    "versions of one base: content-defined chunk store saving over the tars (disk bytes)",
+    "versions of one base: content-defined chunk store saving over the tars (disk bytes)",
+    "versions of one base: compressed content-defined chunks' saving over the tars",
+    "content-defined over fixed-size chunks: extra redundancy found (share, file bytes)",
+]
 PINNED = {
     # small (issue 12's model): its latest-tag registry dedups 1.98x, just under the 2.0
     # bound; a flx42-like node of it dedups 2.64x (within); its cold pulls, of images built
@@ -69,6 +80,8 @@ PINNED = {
         *_base("debian"),
         _runtime("python", IN),
         (VERSIONS, "the first 5 alpine-like base versions", NA),
+        (DICTIONARY, "the first 5 alpine-like base versions", NA),
+        *((f, "the first 5 alpine-like base versions", NA) for f in CHUNK_VERSIONS),
     ],
     "company": [
         *COMMON,
@@ -79,6 +92,12 @@ PINNED = {
         _runtime("node", IN),
         _runtime("jvm", NA),
         (VERSIONS, "the first 10 ubuntu-like base versions", IN),
+        (DICTIONARY, "the first 10 ubuntu-like base versions", OUT),
+        (DICTIONARY, "the first 10 alpine-like base versions", OUT),
+        *(
+            (f, "the first 10 ubuntu-like base versions", v)
+            for f, v in zip(CHUNK_VERSIONS, (IN, IN, IN, IN, OUT), strict=True)
+        ),
     ],
 }
 

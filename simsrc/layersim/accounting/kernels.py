@@ -526,6 +526,98 @@ def held_bytes(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def held_chunk_bytes(  # type: ignore[no-untyped-def]
+    order,
+    bounds,
+    row_group,
+    row_mask,
+    group_offsets,
+    group_items,
+    item_offsets,
+    item_chunks,
+    unit,
+    n_epochs,
+    group_stamp,
+    group_bits,
+    groups,
+    item_stamp,
+    item_bits,
+    items,
+    chunk_stamp,
+    chunk_bits,
+    chunks,
+):
+    """`held_bytes` one level deeper: a group (a layer) holds items (its contents), an item
+    holds chunks `item_chunks[item_offsets[i]:item_offsets[i + 1]]`, and every distinct chunk
+    a holder holds costs `unit[chunk]` in each epoch any of its rows holds it. Per holder its
+    distinct groups, then their distinct items, then those items' distinct chunks, each level
+    stamped with the holder and its epochs OR-ed together: a content held through many layers
+    is cut into chunks once per holder, never once per layer. Scratch, one slot per group, item
+    and chunk: `*_stamp` (int32), `*_bits` and the lists (int64)."""
+    n_holders = bounds.size - 1
+    out = np.zeros((n_holders, n_epochs), dtype=np.int64)
+    group_stamp[:] = -1
+    item_stamp[:] = -1
+    chunk_stamp[:] = -1
+    for h in range(n_holders):
+        n_groups = 0
+        for r in range(bounds[h], bounds[h + 1]):
+            g = row_group[order[r]]
+            mask = row_mask[order[r]]
+            if group_stamp[g] != h:
+                group_stamp[g] = h
+                group_bits[g] = mask
+                groups[n_groups] = g
+                n_groups += 1
+            else:
+                group_bits[g] |= mask
+        n_items = 0
+        for k in range(n_groups):
+            g = groups[k]
+            mask = group_bits[g]
+            for i in range(group_offsets[g], group_offsets[g + 1]):
+                c = group_items[i]
+                if item_stamp[c] != h:
+                    item_stamp[c] = h
+                    item_bits[c] = mask
+                    items[n_items] = c
+                    n_items += 1
+                else:
+                    item_bits[c] |= mask
+        n_chunks = 0
+        for k in range(n_items):
+            c = items[k]
+            mask = item_bits[c]
+            for i in range(item_offsets[c], item_offsets[c + 1]):
+                x = item_chunks[i]
+                if chunk_stamp[x] != h:
+                    chunk_stamp[x] = h
+                    chunk_bits[x] = mask
+                    chunks[n_chunks] = x
+                    n_chunks += 1
+                else:
+                    chunk_bits[x] |= mask
+        # per epoch, by differences, as `held_bytes`
+        delta = np.zeros(65, dtype=np.int64)
+        for k in range(n_chunks):
+            x = chunks[k]
+            bits = chunk_bits[x]
+            runs_start = bits & ~(bits << 1)
+            runs_end = bits & ~((bits >> 1) & _NOT_TOP_BIT)
+            while runs_start != 0:
+                delta[_lowest_bit(runs_start)] += unit[x]
+                runs_start &= runs_start - 1
+            while runs_end != 0:
+                delta[_lowest_bit(runs_end) + 1] -= unit[x]
+                runs_end &= runs_end - 1
+        running = 0
+        for t in range(n_epochs):
+            running += delta[t]
+            out[h, t] = running
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def preorder_subtree_end(parent):  # type: ignore[no-untyped-def]
     """(end, ok): `ok` iff path ids are a preorder of the forest `parent` gives (-1: a root),
     i.e. every parent before its children and every subtree a contiguous id range; then

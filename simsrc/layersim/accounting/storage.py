@@ -27,6 +27,7 @@ from layersim.accounting.arrays import (
 from layersim.accounting.held import HeldRows, HeldSum, SumHeld, TimelineSums, sum_here
 from layersim.accounting.images import ImageTable
 from layersim.accounting.metrics import StoredBytes
+from layersim.accounting.scratch import scratch
 from layersim.accounting.sortops import (
     combine,
     first_occurrence,
@@ -50,6 +51,9 @@ class StoredTimeline:
     flattened: npt.NDArray[np.int64]
     layer: npt.NDArray[np.int64]
     file: npt.NDArray[np.int64]
+    # the chunk strategies (None when the arrays carry no chunks)
+    chunk_cdc: npt.NDArray[np.int64] | None = None
+    chunk_fixed: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,9 +217,68 @@ def stored_timeline(
     )
     sums.append(("file", HeldSum(by_layer, file_offsets, file_content, content_unit)))
     held = sum_held(TimelineSums(n_holders, n_epochs, tuple(sums))).by_strategy
-    return StoredTimeline(
-        logical=held["logical"], flattened=held["flattened"], layer=held["layer"], file=held["file"]
+    chunk_bytes = _chunk_timelines(
+        arrays, by_layer, file_offsets, file_content, n_epochs, registry=registry
     )
+    return StoredTimeline(
+        logical=held["logical"],
+        flattened=held["flattened"],
+        layer=held["layer"],
+        file=held["file"],
+        **chunk_bytes,
+    )
+
+
+def _chunk_timelines(
+    arrays: PopulationArrays,
+    by_layer: HeldRows,
+    file_offsets: I64,
+    file_content: I64,
+    n_epochs: int,
+    *,
+    registry: bool,
+) -> dict[str, I64]:
+    """`stored_timeline`'s chunk strategies (none without chunks): the file rows (`by_layer`,
+    a layer per row), one level deeper: each layer's contents, then their chunks. Computed in
+    this process (not by `sum_held`: a partitioned run splits the other strategies' sums)."""
+    layer_order, layer_bounds = by_layer.order, by_layer.bounds
+    layer_rows, layer_masks = by_layer.group, by_layer.mask
+    chunk_bytes = {}
+    for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
+        if table is None:
+            continue
+        unit = chunk_unit(table, registry=registry, block_bytes=arrays.options.block_bytes)
+        n_groups, n_items = file_offsets.size - 1, table.content_offsets.size - 1
+        chunk_bytes[name] = kernels.held_chunk_bytes(
+            layer_order,
+            layer_bounds,
+            layer_rows,
+            layer_masks,
+            file_offsets,
+            file_content,
+            table.content_offsets,
+            table.content_chunks,
+            unit,
+            n_epochs,
+            scratch(n_groups, np.int32),
+            scratch(n_groups, np.int64),
+            scratch(n_groups, np.int64),
+            scratch(n_items, np.int32),
+            scratch(n_items, np.int64),
+            scratch(n_items, np.int64),
+            scratch(unit.size, np.int32),
+            scratch(unit.size, np.int64),
+            scratch(unit.size, np.int64),
+        )
+    return chunk_bytes
+
+
+def chunk_unit(table: ChunkArrays, *, registry: bool, block_bytes: int) -> I64:
+    """What one chunk costs a store: its compressed bytes in a registry, its disk bytes in a
+    node's chunk store (`metrics.chunk_disk_bytes`)."""
+    if registry:
+        return table.chunk_compressed_bytes
+    return whole_blocks(table.chunk_file_bytes, block_bytes)
 
 
 def _by_key(key: I64, unit: I64) -> I64:
@@ -270,7 +333,17 @@ def _stored_timeline_sorted(
     ee = np.repeat(le, counts)[is_file]
     content = content[is_file]
     file_bytes = held(content, content_unit[content], eh, es, ee)
-    return StoredTimeline(logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes)
+    chunk_bytes = {}
+    for name, table in (("chunk_cdc", arrays.cdc_chunks), ("chunk_fixed", arrays.fixed_chunks)):
+        if table is not None:
+            per_content = np.diff(table.content_offsets)[content]
+            chunk = table.content_chunks[ranges(table.content_offsets[content], per_content)]
+            unit = chunk_unit(table, registry=registry, block_bytes=arrays.options.block_bytes)
+            ch, cs, ce = (np.repeat(x, per_content) for x in (eh, es, ee))
+            chunk_bytes[name] = held(chunk, unit[chunk], ch, cs, ce)
+    return StoredTimeline(
+        logical=logical, flattened=flattened, layer=layer_bytes, file=file_bytes, **chunk_bytes
+    )
 
 
 def _epoch_masks(start: I64, end: I64) -> npt.NDArray[np.uint64]:
@@ -347,11 +420,8 @@ def chunk_stored(
         chunk_holder = np.repeat(content_holder, counts)
         once = first_occurrence(combine(chunk_holder, chunk, max(table.chunk_file_bytes.size, 1)))
         chunk, chunk_holder = chunk[once], chunk_holder[once]
-        if registry:
-            unit = table.chunk_compressed_bytes[chunk]
-        else:
-            unit = whole_blocks(table.chunk_file_bytes[chunk], arrays.options.block_bytes)
-        return segment_sum(unit, chunk_holder, n_holders)
+        unit = chunk_unit(table, registry=registry, block_bytes=arrays.options.block_bytes)
+        return segment_sum(unit[chunk], chunk_holder, n_holders)
 
     return ChunkStored(cdc=held(arrays.cdc_chunks), fixed=held(arrays.fixed_chunks))
 

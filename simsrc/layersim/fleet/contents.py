@@ -29,6 +29,7 @@ class Contents:
 
     tfv_offsets: I64
     content: I64
+    birth: I64  # per position: where its content was born (used or not; `fleet.lineage`)
     content_file_bytes: I64
     content_compressed_bytes: I64
     content_class: I8
@@ -116,6 +117,7 @@ def compact_contents(
     return Contents(
         tfv_offsets=tfv_offsets,
         content=content,
+        birth=birth,
         content_file_bytes=fb,
         content_compressed_bytes=np.where(fb > 0, -(-fb * 1000 // ratio), 0),
         content_class=cls,

@@ -16,7 +16,8 @@ model is described where it is drawn:
 6. layers.py: the layers each build makes (reproducible builds reuse them);
 7. images.py: every image's stack, images and layers numbered in build order;
 8. retention.py: when the registry and the nodes drop each image;
-9. contents.py / entries.py: file contents and every layer's entries;
+9. contents.py / lineage.py / entries.py: file contents, their chunks (from a child generator
+   spawned from the run's, so that no other draw moves), and every layer's entries;
 10. placement.py: replicas on nodes, pulls, containers and their writable layers, then
     retention.py again: when each container is removed;
 11. catalog.py: names, labels and the `Fleet`.
@@ -29,28 +30,50 @@ identical arrays.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from layersim.accounting.arrays import ChunkArrays
 from layersim.config import ExperimentConfig
 from layersim.fleet.apps import draw_apps, draw_dependencies, draw_replicas, plan_builds
 from layersim.fleet.catalog import Fleet, image_names, layer_labels, population_arrays
 from layersim.fleet.code import build_app_trees
-from layersim.fleet.contents import draw_contents
+from layersim.fleet.contents import Contents, draw_contents
 from layersim.fleet.entries import layer_entries
 from layersim.fleet.images import build_images
 from layersim.fleet.layers import build_layers
+from layersim.fleet.lineage import EditModel, lineage_chunks
 from layersim.fleet.packages import build_packages
 from layersim.fleet.parents import build_bases, build_runtimes, parent_names, parent_released
 from layersim.fleet.paths import PathTable
 from layersim.fleet.placement import place
 from layersim.fleet.presets import ImageKind
 from layersim.fleet.retention import container_remove_epochs, gc_epochs, node_gc_epochs
-from layersim.fleet.trees import TreeBuilder
+from layersim.fleet.trees import TreeBuilder, TreeTable
+from layersim.model.chunks import ChunkSizes
 from layersim.progress import Progress
 
 
 def _silent(stage: str, fraction: float) -> None:
     """A progress callback that reports nothing."""
+
+
+def chunk_sizes(config: ExperimentConfig) -> ChunkSizes:
+    """The chunkers' sizes of `config.chunks` (checked by the config already)."""
+    c = config.chunks
+    return ChunkSizes(c.cdc_min_bytes, c.cdc_avg_bytes, c.cdc_max_bytes, c.fixed_bytes)
+
+
+def content_chunks(
+    config: ExperimentConfig, trees: TreeTable, contents: Contents, rng: np.random.Generator
+) -> tuple[ChunkArrays, ChunkArrays]:
+    """The contents' chunks by lineage (`lineage.py`), drawn from a child of `rng` spawned
+    here: the lineage draws nothing from `rng` itself, so every other draw of the fleet (and
+    every figure that does not involve chunks) is the same as without it."""
+    (child,) = rng.spawn(1)
+    model = EditModel(config.chunks.edit_fraction, config.chunks.insert_probability)
+    return lineage_chunks(contents, trees.versions, chunk_sizes(config), model, child)
 
 
 def generate(
@@ -97,6 +120,7 @@ def generate(
     report("generate: contents", 0.3)
     segments = layers.segments(images.layer_instance)
     contents = draw_contents(trees, segments.tree, segments.version, rng, app_trees.shared)
+    chunks = content_chunks(config, trees, contents, rng)
     report("generate: contents", 0.5)
     entries = layer_entries(trees, contents, segments, report)
     report("generate: nodes", 0.9)
@@ -118,6 +142,7 @@ def generate(
         image_names(images, bases, runtimes),
         layer_labels(layers, images, bases, runtimes, packages, app_trees, code_layers),
     )
+    arrays = replace(arrays, cdc_chunks=chunks[0], fixed_chunks=chunks[1])
     report("generate: done", 1.0)
     instance = images.layer_instance
     return Fleet(

@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, NullFormatter
 
+from layersim.accounting.metrics import ALL_STRATEGIES
 from layersim.simulation import SimulationResult
 
 GB = 1e9
@@ -28,12 +29,16 @@ STYLE: Mapping[str, dict[str, str]] = {
     "flattened": {"color": "tab:red", "linestyle": "-"},
     "layer": {"color": "tab:blue", "linestyle": "-"},
     "file": {"color": "tab:green", "linestyle": "--"},
+    "chunk_cdc": {"color": "tab:purple", "linestyle": "-."},
+    "chunk_fixed": {"color": "tab:orange", "linestyle": "-."},
 }
 LABEL = {
     "logical": "logical (nothing shared; dotted over flattened where they agree)",
     "flattened": "flattened (export/import)",
     "layer": "layers (content-addressed)",
     "file": "file-level dedup",
+    "chunk_cdc": "content-defined chunks (FastCDC)",
+    "chunk_fixed": "fixed-size chunks",
 }
 
 
@@ -102,7 +107,9 @@ def storage_plot(result: SimulationResult) -> bytes:
         )
         for axes, rows, title in stores:
             epochs = [r.epoch for r in rows]
-            for strategy in ("logical", "flattened", "layer", "file"):
+            for strategy in ALL_STRATEGIES:
+                if any(getattr(r, f"{strategy}_bytes") is None for r in rows):
+                    continue  # a chunk strategy the fleet's contents do not measure
                 values = [getattr(r, f"{strategy}_bytes") / GB for r in rows]
                 # logical and flattened are often within a percent: logical is drawn on top,
                 # wider and dotted, so that both stay visible
@@ -121,7 +128,7 @@ def storage_plot(result: SimulationResult) -> bytes:
             axes.set_ylabel("GB stored (log scale)")
             axes.grid(True, which="both", alpha=0.3)
         figure.legend(
-            *left.get_legend_handles_labels(), loc="lower center", ncols=4, fontsize="small"
+            *left.get_legend_handles_labels(), loc="lower center", ncols=3, fontsize="small"
         )
         figure.suptitle("Stored bytes at the end of each epoch, by strategy")
 

@@ -19,7 +19,12 @@ from typing import Any
 from rich.console import Console
 
 from layersim import __version__
-from layersim.accounting.metrics import STRATEGIES, dedup_ratio, saving
+from layersim.accounting.metrics import (
+    ALL_STRATEGIES,
+    CHUNK_STRATEGIES,
+    dedup_ratio,
+    saving,
+)
 from layersim.config import config_to_dict
 from layersim.report.run_tables import headline_table, pulls_of
 from layersim.report.tables import (
@@ -32,7 +37,14 @@ from layersim.report.tables import (
     print_tables,
     units_of,
 )
-from layersim.simulation import LAZY_SAVINGS, SAVINGS, SimulationResult, TransferEpoch, measure
+from layersim.simulation import (
+    CHUNK_SAVINGS,
+    LAZY_SAVINGS,
+    SAVINGS,
+    SimulationResult,
+    TransferEpoch,
+    measure,
+)
 from layersim.simulation.steady import node_figures
 
 # The files of a run's folder (a sweep's folder has a report and timings too).
@@ -44,16 +56,23 @@ TIMINGS = "timings.json"
 # --------------------------------------------------------------------------- summary.json
 
 
-def _store(stored: Mapping[str, int]) -> dict[str, Any]:
-    return {
-        "stored_bytes": dict(stored),
+def _store(stored: Mapping[str, int | None]) -> dict[str, Any]:
+    """A store's bytes per strategy, its savings and dedup ratios; the chunk strategies only
+    where measured (their savings also against file-level dedup: `chunk_vs_file`)."""
+    shown = [s for s in ALL_STRATEGIES if stored.get(s) is not None]
+    chunks = [s for s in CHUNK_STRATEGIES if s in shown]
+    out: dict[str, Any] = {
+        "stored_bytes": {s: stored[s] for s in shown},
         "savings": {
-            "vs_flattened": {s: saving(stored[s], stored["flattened"]) for s in STRATEGIES},
-            "vs_logical": {s: saving(stored[s], stored["logical"]) for s in STRATEGIES},
+            "vs_flattened": {s: saving(stored[s], stored["flattened"]) for s in shown},
+            "vs_logical": {s: saving(stored[s], stored["logical"]) for s in shown},
             "file_vs_layer": saving(stored["file"], stored["layer"]),
         },
-        "dedup_ratio": {s: dedup_ratio(stored["logical"], stored[s]) for s in STRATEGIES},
+        "dedup_ratio": {s: dedup_ratio(stored["logical"], stored[s]) for s in shown},
     }
+    if chunks:
+        out["savings"]["chunk_vs_file"] = {s: saving(stored[s], stored["file"]) for s in chunks}
+    return out
 
 
 def _moved(layered: int, flattened: int) -> dict[str, Any]:
@@ -82,7 +101,7 @@ def _registry(result: SimulationResult) -> dict[str, Any]:
         "epoch": reg.epoch,
         "images": reg.images,
         "unit": COMPRESSED,
-        **_store({s: getattr(reg, f"{s}_bytes") for s in STRATEGIES}),
+        **_store({s: getattr(reg, f"{s}_bytes") for s in ALL_STRATEGIES}),
     }
 
 
@@ -95,8 +114,12 @@ def _nodes(result: SimulationResult) -> dict[str, Any]:
         "estimated": nodes.estimated,
         "images": nodes.images,
         "unit": DISK,
-        **_store({s: getattr(nodes, f"{s}_bytes") for s in STRATEGIES}),
-        "ci95_bytes": {s: getattr(nodes, f"{s}_ci95") for s in STRATEGIES},
+        **_store({s: getattr(nodes, f"{s}_bytes") for s in ALL_STRATEGIES}),
+        "ci95_bytes": {
+            s: getattr(nodes, f"{s}_ci95")
+            for s in ALL_STRATEGIES
+            if getattr(nodes, f"{s}_ci95") is not None
+        },
         "per_node": {
             s: {stat: getattr(nodes, f"{s}_bytes_{stat}") for stat in ("p50", "p95", "max")}
             for s in ("flattened", "layer")
@@ -231,7 +254,7 @@ def summary_document(
         "seed": cfg.seed,
         "config": config_to_dict(cfg),
         "counts": _counts(result),
-        "headline": measure(result, SAVINGS + LAZY_SAVINGS),
+        "headline": measure(result, SAVINGS + LAZY_SAVINGS + CHUNK_SAVINGS),
         "registry": _registry(result),
         "nodes": _nodes(result),
         "node_figures": [asdict(f) for f in node_figures(result.nodes, len(result.transfers), cfg)],
@@ -277,6 +300,22 @@ _FOLDED = {
     "lazy_by_epoch",
     "containers_by_epoch",
 }
+
+
+def _chunk_lines(summary: Mapping[str, Any]) -> list[str]:
+    """What chunk-level dedup would store, against file-level dedup (none without chunks)."""
+    reg, nodes, chunks = summary["registry"], summary["nodes"], summary["config"]["chunks"]
+    if "chunk_vs_file" not in reg["savings"] or "chunk_vs_file" not in nodes["savings"]:
+        return []
+    r, n = reg["savings"]["chunk_vs_file"], nodes["savings"]["chunk_vs_file"]
+    return [
+        f"- Chunk-level dedup (each file cut into FastCDC chunks of {chunks['cdc_avg_bytes']:,} "
+        f"bytes on average, or {chunks['fixed_bytes']:,}-byte fixed-size chunks) would store {percent(r['chunk_cdc'])} (CDC) and "
+        f"{percent(r['chunk_fixed'])} (fixed) less than file-level dedup in the registry, "
+        f"{percent(n['chunk_cdc'])} and {percent(n['chunk_fixed'])} less on the nodes: what "
+        "the versions of a file share beyond the whole file (modelled edits, "
+        "docs/semantics.md).",
+    ]
 
 
 def _steady_state(summary: Mapping[str, Any]) -> str:
@@ -337,6 +376,7 @@ def _what_it_says(summary: Mapping[str, Any]) -> list[str]:
         f"{percent(nodes['savings']['vs_flattened']['layer'])} saved; file-level dedup would "
         f"store {percent(nodes['savings']['file_vs_layer'])} less than layers.",
         _steady_state(summary),
+        *_chunk_lines(summary),
         f"- The first rollout pulls {human_bytes(tr['first_rollout']['pull']['layered_bytes'])} "
         f"layered against {human_bytes(tr['first_rollout']['pull']['flattened_bytes'])} "
         f"flattened; over all {tr['all_epochs']['epochs']} epochs pulls save "

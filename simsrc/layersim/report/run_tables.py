@@ -74,6 +74,18 @@ SAVING_COLUMNS: tuple[Column, ...] = (
     _ratio_column("layer"),
     _ratio_column("file"),
 )
+# The chunk strategies' savings and ratios, for rows that also have `chunk_cdc_bytes` and
+# `chunk_fixed_bytes` (empty where a row does not measure them): against flattened, logical
+# and file-level dedup.
+CHUNK_SAVING_COLUMNS: tuple[Column, ...] = (
+    *(
+        _saving_column(chunk, baseline)
+        for baseline in ("flattened", "logical", "file")
+        for chunk in ("chunk_cdc", "chunk_fixed")
+    ),
+    _ratio_column("chunk_cdc"),
+    _ratio_column("chunk_fixed"),
+)
 
 
 # --------------------------------------------------------------------------- the headline
@@ -198,6 +210,8 @@ class StoreRow:
     flattened_bytes: int | None
     layer_bytes: int | None
     file_bytes: int | None
+    chunk_cdc_bytes: int | None = None
+    chunk_fixed_bytes: int | None = None
 
 
 def storage_table(result: SimulationResult) -> Table:
@@ -212,6 +226,8 @@ def storage_table(result: SimulationResult) -> Table:
             reg.flattened_bytes,
             reg.layer_bytes,
             reg.file_bytes,
+            reg.chunk_cdc_bytes,
+            reg.chunk_fixed_bytes,
         ),
         StoreRow(
             "nodes_total",
@@ -222,6 +238,8 @@ def storage_table(result: SimulationResult) -> Table:
             nodes.flattened_bytes,
             nodes.layer_bytes,
             nodes.file_bytes,
+            nodes.chunk_cdc_bytes,
+            nodes.chunk_fixed_bytes,
         ),
     ]
     for stat in ("p50", "p95", "max"):
@@ -249,6 +267,9 @@ def storage_table(result: SimulationResult) -> Table:
             Column("layer_bytes", "int", SEE_UNIT, lambda r: r.layer_bytes),
             Column("file_bytes", "int", SEE_UNIT, lambda r: r.file_bytes),
             *SAVING_COLUMNS,
+            Column("chunk_cdc_bytes", "int", SEE_UNIT, lambda r: r.chunk_cdc_bytes),
+            Column("chunk_fixed_bytes", "int", SEE_UNIT, lambda r: r.chunk_fixed_bytes),
+            *CHUNK_SAVING_COLUMNS,
         ),
         rows=tuple(rows),
     )
@@ -270,6 +291,9 @@ def registry_by_epoch_table(result: SimulationResult) -> Table:
             Column.bytes("layer_compressed_bytes", COMPRESSED, lambda r: r.layer_bytes),
             Column.bytes("file_compressed_bytes", COMPRESSED, lambda r: r.file_bytes),
             *SAVING_COLUMNS,
+            Column.bytes("chunk_cdc_compressed_bytes", COMPRESSED, lambda r: r.chunk_cdc_bytes),
+            Column.bytes("chunk_fixed_compressed_bytes", COMPRESSED, lambda r: r.chunk_fixed_bytes),
+            *CHUNK_SAVING_COLUMNS,
         ),
         rows=result.registry,
     )
@@ -306,6 +330,11 @@ def nodes_by_epoch_table(result: SimulationResult) -> Table:
             Column.bytes("node_layer_disk_bytes_p95", DISK, lambda r: r.layer_bytes_p95),
             Column.bytes("node_layer_disk_bytes_max", DISK, lambda r: r.layer_bytes_max),
             *SAVING_COLUMNS,
+            Column.bytes("chunk_cdc_disk_bytes", DISK, lambda r: r.chunk_cdc_bytes),
+            Column.bytes("chunk_fixed_disk_bytes", DISK, lambda r: r.chunk_fixed_bytes),
+            Column.bytes("chunk_cdc_ci95_disk_bytes", DISK, lambda r: r.chunk_cdc_ci95),
+            Column.bytes("chunk_fixed_ci95_disk_bytes", DISK, lambda r: r.chunk_fixed_ci95),
+            *CHUNK_SAVING_COLUMNS,
         ),
         rows=result.nodes,
     )

@@ -38,6 +38,10 @@ SHORT: Mapping[str, str] = {
     "pull_layer_saving_vs_flattened": "pulls: layered vs flattened",
     "lazy_startup_bytes_saving": "lazy vs full pulls: bytes before start",
     "lazy_startup_seconds_saving": "lazy vs full pulls: seconds before start",
+    "registry_chunk_cdc_saving_vs_file": "registry: CDC chunks vs file dedup",
+    "registry_chunk_fixed_saving_vs_file": "registry: fixed chunks vs file dedup",
+    "nodes_chunk_cdc_saving_vs_file": "nodes: CDC chunks vs file dedup",
+    "nodes_chunk_fixed_saving_vs_file": "nodes: fixed chunks vs file dedup",
 }
 
 

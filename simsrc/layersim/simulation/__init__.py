@@ -9,6 +9,7 @@ holds at an epoch.
 """
 
 from layersim.simulation.metrics import (
+    CHUNK_SAVINGS,
     LAZY_SAVINGS,
     SAVINGS,
     STANDARD_METRICS,
@@ -19,6 +20,7 @@ from layersim.simulation.replay import simulate
 from layersim.simulation.results import Headline, SimulationResult, TransferEpoch
 
 __all__ = [
+    "CHUNK_SAVINGS",
     "LAZY_SAVINGS",
     "SAVINGS",
     "STANDARD_METRICS",

@@ -4,7 +4,9 @@ records them for every run (the way Mesa's batch runner takes reporters) and as 
 
 A `Metric` is a name, what it means (with its unit) and a function of the result; `measure`
 applies a set of them. The savings are properties of `SimulationResult.headline()`, where each
-is defined once, and the lazy savings of `SimulationResult.lazy_all_epochs` (`LazyTotals`); the other standard metrics are the counts they come from. Not here: how a
+is defined once, and the lazy savings of `SimulationResult.lazy_all_epochs` (`LazyTotals`);
+the chunk savings are headline properties too; the other standard metrics are the counts they
+come from. Not here: how a
 sweep aggregates them over seeds (`experiment.sweep`) or shows them (`report`).
 """
 
@@ -72,6 +74,27 @@ SAVINGS: tuple[Metric, ...] = (
     _saving(
         "pull_layer_saving_vs_flattened",
         "pulls of every epoch, layered vs flattened images (compressed bytes)",
+    ),
+)
+
+# What chunk-level dedup saves against file-level dedup at the end (`fleet.lineage` gives a
+# generated fleet's contents their chunks; fractions).
+CHUNK_SAVINGS: tuple[Metric, ...] = (
+    _saving(
+        "registry_chunk_cdc_saving_vs_file",
+        "registry at the end, content-defined chunks vs file-level dedup (compressed bytes)",
+    ),
+    _saving(
+        "registry_chunk_fixed_saving_vs_file",
+        "registry at the end, fixed-size chunks vs file-level dedup (compressed bytes)",
+    ),
+    _saving(
+        "nodes_chunk_cdc_saving_vs_file",
+        "nodes at the end (sum), content-defined chunk stores vs file-level dedup (disk bytes)",
+    ),
+    _saving(
+        "nodes_chunk_fixed_saving_vs_file",
+        "nodes at the end (sum), fixed-size chunk stores vs file-level dedup (disk bytes)",
     ),
 )
 
@@ -143,8 +166,34 @@ COUNTS: tuple[Metric, ...] = (
     ),
 )
 
+# The byte counts the chunk savings come from.
+CHUNK_COUNTS: tuple[Metric, ...] = (
+    Metric(
+        "registry_chunk_cdc_compressed_bytes",
+        "registry at the end, content-defined chunks (compressed bytes)",
+        HeadlineFigure("registry_stored.chunk_cdc"),
+    ),
+    Metric(
+        "registry_chunk_fixed_compressed_bytes",
+        "registry at the end, fixed-size chunks (compressed bytes)",
+        HeadlineFigure("registry_stored.chunk_fixed"),
+    ),
+    Metric(
+        "nodes_chunk_cdc_disk_bytes",
+        "nodes at the end (sum), content-defined chunk stores (disk bytes)",
+        HeadlineFigure("nodes_stored.chunk_cdc"),
+    ),
+    Metric(
+        "nodes_chunk_fixed_disk_bytes",
+        "nodes at the end (sum), fixed-size chunk stores (disk bytes)",
+        HeadlineFigure("nodes_stored.chunk_fixed"),
+    ),
+)
+
 # What a sweep records for every run unless told otherwise, in column order.
-STANDARD_METRICS: tuple[Metric, ...] = SAVINGS + LAZY_SAVINGS + COUNTS
+STANDARD_METRICS: tuple[Metric, ...] = (
+    SAVINGS + LAZY_SAVINGS + CHUNK_SAVINGS + COUNTS + CHUNK_COUNTS
+)
 
 
 def measure(

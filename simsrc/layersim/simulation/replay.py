@@ -29,7 +29,7 @@ from layersim.accounting.arrays import I64, canonical, csr_rows
 from layersim.accounting.containers import container_bytes
 from layersim.accounting.held import SumHeld, sum_here
 from layersim.accounting.images import ImageTable, WalkParts, image_table
-from layersim.accounting.metrics import STRATEGIES
+from layersim.accounting.metrics import CHUNK_STRATEGIES, STRATEGIES
 from layersim.accounting.storage import StoredTimeline, stored_timeline
 from layersim.accounting.transfers import PullTable, PushTable
 from layersim.config import LazyConfig, TransferConfig
@@ -471,6 +471,12 @@ def _node_epoch(held: StoredTimeline, epoch: int, images: int, n_nodes: int) -> 
     columns = {s: getattr(held, s)[:, epoch] for s in STRATEGIES}
     measured = columns["layer"].size
     totals = {s: sampled_total(columns[s], n_nodes) for s in STRATEGIES}
+    chunks: dict[str, int | None] = {}
+    for s in CHUNK_STRATEGIES:
+        timeline = getattr(held, s)
+        total = None if timeline is None else sampled_total(timeline[:, epoch], n_nodes)
+        chunks[f"{s}_bytes"] = None if total is None else total[0]
+        chunks[f"{s}_ci95"] = None if total is None else total[1]
     return NodeEpoch(
         epoch=epoch,
         nodes_measured=int(measured),
@@ -490,7 +496,13 @@ def _node_epoch(held: StoredTimeline, epoch: int, images: int, n_nodes: int) -> 
         flattened_bytes_p50=int(nearest_rank(columns["flattened"], 0.5)),
         flattened_bytes_p95=int(nearest_rank(columns["flattened"], 0.95)),
         flattened_bytes_max=int(nearest_rank(columns["flattened"], 1.0)),
+        **chunks,
     )
+
+
+def _at(timeline: np.ndarray | None, epoch: int) -> int | None:
+    """A registry timeline's bytes at the end of `epoch` (None: not measured)."""
+    return None if timeline is None else int(timeline[0, epoch])
 
 
 def storage_rows(
@@ -502,6 +514,7 @@ def storage_rows(
             t,
             int(stored.registry_images[t]),
             *(int(getattr(stored.registry, s)[0, t]) for s in STRATEGIES),
+            *(_at(getattr(stored.registry, s), t) for s in CHUNK_STRATEGIES),
         )
         for t in epochs
     )

@@ -32,6 +32,9 @@ class RegistryEpoch:
     flattened_bytes: int
     layer_bytes: int
     file_bytes: int
+    # the chunk strategies (None: the fleet's contents carry no chunks)
+    chunk_cdc_bytes: int | None = None
+    chunk_fixed_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,11 @@ class NodeEpoch:
     flattened_bytes_p50: int
     flattened_bytes_p95: int
     flattened_bytes_max: int
+    # the chunk strategies (None: the fleet's contents carry no chunks)
+    chunk_cdc_bytes: int | None = None
+    chunk_fixed_bytes: int | None = None
+    chunk_cdc_ci95: int | None = None
+    chunk_fixed_ci95: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,12 +401,45 @@ class Headline:
         """The pulls of every epoch: layered images against flattened exports."""
         return saving(self.pulled.layer, self.pulled.flattened)
 
+    @property
+    def registry_chunk_cdc_saving_vs_file(self) -> float | None:
+        """The registry at the end: content-defined chunks against file-level dedup (None:
+        the contents carry no chunks)."""
+        return _saving_or_none(self.registry_stored.chunk_cdc, self.registry_stored.file)
+
+    @property
+    def registry_chunk_fixed_saving_vs_file(self) -> float | None:
+        """The registry at the end: fixed-size chunks against file-level dedup."""
+        return _saving_or_none(self.registry_stored.chunk_fixed, self.registry_stored.file)
+
+    @property
+    def nodes_chunk_cdc_saving_vs_file(self) -> float | None:
+        """The nodes at the end (sum): content-defined chunk stores against file-level dedup."""
+        return _saving_or_none(self.nodes_stored.chunk_cdc, self.nodes_stored.file)
+
+    @property
+    def nodes_chunk_fixed_saving_vs_file(self) -> float | None:
+        """The nodes at the end (sum): fixed-size chunk stores against file-level dedup."""
+        return _saving_or_none(self.nodes_stored.chunk_fixed, self.nodes_stored.file)
+
+
+def _saving_or_none(strategy_bytes: int | None, baseline_bytes: int) -> float | None:
+    """`metrics.saving`, or None where the strategy is not measured (no chunks)."""
+    return None if strategy_bytes is None else saving(strategy_bytes, baseline_bytes)
+
 
 # --------------------------------------------------------------------------- the result
 
 
 def _stored(row: RegistryEpoch | NodeEpoch) -> StoredBytes:
-    return StoredBytes(row.logical_bytes, row.flattened_bytes, row.layer_bytes, row.file_bytes)
+    return StoredBytes(
+        row.logical_bytes,
+        row.flattened_bytes,
+        row.layer_bytes,
+        row.file_bytes,
+        row.chunk_cdc_bytes,
+        row.chunk_fixed_bytes,
+    )
 
 
 @dataclass(frozen=True)
