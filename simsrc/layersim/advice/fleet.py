@@ -384,6 +384,9 @@ def fleet_advice(
     order and the nodes' images those the final state holds), largest saving first; none
     above `max_images` held images (`FleetAdvice.skipped`)."""
     report = progress or (lambda stage, fraction: None)
+    # the advice's figures are layer-sharing ones: the fleet's modelled chunks would only
+    # make every evaluation count them too
+    arrays = replace(arrays, cdc_chunks=None, fixed_chunks=None)
     n_held = int(np.unique(np.concatenate([arrays.push_order, arrays.node_images])).size)
     if n_held > max_images:
         return FleetAdvice((), n_held, relayer_skipped=True, skipped=True)
