@@ -5,8 +5,9 @@ Each anchor is declared once, as data (`Anchor`): the figure (naming its unit), 
 computing it, the population it is computed on (`Sample`: the images of the run the source's
 population corresponds to, e.g. the latest tag of each repository for Zhao et al.), the
 published figure, the bounds a produced value must fall within (`Bounds`; none when the row is
-not comparable) and the reason (the source's population, or why there is no verdict), and the
-source. Each statistic is defined once, on a set of images, and computed by the engine on a
+not comparable) and the reason (the source's population, or why there is no verdict), the
+source, and for a whole-Docker-Hub figure the smallest registry it applies to
+(`min_repositories`; below, n/a). Each statistic is defined once, on a set of images, and computed by the engine on a
 store holding just those images (`accounting.storage.registry_stored`, `node_stored`), so the
 same statistic serves the latest-tag row and the all-tags row. `ANCHORS` holds the anchors
 every fleet has; `family_anchors` and `base_versions_anchors` those that depend on the fleet's
@@ -348,6 +349,7 @@ def repository_count(state: FinalState) -> int:
 # 2.52, 2.92, 3.14, 3.31; layers referenced by a single image: 0.89, 0.96, 0.996, 0.9987,
 # 0.9995 (docs/anchors.md "Registries of Docker Hub's scale"). Such a row is compared only on
 # a registry of the source's order of magnitude: at least a tenth of Zhao's repositories.
+# (`scripts/anchor_scale.py` prints these figures.)
 HUB_SCALE_REPOSITORIES = 35_000
 HUB_SCALE_REASON = (
     f"compared only on a registry of Docker Hub's scale (at least {HUB_SCALE_REPOSITORIES:,} "
