@@ -7,9 +7,10 @@ population corresponds to, e.g. the latest tag of each repository for Zhao et al
 published figure, the bounds a produced value must fall within (`Bounds`; none when the row is
 not comparable) and the reason (the source's population, or why there is no verdict), the
 source, and for a whole-Docker-Hub figure the smallest registry it applies to
-(`min_repositories`; below, n/a). Each statistic is defined once, on a set of images, and computed by the engine on a
-store holding just those images (`accounting.storage.registry_stored`, `node_stored`), so the
-same statistic serves the latest-tag row and the all-tags row. `ANCHORS` holds the anchors
+(`min_repositories`; below, n/a). Each statistic is defined once, on a set of images, and
+computed by the engine on a store holding just those images
+(`accounting.storage.registry_stored`, `node_stored`), so the same statistic serves the
+latest-tag row and the all-tags row. `ANCHORS` holds the anchors
 every fleet has; `family_anchors` and `base_versions_anchors` those that depend on the fleet's
 families; a new row is one more `Anchor` in one of them. Not here: the per-epoch rows
 (`replay`) or any byte count the engine defines (`accounting.metrics`).
