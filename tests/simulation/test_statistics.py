@@ -235,6 +235,48 @@ def test_verdicts_and_bounds():
     assert "empty" in empty.reason
 
 
+def test_rows_of_a_whole_hub_study_apply_from_its_scale(state):
+    """A row with `min_repositories` gets its verdict only on a registry of at least that many
+    repositories: the hand-made registry holds 3 (base, app1, app2), so with a minimum of 3
+    the row is within its bounds, with 4 it is n/a with empty bounds, the produced value
+    still shown and the reason naming the count."""
+
+    def constant(_state, _images):
+        return 1.5
+
+    anchor = Anchor("f", constant, Sample("p"), "1.5", Bounds(1.0, 2.0), "why", "src", 3)
+    assert statistics.repository_count(state) == 3
+    row = anchor.row(state)
+    assert (row.produced, row.low, row.high, row.verdict, row.reason) == (
+        1.5,
+        1.0,
+        2.0,
+        "within",
+        "why",
+    )
+    small = dataclasses.replace(anchor, min_repositories=4).row(state)
+    assert (small.produced, small.low, small.high, small.verdict) == (1.5, None, None, "n/a")
+    assert small.reason == "not comparable: the registry holds 3 repositories; why"
+
+
+def test_whole_hub_rows_are_zhao_s_and_duphunter_s_latest_tag_rows():
+    """Exactly the latest-tag rows of Zhao et al. and DupHunter (the sources that measured
+    Docker Hub as a whole) need a registry of Docker Hub's scale; their reason says so."""
+    scaled = [a for a in ANCHORS if a.min_repositories]
+    assert [(a.source, a.population.name) for a in scaled] == [
+        (statistics.ZHAO, statistics.LATEST_TAGS.name),
+        (statistics.ZHAO, statistics.LATEST_TAGS.name),
+        (statistics.DUPHUNTER, statistics.LATEST_TAGS.name),
+    ]
+    assert {a.min_repositories for a in scaled} == {statistics.HUB_SCALE_REPOSITORIES}
+    assert all("Docker Hub's scale" in a.reason for a in scaled)
+    assert all(
+        a.bounds is None
+        for a in ANCHORS
+        if a.source in (statistics.ZHAO, statistics.DUPHUNTER) and not a.min_repositories
+    )
+
+
 def test_waste_counts_shadowed_bytes():
     """Deleting the base's 100-byte etc/os in a later layer shadows 100 file bytes in that
     image and none in the base alone."""

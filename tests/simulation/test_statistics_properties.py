@@ -178,3 +178,30 @@ def test_populations_by_hand(fleet, room):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(statistics, "FLX42_REPOSITORIES", room)
         assert one_node_every_tag(state).tolist() == [i for i in held if repo[i] in apps]
+
+
+@EXAMPLES
+@given(fleets(), st.integers(0, 4))
+def test_scale_rule_by_hand(fleet, minimum):
+    """A row with `min_repositories` = `minimum` gets its bounds' verdict exactly when the
+    held images name at least `minimum` distinct repositories (counted by hand), else n/a
+    with empty bounds; the produced value is the same either way."""
+    _, state = fleet
+    held_repositories = len(set(state.image_repository[state.held].tolist()))
+    anchor = statistics.Anchor(
+        "f",
+        distinct_content_share,
+        statistics.LATEST_TAGS,
+        "p",
+        statistics.Bounds(0.0, 1.0),
+        "why",
+        "src",
+        minimum,
+    )
+    row = anchor.row(state)
+    assert row.produced == distinct_content_share(state, latest_tags(state))
+    if held_repositories >= minimum:
+        assert (row.low, row.high, row.verdict, row.reason) == (0.0, 1.0, "within", "why")
+    else:
+        assert (row.low, row.high, row.verdict) == (None, None, "n/a")
+        assert row.reason.startswith(f"not comparable: the registry holds {held_repositories} ")
