@@ -396,7 +396,8 @@ class Anchor:
         verdict = NOT_APPLICABLE if bounds is None or produced is None else bounds.verdict(produced)
         reason = self.reason
         if small is not None:
-            reason = f"not comparable: the registry holds {small:,} repositories; {reason}"
+            noun = "repository" if small == 1 else "repositories"
+            reason = f"not comparable: the registry holds {small:,} {noun}; {reason}"
         if empty:
             reason = f"{reason} (the population is empty in this run)"
         return AnchorRow(
