@@ -42,8 +42,7 @@ from layersim.model.overlay import merged_view
 from layersim.model.sizes import TAR_END_BYTES
 from layersim.readers import population_of, read_images
 from layersim.readers.flatten import measure_combined_paths
-from tests.readers.images import Layout, M, make_tar
-from tests.readers.test_flatten import gzip_bytes, noise
+from tests.readers.images import Layout, M, gzip_bytes, make_tar, noise
 from tests.strategies import layer_stacks, populations
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import random
 import tarfile
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from layersim.accounting.metrics import ImageMetrics
 from layersim.advice.combine import combine_layers
 from layersim.readers import read_images, read_population
 from layersim.readers.flatten import (
-    FEED_BYTES,
     GZIP_LEVEL,
     GZIP_WBITS,
     FlattenedSize,
@@ -27,18 +25,7 @@ from layersim.readers.flatten import (
     measure_ranges,
     planned,
 )
-from tests.readers.images import Layout, M, make_tar
-
-
-def noise(n_bytes: int, seed: int) -> bytes:
-    return random.Random(seed).randbytes(n_bytes)
-
-
-def gzip_bytes(tar: bytes) -> int:
-    """zlib-ng gzip of `tar` at the level, fed in the documented 1 MiB slices."""
-    deflate = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, GZIP_WBITS)
-    out = [deflate.compress(tar[i : i + FEED_BYTES]) for i in range(0, len(tar), FEED_BYTES)]
-    return len(b"".join(out)) + len(deflate.flush())
+from tests.readers.images import Layout, M, gzip_bytes, make_tar, noise
 
 
 def expected(members: list[M]) -> FlattenedSize:
