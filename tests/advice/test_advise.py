@@ -8,6 +8,8 @@ make redundant."""
 
 from __future__ import annotations
 
+from tarfile import DIRTYPE
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +40,9 @@ from layersim.model import (
 from layersim.model.digest import synthetic_digest
 from layersim.model.overlay import merged_view
 from layersim.model.sizes import TAR_END_BYTES
+from layersim.readers import population_of, read_images
+from layersim.readers.flatten import measure_combined_paths
+from tests.readers.images import Layout, M, gzip_bytes, make_tar, noise
 from tests.strategies import layer_stacks, populations
 
 
@@ -292,3 +297,59 @@ def test_relayer_stores_shared_files_once() -> None:
     assert claimed(advice) == (second.tar_bytes, second.compressed_bytes, second.disk_bytes())
     assert advice.image == EVERY_IMAGE and advice.estimated
     assert "4 -> 3 distinct layers; layers per image max 2 -> 2" in advice.detail
+
+
+@settings(max_examples=30, deadline=None)
+@given(populations(max_images=3, max_nodes=1), st.integers(1, 10**6))
+def test_measured_advice_saves_what_it_claims(population: Population, blob_bytes: int) -> None:
+    """With a measure (any blob sizes: here each new layer's tar bytes scaled by a drawn
+    factor), combine_steps and squash advice carry the measured size, are not estimated,
+    and still save exactly what `check_advice` finds on the population they change."""
+
+    def measure(combined) -> list[int]:
+        return [1 + layer.tar_bytes * blob_bytes // 10**6 for _, _, _, layer in combined]
+
+    found = advise(population, measure)
+    assert found == sorted(found, key=saving_order)
+    before = set_figures(population)
+    for advice in found:
+        if advice.kind in (COMBINE_STEPS, SQUASH):
+            assert not advice.estimated and advice.new_layer_compressed_bytes is not None
+        check_advice(population, advice, before)
+
+
+def test_measured_on_plain_paths(tmp_path) -> None:
+    """Two images on one base in an OCI layout; `a` adds `app/tmp` and deletes it with
+    `opt/old` of the base. Measured from the layout: squash flattens a's top two layers
+    (the base stays shared), its new layer keeps the whiteout of `opt/old`, and its registry
+    saving is, from the blob sizes on disk, a's two top blobs minus the gzip (zlib-ng, level
+    6) of the expected tar; combine_steps combines all three layers of `a`, saving a's three
+    blobs minus the gzip of the flattened tar. Neither is estimated."""
+    lower = [M("opt", kind=DIRTYPE), M("opt/old", noise(200_000, 4)), M("opt/keep", b"k" * 900)]
+    run = [
+        [M("app", kind=DIRTYPE), M("app/tmp", noise(300_000, 5)), M("app/run", b"r" * 1000)],
+        [M("opt/.wh.old"), M("app/.wh.tmp"), M("app/conf", b"c = 1\n" * 50)],
+    ]
+    layout = Layout(tmp_path / "img")
+    a = layout.image([make_tar(m) for m in (lower, *run)])
+    layout.add(a, "a")
+    layout.add(layout.image([make_tar(lower), make_tar([M("b", b"b" * 5000)])]), "b")
+    images = read_images([layout.root])
+    population_read = population_of(images)
+
+    def measure(combined) -> list[int]:
+        sizes = measure_combined_paths([layout.root], images, combined)
+        return [size.gzip_bytes for size in sizes]
+
+    found = {advice.kind: advice for advice in advise(population_read, measure)}
+    blobs = [d["size"] for d in layout.manifest(a)["layers"]]
+    top_tar = make_tar([run[0][0], run[0][2], run[1][0], run[1][2]])
+    squashed = found[SQUASH]
+    assert (squashed.start, squashed.stop, squashed.estimated) == (1, 3, False)
+    assert squashed.saves_compressed_bytes == blobs[1] + blobs[2] - gzip_bytes(top_tar)
+    flat_tar = make_tar([lower[0], lower[2], run[0][0], run[0][2], run[1][2]])
+    combined = found[COMBINE_STEPS]
+    assert (combined.start, combined.stop, combined.estimated) == (0, 3, False)
+    assert combined.saves_compressed_bytes == sum(blobs) - gzip_bytes(flat_tar)
+    check_advice(population_read, squashed, set_figures(population_read))
+    check_advice(population_read, combined, set_figures(population_read))

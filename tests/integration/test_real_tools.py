@@ -49,11 +49,11 @@ import pytest
 from layersim.accounting.assemble import evaluate as assemble_evaluate
 from layersim.accounting.metrics import PopulationMetrics
 from layersim.accounting.reference import evaluate
-from layersim.advice.advise import REBASE, advise, combine_steps, set_figures
+from layersim.advice.advise import COMBINE_STEPS, REBASE, advise, combine_steps, set_figures
 from layersim.model import EntryKind, Image, Layer, Population
 from layersim.model.overlay import merged_view
 from layersim.readers import population_of, read_images, read_population
-from layersim.readers.flatten import measure_flattened_paths
+from layersim.readers.flatten import measure_combined_paths, measure_flattened_paths
 
 pytestmark = pytest.mark.integration
 
@@ -396,16 +396,25 @@ def test_flattened_view_matches_the_squashed_image(
     assert ours - squashed.tar_bytes == sum(a - b for a, b in differing.values())
 
 
-def test_combine_steps_matches_the_combined_build(population: Population) -> None:
+def test_combine_steps_matches_the_combined_build(built: Built, population: Population) -> None:
     """`combine_steps` on the add-then-delete image (two RUN layers) advises combining exactly
     those two layers, and its tar, compressed and disk savings equal, within 1%, what building
-    the same steps in one RUN (the `combined` image) actually saves; the combined image gets
-    no combine_steps."""
-    found = combine_steps(population, assemble_evaluate(population))
+    the same steps in one RUN (the `combined` image) actually saves; the compressed saving
+    is measured (the combined layer written and gzipped from the OCI layouts' blobs), not
+    estimated; the combined image gets no combine_steps."""
+    paths = [built.oci[name] for name in IMAGES]
+
+    def measure(combined) -> list[int]:
+        sizes = measure_combined_paths(paths, population.images, combined)
+        return [size.gzip_bytes for size in sizes]
+
+    found = [a for a in advise(population, measure) if a.kind == COMBINE_STEPS]
     by_image = {advice.image: advice for advice in found}
     assert set(by_image) == {"wasteful:1"}
     advice = by_image["wasteful:1"]
-    assert (advice.start, advice.stop) == (1, 3)
+    assert (advice.start, advice.stop, advice.estimated) == (1, 3, False)
+    estimate = {a.image: a for a in combine_steps(population, assemble_evaluate(population))}
+    print(f"\nestimated compressed saving: {estimate['wasteful:1'].saves_compressed_bytes}")
     figures = {m.name: m for m in assemble_evaluate(population).images}
     real = {
         "tar": figures["wasteful:1"].layered_tar_bytes - figures["combined:1"].layered_tar_bytes,
@@ -421,6 +430,10 @@ def test_combine_steps_matches_the_combined_build(population: Population) -> Non
     print(f"\ncombine_steps claimed {claimed}; the combined build saves {real}")
     for key, value in real.items():
         assert abs(claimed[key] - value) <= 0.01 * value, key
+    # measured, only the new layer's gzip differs from the build's (zlib-ng against Go's
+    # compress/gzip on a few hundred bytes): 218,452 claimed, 218,416 real when written
+    # (the estimate from apportioned shares: 217,002)
+    assert abs(claimed["compressed"] - real["compressed"]) <= 0.001 * real["compressed"]
 
 
 def test_rebase_matches_the_rebuilt_image(built: Built) -> None:

@@ -12,16 +12,19 @@ import gzip
 import hashlib
 import io
 import json
+import random
 import shutil
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import zstandard
+from zlib_ng import zlib_ng
 
 from layersim.model import Layer
 from layersim.model.sizes import TAR_END_BYTES, CompressionModel
 from layersim.readers import read_images
+from layersim.readers.flatten import FEED_BYTES, GZIP_LEVEL, GZIP_WBITS
 
 OVERHEAD = CompressionModel().blob_overhead_bytes()
 GZIP_MT = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -63,6 +66,19 @@ def make_tar(members: list[M], fmt: int = tarfile.PAX_FORMAT, end: bool = True) 
             tar.addfile(info, io.BytesIO(m.data) if info.size else None)
         members_end = tar.offset
     return buf.getvalue()[: members_end + (TAR_END_BYTES if end else 0)]
+
+
+def noise(n_bytes: int, seed: int) -> bytes:
+    """`n_bytes` of incompressible bytes, the same for the same seed."""
+    return random.Random(seed).randbytes(n_bytes)
+
+
+def gzip_bytes(tar: bytes) -> int:
+    """zlib-ng gzip of `tar` at `readers.flatten`'s level, fed in its 1 MiB slices: built
+    here, independently of the module's writer."""
+    deflate = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, GZIP_WBITS)
+    out = [deflate.compress(tar[i : i + FEED_BYTES]) for i in range(0, len(tar), FEED_BYTES)]
+    return len(b"".join(out)) + len(deflate.flush())
 
 
 def compress(tar: bytes, how: str) -> bytes:

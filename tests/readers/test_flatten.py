@@ -5,8 +5,8 @@ same level; the issue's two cases, where the engine's apportioned estimate is fa
 
 from __future__ import annotations
 
+import io
 import os
-import random
 import tarfile
 from pathlib import Path
 
@@ -14,26 +14,18 @@ from zlib_ng import zlib_ng
 
 from layersim.accounting.assemble import evaluate
 from layersim.accounting.metrics import ImageMetrics
+from layersim.advice.combine import combine_layers
 from layersim.readers import read_images, read_population
 from layersim.readers.flatten import (
-    FEED_BYTES,
     GZIP_LEVEL,
     GZIP_WBITS,
     FlattenedSize,
+    combined_range,
     measure_flattened_paths,
+    measure_ranges,
+    planned,
 )
-from tests.readers.images import Layout, M, make_tar
-
-
-def noise(n_bytes: int, seed: int) -> bytes:
-    return random.Random(seed).randbytes(n_bytes)
-
-
-def gzip_bytes(tar: bytes) -> int:
-    """zlib-ng gzip of `tar` at the level, fed in the documented 1 MiB slices."""
-    deflate = zlib_ng.compressobj(GZIP_LEVEL, zlib_ng.DEFLATED, GZIP_WBITS)
-    out = [deflate.compress(tar[i : i + FEED_BYTES]) for i in range(0, len(tar), FEED_BYTES)]
-    return len(b"".join(out)) + len(deflate.flush())
+from tests.readers.images import Layout, M, gzip_bytes, make_tar, noise
 
 
 def expected(members: list[M]) -> FlattenedSize:
@@ -149,3 +141,62 @@ def test_across_pieces_and_slices(tmp_path: Path) -> None:
     small = M("small", b"x" * 10)
     size = measure(tmp_path, [[big, text, small], [M(".wh.text")]])
     assert size == expected([big, small])
+
+
+def combined_tar(tmp_path: Path, layers: list[list[M]], start: int) -> tuple[bytes, FlattenedSize]:
+    """The tar (and its sizes) `measure_ranges` writes for the layer that combining layers
+    [start, n) of a one-image layout builds (`combine_layers`' layer, `combined_range`)."""
+    layout = Layout(tmp_path / "img")
+    layout.add(layout.image([make_tar(members) for members in layers]), "1")
+    images = read_images([layout.root])
+    image_layers = images[0].layers
+    combined = combine_layers(image_layers, start, len(image_layers))
+    wanted = combined_range(0, image_layers, start, len(image_layers), combined)
+    written = bytearray()
+    with planned([layout.root], images) as plans:
+        (size,) = measure_ranges(plans, [wanted], sinks=[written.extend])
+    return bytes(written), size
+
+
+def names(tar: bytes) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(tar)) as opened:
+        return opened.getnames()
+
+
+LOWER = [M("opt", kind=tarfile.DIRTYPE), M("opt/old", noise(200_000, 4)), M("opt/keep", b"k" * 900)]
+RUN = [
+    [M("app", kind=tarfile.DIRTYPE), M("app/tmp", noise(300_000, 5)), M("app/run", b"r" * 1000)],
+    [M("opt/.wh.old"), M("app/.wh.tmp"), M("app/conf", b"c = 1\n" * 50)],
+]
+
+
+def test_top_layers_keep_a_whiteout_of_a_lower_file(tmp_path: Path) -> None:
+    """Combining the top two layers: the whiteout of `opt/old` (a file of the layer below the
+    run) is kept, the whiteout of `app/tmp` (added and deleted inside the run) and `app/tmp`
+    itself are dropped; the tar is byte for byte the independent build of exactly those
+    members, in layer order, and its gzip is zlib-ng's at level 6 of that build."""
+    tar, size = combined_tar(tmp_path, [LOWER, *RUN], start=1)
+    members = [RUN[0][0], RUN[0][2], RUN[1][0], RUN[1][2]]
+    assert names(tar) == ["app", "app/run", "opt/.wh.old", "app/conf"]
+    assert tar == make_tar(members)
+    assert size == FlattenedSize(len(tar), gzip_bytes(make_tar(members)))
+
+
+def test_whole_range_is_the_flattened_export(tmp_path: Path) -> None:
+    """Combining every layer (start 0) drops every whiteout, as the flattened export does:
+    the same tar and sizes as `measure_flattened_paths`."""
+    tar, size = combined_tar(tmp_path, [LOWER, *RUN], start=0)
+    assert names(tar) == ["opt", "opt/keep", "app", "app/run", "app/conf"]
+    assert size == measure(tmp_path / "flat", [LOWER, *RUN])
+
+
+def test_made_opaque_marker_is_written_first(tmp_path: Path) -> None:
+    """A directory the run deletes and makes again, over a lower directory with files: the
+    combination makes an opaque marker no layer holds (`opt/.wh..wh..opq`, an empty file,
+    written first), and drops the run's whiteout of `opt`."""
+    run = [[M(".wh.opt")], [M("opt", kind=tarfile.DIRTYPE), M("opt/new", b"n" * 300)]]
+    tar, size = combined_tar(tmp_path, [LOWER, *run], start=1)
+    assert names(tar) == ["opt/.wh..wh..opq", "opt", "opt/new"]
+    marker = M("opt/.wh..wh..opq")
+    assert tar == make_tar([marker, *run[1]])
+    assert size.gzip_bytes == gzip_bytes(tar)

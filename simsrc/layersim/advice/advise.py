@@ -28,15 +28,22 @@ Every saving is measured, never guessed: the change is applied to the population
   (every image); saves the set's figures; `detail` gives the registry's and the nodes'
   bytes before and after and the layers per image.
 
-Advice that saves nothing (every figure <= 0) is not given. Compressed savings of
-`combine_steps`, `squash` and `relayer` are `estimated`: a new layer's compressed bytes are
-the sum of its entries' compressed bytes (apportioned shares for real images, modelled for
-generated ones), not a compression. `rebase` and `consolidate` make no layer (every layer
-they use exists in the set, its blob measured): not estimated.
+Advice that saves nothing (every figure <= 0) is not given. A new layer's compressed bytes
+are the sum of its entries' compressed bytes (apportioned shares for real images, modelled
+for generated ones), not a compression: compressed savings of `combine_steps`, `squash` and
+`relayer` are `estimated`. Where the layer blobs are at hand (`advise(population, measure)`:
+the CLI on plain paths), the one new layer of each `combine_steps` and `squash` advice is
+written and gzip-compressed for real (`readers.flatten.combined_range`), its blob's bytes
+(`Advice.new_layer_compressed_bytes`) put in the changed population and the saving evaluated
+again by the engine: not estimated. Which run, and which N of a squash, is chosen on the
+estimate (one compression per advice given, not per candidate). `relayer` makes many new
+layers and stays estimated. `rebase` and `consolidate` make no layer (every layer they use
+exists in the set, its blob measured): not estimated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from layersim.accounting.assemble import evaluate
@@ -88,14 +95,32 @@ class Advice:
     detail: str
     target: str = ""
     bound: int = LAYER_BOUND
+    new_layer_compressed_bytes: int | None = None  # the new layer's blob, measured
+
+
+# measures the blobs of new layers: (image, start, stop, layer) -> compressed bytes, in order
+Measure = Callable[[Sequence[tuple[str, int, int, Layer]]], list[int]]
+
+
+def _combined_layers(population: Population, advice: Advice) -> tuple[Layer, ...]:
+    """The advised image's layers, those of the run combined; the new layer's compressed
+    bytes are its blob's, if measured."""
+    image = population.image_by_name[advice.image]
+    layers = combined_image_layers(image.layers, advice.start, advice.stop, population.compression)
+    if advice.new_layer_compressed_bytes is None:
+        return layers
+    new = replace(layers[advice.start], compressed_bytes=advice.new_layer_compressed_bytes)
+    return (*layers[: advice.start], new, *layers[advice.start + 1 :])
+
+
+def new_layer(population: Population, advice: Advice) -> Layer:
+    """The one layer a `combine_steps` or `squash` advice makes."""
+    return _combined_layers(population, advice)[advice.start]
 
 
 def _combined(population: Population, advice: Advice) -> Population:
     images = tuple(
-        Image(
-            image.name,
-            combined_image_layers(image.layers, advice.start, advice.stop, population.compression),
-        )
+        Image(image.name, _combined_layers(population, advice))
         if image.name == advice.image
         else image
         for image in population.images
@@ -353,13 +378,42 @@ def saving_order(advice: Advice) -> tuple[int, int, int, str, str]:
     )
 
 
-def advise(population: Population) -> list[Advice]:
+def measured(
+    population: Population, metrics: PopulationMetrics, found: list[Advice], measure: Measure
+) -> list[Advice]:
+    """`found` with each `combine_steps` and `squash` advice's new layer measured
+    (`measure`, one call for all) and its savings evaluated again with the layer's real
+    compressed bytes (not estimated); an advice that then saves nothing is dropped."""
+    changing = [a for a in found if a.kind in (COMBINE_STEPS, SQUASH)]
+    sizes = measure([(a.image, a.start, a.stop, new_layer(population, a)) for a in changing])
+    if len(sizes) != len(changing):
+        raise ModelError(f"{len(sizes)} layers measured for {len(changing)} advised")
+    set_before = set_figures(population, metrics)
+    out = [a for a in found if a.kind not in (COMBINE_STEPS, SQUASH)]
+    for advice, size in zip(changing, sizes, strict=True):
+        draft = replace(
+            advice,
+            estimated=False,
+            new_layer_compressed_bytes=size,
+            detail=f"{advice.detail}; the new layer measured: {size:,} compressed bytes (gzip)",
+        )
+        before = _image_figures(metrics, advice.image) if advice.where == IMAGE else set_before
+        again = _measured(population, before, draft)
+        if again is not None:
+            out.append(again[0])
+    return out
+
+
+def advise(population: Population, measure: Measure | None = None) -> list[Advice]:
     """Every advice for the population, largest tar-byte saving first (then compressed, then
-    disk bytes; ties by image and kind)."""
+    disk bytes; ties by image and kind). With `measure`, the new layers of `combine_steps`
+    and `squash` are measured (`measured`)."""
     metrics = evaluate(population)
+    changing = [*combine_steps(population, metrics), *squash(population, metrics)]
+    if measure is not None:
+        changing = measured(population, metrics, changing, measure)
     found = [
-        *combine_steps(population, metrics),
-        *squash(population, metrics),
+        *changing,
         *rebase(population, metrics),
         *consolidate(population, metrics),
         *relayer(population, metrics),

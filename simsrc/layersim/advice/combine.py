@@ -13,8 +13,9 @@ A run that shows a path below a non-directory it also shows (the model stacks a 
 and a later `a/b` without complaint; a real tar cannot) cannot be one layer: `ModelError`.
 
 The new layer's entries keep their tar and compressed bytes (for real images, compressed
-bytes are apportioned shares: the combined layer's compressed size is an estimate); its DiffID
-is synthetic (`model.make_layer`).
+bytes are apportioned shares: the combined layer's compressed size is an estimate, which
+`advise` replaces by the blob's real bytes where the blobs are at hand:
+`readers.flatten.combined_range`); its DiffID is synthetic (`model.make_layer`).
 """
 
 from __future__ import annotations

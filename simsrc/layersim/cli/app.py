@@ -91,7 +91,7 @@ from layersim.readers import (
     read,
 )
 from layersim.readers.cache import default_cache_path
-from layersim.readers.flatten import measure_flattened_paths
+from layersim.readers.flatten import measure_combined_paths, measure_flattened_paths
 from layersim.readers.reference import Transport
 from layersim.readers.registry import DEFAULT_TIMEOUT_SECONDS
 from layersim.readers.registry_storage import (
@@ -884,6 +884,15 @@ def advise(
     as_json: JsonFlag = False,
     out: OutFile = None,
     quiet: QuietFlag = False,
+    no_measure: Annotated[
+        bool,
+        typer.Option(
+            "--no-measure",
+            help="Do not write and gzip the new layer of each combine_steps and squash advice "
+            "(reads their layer blobs again): their compressed savings are then estimated. "
+            "Registry references are never measured.",
+        ),
+    ] = False,
 ) -> None:
     """Say what to change in real images, and what it saves (docs/advise.md).
 
@@ -902,7 +911,22 @@ def advise(
             check_writable(out)
         with bytes_progress_bar("reading layers", quiet=quiet) as progress:
             population = population_of(read(paths, platform, progress).images)
-        doc = advice_to_json(advise_population(population))
+        plain = all(parse_reference(p).transport is Transport.PATH for p in paths)
+        measure = None
+        if plain and not no_measure:
+
+            def measure(combined):
+                with bytes_progress_bar("compressing new layers", quiet=quiet) as progress:
+                    sizes = measure_combined_paths(
+                        [Path(p) for p in paths],
+                        population.images,
+                        combined,
+                        platform,
+                        progress=progress,
+                    )
+                return [size.gzip_bytes for size in sizes]
+
+        doc = advice_to_json(advise_population(population, measure))
         emit_document(
             doc,
             as_json=as_json,

@@ -76,7 +76,7 @@ def render_advice(doc: Mapping[str, Any], console: Console) -> None:
     if any(row["estimated"] for row in doc["advice"]):
         console.print(
             "~ estimated: the changed layers' compressed bytes are summed from their entries' "
-            "shares, not compressed",
+            "shares, not compressed (relayer; or registry references, or --no-measure)",
             highlight=False,
         )
 
