@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from layersim.errors import ModelError
 from layersim.model import Entry, EntryKind, Image, Layer, make_layer
-from layersim.model.overlay import merged_view
+from layersim.model.overlay import marked_above, merged_view
 from layersim.model.sizes import CompressionModel
 
 # Docker's layer store refuses images deeper than this (moby layer/layer_store.go maxLayerDepth)
@@ -75,23 +75,6 @@ class _Group:
         self.tar_bytes = sum(e.tar_bytes for e in self.entries)
 
 
-def _above(path: str, marked: set[str], memo: dict[str, bool]) -> bool:
-    """Whether a directory strictly above `path` is in `marked`; `memo` remembers the answer
-    per directory (entries share directories: most lookups are one dictionary hit)."""
-    directory = path.rpartition("/")[0]
-    walked: list[str] = []
-    while directory not in memo:
-        if directory in marked:
-            memo[directory] = True
-            break
-        walked.append(directory)
-        directory = directory.rpartition("/")[0]
-    answer = memo[directory]
-    for d in walked:
-        memo[d] = answer
-    return answer
-
-
 def shown_entries(layers: Sequence[Layer]) -> dict[str, Entry]:
     """Path -> entry of everything the stack shows: `overlay.merged_view`'s entries, found
     top-down in one pass as `overlay.merged_files` finds files (cost: entries x path depth,
@@ -104,7 +87,7 @@ def shown_entries(layers: Sequence[Layer]) -> dict[str, Entry]:
         for entry in layer.entries:
             if entry.is_whiteout or entry.path in exact:
                 continue
-            if not (cut and _above(entry.path, cut, memo)):
+            if not (cut and marked_above(entry.path, cut, memo)):
                 shown[entry.path] = entry
         for entry in layer.entries:
             if entry.kind is EntryKind.OPAQUE:
@@ -121,7 +104,7 @@ def _check_tree(name: str, view: dict[str, Entry]) -> None:
     leaves = {path for path, entry in view.items() if entry.kind is not EntryKind.DIR}
     memo: dict[str, bool] = {"": False}
     for path in view:
-        if _above(path, leaves, memo):
+        if marked_above(path, leaves, memo):
             parent = path.rpartition("/")[0]
             while parent not in leaves:
                 parent = parent.rpartition("/")[0]

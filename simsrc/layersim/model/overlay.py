@@ -90,7 +90,7 @@ def merged_files(layers: Sequence[Layer]) -> tuple[dict[str, Entry], list[int]]:
         for entry in entries:
             if entry.kind is not EntryKind.FILE:
                 continue
-            if entry.path in exact or (cut and _cut_above(entry.path, cut, below_cut)):
+            if entry.path in exact or (cut and marked_above(entry.path, cut, below_cut)):
                 hidden[index] += entry.file_bytes
             else:
                 files[entry.path] = entry
@@ -104,9 +104,10 @@ def merged_files(layers: Sequence[Layer]) -> tuple[dict[str, Entry], list[int]]:
     return files, hidden
 
 
-def _cut_above(path: str, cut: set[str], memo: dict[str, bool]) -> bool:
+def marked_above(path: str, cut: set[str], memo: dict[str, bool]) -> bool:
     """Whether a directory strictly above `path` is in `cut`; `memo` remembers the answer per
-    directory (files share directories, so most lookups are one dictionary hit)."""
+    directory (files share directories, so most lookups are one dictionary hit). One `memo`
+    serves one `cut` set."""
     directory = path.rpartition("/")[0]
     walked: list[str] = []
     while directory not in memo:
